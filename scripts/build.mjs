@@ -1,0 +1,33 @@
+// Bundles every entry point with esbuild. Entries that don't exist yet are skipped so the
+// build works at every stage of the tree.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', legalComments: 'none' };
+
+const node = [
+  { in: 'src/cli/main.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
+  { in: 'src/server/main.ts', out: 'dist/server.js' },
+  { in: 'src/extension/extension.ts', out: 'dist/extension.js' },
+];
+
+const jobs = [];
+for (const e of node) {
+  if (!existsSync(e.in)) continue;
+  jobs.push(build({
+    ...common,
+    entryPoints: [e.in],
+    outfile: e.out,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    // vscode is provided by the host; the keyring's native binary can't be bundled.
+    external: ['vscode', '@napi-rs/keyring'],
+    banner: e.banner ? { js: e.banner } : undefined,
+  }));
+}
+if (existsSync('webview/main.ts')) {
+  jobs.push(build({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', target: 'es2022', format: 'iife' }));
+}
+await Promise.all(jobs);
