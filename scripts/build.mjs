@@ -24,6 +24,9 @@ for (const e of node) {
     format: 'cjs',
     // vscode is provided by the host; the keyring's native binary can't be bundled.
     external: ['vscode', '@napi-rs/keyring'],
+    // jsonc-parser's UMD "main" requires './impl/format' at run time, which a bundle can't resolve;
+    // its ESM build ("module") bundles cleanly.
+    mainFields: ['module', 'main'],
     banner: e.banner ? { js: e.banner } : undefined,
   }));
 }

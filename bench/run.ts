@@ -1,0 +1,24 @@
+// `npm run bench`: every benchmark in turn, then their key figures together. Ratios and
+// percentages, not absolute times, are what to compare between machines.
+import { memoryBench } from './memory';
+import { rateBudgetBench } from './rateBudget';
+import { throughputBench } from './throughput';
+
+async function main(): Promise<void> {
+  console.log('== throughput ==');
+  const t = await throughputBench();
+  console.log('\n== memory ==');
+  const m = await memoryBench();
+  console.log('\n== rate budget ==');
+  const r = await rateBudgetBench();
+  console.log('\n== summary ==');
+  console.log(`throughput ratio engine/bare: ${t.ratio.toFixed(2)} (aim >= 0.80)`);
+  const peaks = ['10%', '50%', '100%'].map((l) => m.marks.find((x) => x.label === l)?.peakRssMB ?? NaN);
+  console.log(`memory peak RSS at 10/50/100%: ${peaks.join(' / ')} MB (growth x${m.growth.toFixed(2)})`);
+  console.log(`rate budget used: ${(r.utilisation * 100).toFixed(1)}% (aim >= 97%), 429s: ${r.status429}`);
+}
+
+void main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,95 @@
+// Which Zendesk account and which credentials a command uses. The account comes from flags, then
+// from ZENDESK_URL / ZENDESK_SUBDOMAIN; a saved query's `connection` is only a name (the editor maps
+// it to its settings), so the CLI never guesses a host from it. Credentials come from the
+// environment, then from the OS keychain, and never from argv.
+import { connectionFromUrl } from '../engine/index';
+import { ExportError } from '../engine/errors';
+import type { Connection, Credentials } from '../engine/model';
+import { KeychainUnavailableError, readStored, toCredentials } from './keychain';
+import { UsageError } from './exitCodes';
+
+export interface AccountFlags {
+  url?: string;
+  subdomain?: string;
+}
+
+export type Env = Record<string, string | undefined>;
+
+export type CredentialSource =
+  | { kind: 'envOauth' }
+  | { kind: 'envToken'; email: string }
+  | { kind: 'keychain'; credentialKind: 'apiToken' | 'oauth'; email?: string }
+  | { kind: 'none'; keychainProblem?: string };
+
+export const ACCOUNT_HELP = `Account: --url BASE_URL or --subdomain NAME, else env ZENDESK_URL or ZENDESK_SUBDOMAIN.
+  (A saved query's "connection" is a name for the editor; the CLI takes the account from these.)
+Credentials, first found wins (never pass a token as an argument):
+  1. env ZENDESK_OAUTH_TOKEN                 OAuth access token (Bearer)
+  2. env ZENDESK_EMAIL + ZENDESK_API_TOKEN   API token (Basic email/token)
+  3. the OS keychain entry for the account   stored by \`zdx auth login\``;
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v !== undefined && v.trim() !== '' ? v.trim() : undefined;
+}
+
+/** The normalised base URL, validated by the engine (https, loopback-only http, subdomain syntax). */
+export function resolveBaseUrl(flags: AccountFlags, env: Env): string {
+  if (flags.url && flags.subdomain) throw new UsageError('Pass either --url or --subdomain, not both.');
+  let url = nonEmpty(flags.url);
+  let subdomain = nonEmpty(flags.subdomain);
+  if (!url && !subdomain) {
+    url = nonEmpty(env.ZENDESK_URL);
+    subdomain = url ? undefined : nonEmpty(env.ZENDESK_SUBDOMAIN);
+  }
+  if (!url && !subdomain) {
+    throw new UsageError('No Zendesk account given: pass --subdomain NAME or --url BASE_URL, or set ZENDESK_SUBDOMAIN or ZENDESK_URL.');
+  }
+  // Only the URL is wanted here; the placeholder credentials are never used.
+  return connectionFromUrl({ url, subdomain, credentials: { kind: 'oauth', accessToken: '' } }).baseUrl;
+}
+
+export function resolveCredentials(baseUrl: string, env: Env): { credentials: Credentials | null; source: CredentialSource } {
+  const oauth = nonEmpty(env.ZENDESK_OAUTH_TOKEN);
+  if (oauth) return { credentials: { kind: 'oauth', accessToken: oauth }, source: { kind: 'envOauth' } };
+  const email = nonEmpty(env.ZENDESK_EMAIL);
+  const token = nonEmpty(env.ZENDESK_API_TOKEN);
+  if (email && token) return { credentials: { kind: 'apiToken', email, token }, source: { kind: 'envToken', email } };
+  if (email || token) {
+    throw new UsageError(`${email ? 'ZENDESK_EMAIL' : 'ZENDESK_API_TOKEN'} is set but ${email ? 'ZENDESK_API_TOKEN' : 'ZENDESK_EMAIL'} is not; set both, or neither to use the keychain.`);
+  }
+  try {
+    const stored = readStored(baseUrl);
+    if (stored) {
+      return {
+        credentials: toCredentials(stored),
+        source: { kind: 'keychain', credentialKind: stored.kind, email: stored.kind === 'apiToken' ? stored.email : undefined },
+      };
+    }
+    return { credentials: null, source: { kind: 'none' } };
+  } catch (err) {
+    if (err instanceof KeychainUnavailableError) return { credentials: null, source: { kind: 'none', keychainProblem: err.message } };
+    throw err;
+  }
+}
+
+export function describeSource(s: CredentialSource): string {
+  switch (s.kind) {
+    case 'envOauth': return 'environment variable ZENDESK_OAUTH_TOKEN (OAuth access token)';
+    case 'envToken': return `environment variables ZENDESK_EMAIL + ZENDESK_API_TOKEN (API token for ${s.email})`;
+    case 'keychain': return s.credentialKind === 'apiToken'
+      ? `OS keychain (API token for ${s.email})`
+      : 'OS keychain (OAuth access token)';
+    case 'none': return s.keychainProblem ? `none (${s.keychainProblem})` : 'none';
+  }
+}
+
+/** The connection for an export: account + credentials, or a clear auth error. */
+export function resolveConnection(flags: AccountFlags, env: Env): { connection: Connection; source: CredentialSource } {
+  const baseUrl = resolveBaseUrl(flags, env);
+  const { credentials, source } = resolveCredentials(baseUrl, env);
+  if (!credentials) {
+    const why = source.kind === 'none' && source.keychainProblem ? `, and ${source.keychainProblem}` : '';
+    throw new ExportError('auth', `No credentials for ${baseUrl}: set ZENDESK_EMAIL and ZENDESK_API_TOKEN (or ZENDESK_OAUTH_TOKEN), or store a token with \`zdx auth login\`${why}.`);
+  }
+  return { connection: connectionFromUrl({ url: baseUrl, credentials }), source };
+}

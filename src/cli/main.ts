@@ -1,0 +1,174 @@
+// `zdx`: the command-line face of the export engine (cron, CI, scripts). Every failure ends with
+// one sentence on stderr, prefixed "zdx: ", and an exit code per error kind (see --help).
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { RESOURCES } from '../engine/catalogue';
+import { ExportError } from '../engine/errors';
+import { ACCOUNT_HELP } from './account';
+import { loginCommand, logoutCommand, statusCommand } from './authCommands';
+import { EXIT_CODES, EXIT_INTERNAL, EXIT_USAGE, UsageError, exitCodeHelp } from './exitCodes';
+import { exportCommand, runCommand } from './exportCommands';
+import type { IO } from './exportCommands';
+import { parseList } from './queryOptions';
+import { demoCommand, simulateCommand } from './simulatorCommands';
+
+// Option parsers throw commander's own error so the message names the option.
+function intOption(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError('Expected a positive whole number.');
+  return Number(value);
+}
+
+function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('Expected a whole number.');
+  return Number(value);
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('Expected a positive number.');
+  return n;
+}
+
+function accountOptions(cmd: Command): Command {
+  return cmd
+    .option('--subdomain <name>', 'Zendesk subdomain (https://NAME.zendesk.com)')
+    .option('--url <baseUrl>', 'full base URL (https, or http on loopback such as the simulator)');
+}
+
+function oneSentence(text: string): string {
+  // `--token=abc` is an unknown option; its value may be a secret typed in the wrong place.
+  const t = text.replace(/\s+/g, ' ').trim().replace(/'(--?[\w-]+)=[^']*'/g, "'$1=…'");
+  return `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
+}
+
+export function buildProgram(io: IO, setExit: (code: number) => void): Command {
+  const program = new Command('zdx')
+    .description('Export data from Zendesk\'s Incremental Export API into files, resumably: only what changed, nothing missing, nothing doubled.')
+    .addHelpText('after', `\n${ACCOUNT_HELP}\n\n${exitCodeHelp()}`)
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      writeOut: (s) => process.stdout.write(s),
+      // One line, like every other failure: "zdx: " + a sentence.
+      outputError: (s, write) => write(`zdx: ${oneSentence(s.replace(/^error: /, ''))} See zdx --help.\n`),
+    });
+
+  accountOptions(program.command('export'))
+    .description('Export one resource (resumes from its checkpoint when there is one).')
+    .argument('<resource>', RESOURCES.join(' | '))
+    .option('--start-time <time>', 'ISO date/time, Unix seconds, or relative such as -7d, -12h, -30m (default: the beginning)')
+    .option('--cursor', 'cursor pagination (default where the resource has it)')
+    .option('--time', 'time-based pagination')
+    .option('--per-page <n>', 'records per request (max 1000; 100 for metric events with --cursor)', intOption)
+    .option('--include <list>', 'sideloads, comma-separated (e.g. users,groups)', parseList)
+    .option('--exclude-deleted', 'leave deleted tickets / metric events out')
+    .addOption(new Option('--support-type-scope <scope>', 'which tickets (Zendesk default: agent)').choices(['all', 'agent', 'ai_agent']))
+    .option('--include-changes', 'ticket_metric_events: include_changes=true')
+    .option('--sample', 'the /sample endpoint (at most 50 records)')
+    .option('--out <file>', 'output file (default ./<resource>.<format>)')
+    .addOption(new Option('--format <format>', 'output format (default: from --out, else jsonl)').choices(['jsonl', 'csv', 'json']))
+    .option('--state <file>', 'checkpoint file (default: <out dir>/<out name>.checkpoint.json)')
+    .option('--json', 'machine-readable progress: one JSON object per line on stdout')
+    .addHelpText('after', `\n${ACCOUNT_HELP}`)
+    .action(async (resource: string, opts) => setExit(await exportCommand(resource, opts, io)));
+
+  accountOptions(program.command('run'))
+    .description('Run a saved query file (*.zdquery.json), continuing from its checkpoint.')
+    .argument('<query-file>', 'the saved query')
+    .option('--state <file>', 'checkpoint file (default: beside the query\'s output)')
+    .option('--json', 'machine-readable progress: one JSON object per line on stdout')
+    .addHelpText('after', `\n${ACCOUNT_HELP}`)
+    .action(async (file: string, opts) => setExit(await runCommand(file, opts, io)));
+
+  const auth = program.command('auth').description('Manage the token stored in the OS keychain.');
+  accountOptions(auth.command('login'))
+    .description('Store a token for an account in the OS keychain; the token is read from stdin (hidden prompt on a terminal).')
+    .option('--email <email>', 'store an API token for this agent email')
+    .option('--oauth', 'store an OAuth access token instead')
+    .option('--no-verify', 'store without checking the token against the account first')
+    .addHelpText('after', '\nExamples:\n  zdx auth login --email me@acme.com --subdomain acme          (prompts)\n  pass show zendesk | zdx auth login --email me@acme.com --subdomain acme')
+    .action(async (opts) => setExit(await loginCommand(opts, io)));
+  accountOptions(auth.command('logout'))
+    .description('Remove the stored token for an account.')
+    .action(async (opts) => setExit(await logoutCommand(opts, io)));
+  accountOptions(auth.command('status'))
+    .description('Show which credentials would be used for an account (never the secret).')
+    .option('--verify', 'also check them against the account (GET /api/v2/users/me)')
+    .option('--json', 'print one JSON object')
+    .action(async (opts) => setExit(await statusCommand(opts, io)));
+
+  program.command('simulate')
+    .description('Start the Zendesk simulator and print its URL and demo credentials; runs until Ctrl-C.')
+    .option('--port <n>', 'port (default 4567; 0 picks a free one)', nonNegativeInt)
+    .option('--tickets <n>', 'number of seeded tickets', nonNegativeInt)
+    .option('--seed <n>', 'data seed', nonNegativeInt)
+    .option('--time-scale <n>', 'run rate-limit windows N times faster (60 => a minute lasts 1 s)', positiveNumber)
+    .option('--high-volume', 'High Volume add-on budgets (30/min)')
+    .option('--latency <ms>', 'added latency per response', nonNegativeInt)
+    .option('--no-rate-limits', 'turn rate limiting off')
+    .action(async (opts) => setExit(await simulateCommand(opts, io)));
+
+  program.command('demo')
+    .description('Export tickets from an in-process simulator to ./demo-output/ with the progress display, then rerun after some changes.')
+    .option('--tickets <n>', 'number of seeded tickets (default 12000)', intOption)
+    .option('--time-scale <n>', 'rate-limit time scale (default 30: the 10/min budget refills every 2 s)', positiveNumber)
+    .option('--per-page <n>', 'records per request (default 500)', intOption)
+    .option('--json', 'machine-readable progress on stdout')
+    .action(async (opts) => setExit(await demoCommand(opts, io)));
+
+  return program;
+}
+
+/** "zdx: " + one sentence; never a stack trace unless ZDX_DEBUG is set. */
+export function describeFailure(err: unknown): { code: number; message: string; errorCode?: string } {
+  if (err instanceof ExportError) return { code: EXIT_CODES[err.code] ?? EXIT_INTERNAL, message: err.message, errorCode: err.code };
+  if (err instanceof UsageError) return { code: EXIT_USAGE, message: err.message, errorCode: 'usage' };
+  const text = err instanceof Error ? err.message : String(err);
+  return { code: EXIT_INTERNAL, message: `Unexpected error: ${text.split('\n')[0].replace(/\.$/, '')}.`, errorCode: 'internal' };
+}
+
+function flush(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolveFlush) => stream.write('', () => resolveFlush()));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const io: IO = {
+    cwd: process.cwd(),
+    env: process.env,
+    out: (t) => process.stdout.write(`${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+  };
+  let exitCode = 0;
+  const program = buildProgram(io, (c) => { exitCode = c; });
+  program.exitOverride();
+  program.commands.forEach(function override(c: Command): void {
+    c.exitOverride();
+    c.commands.forEach(override);
+  });
+  const json = argv.includes('--json');
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp();
+      return EXIT_USAGE;
+    }
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its message (or the help/version text).
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    // Option parsers throw UsageError through commander as-is.
+    const f = describeFailure(err);
+    if (json) process.stdout.write(`${JSON.stringify({ type: 'error', code: f.errorCode, message: f.message })}\n`);
+    process.stderr.write(`zdx: ${f.message}\n`);
+    if (process.env.ZDX_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return f.code;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv).then(async (code) => {
+    await flush(process.stdout);
+    await flush(process.stderr);
+    process.exit(code);
+  });
+}

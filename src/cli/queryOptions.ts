@@ -1,0 +1,58 @@
+// Turns `zdx export` flags into a SavedQuery, so ad-hoc exports and saved query files go through
+// the same validation, defaults and digest (a flag-built export resumes like a saved one).
+import { extname, resolve } from 'node:path';
+import { RESOURCES } from '../engine/catalogue';
+import type { ResourceName } from '../engine/catalogue';
+import type { OutputFormat, QueryParams, SavedQuery } from '../engine/model';
+import { UsageError } from './exitCodes';
+
+export interface ExportFlags {
+  startTime?: string;
+  cursor?: boolean;
+  time?: boolean;
+  perPage?: number;
+  include?: string[];
+  excludeDeleted?: boolean;
+  supportTypeScope?: 'all' | 'agent' | 'ai_agent';
+  includeChanges?: boolean;
+  sample?: boolean;
+  out?: string;
+  format?: OutputFormat;
+}
+
+const FORMATS: readonly OutputFormat[] = ['jsonl', 'csv', 'json'];
+
+export function parseList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+export function savedQueryFromFlags(resourceArg: string, flags: ExportFlags, cwd: string): SavedQuery {
+  if (!(RESOURCES as readonly string[]).includes(resourceArg)) {
+    throw new UsageError(`Unknown resource "${resourceArg}"; use one of ${RESOURCES.join(', ')}.`);
+  }
+  const resource = resourceArg as ResourceName;
+  if (flags.cursor && flags.time) throw new UsageError('Pass either --cursor or --time, not both.');
+
+  // The format follows the output file's extension unless given.
+  const fromExt = flags.out ? extname(flags.out).slice(1).toLowerCase() : '';
+  const format: OutputFormat = flags.format ?? ((FORMATS as readonly string[]).includes(fromExt) ? (fromExt as OutputFormat) : 'jsonl');
+  // A sample gets its own default file, so it never collides with the full export's checkpoint.
+  const out = resolve(cwd, flags.out ?? `${resource}${flags.sample ? '.sample' : ''}.${format}`);
+
+  const params: QueryParams = {};
+  if (flags.perPage !== undefined) params.perPage = flags.perPage;
+  if (flags.include && flags.include.length) params.include = flags.include;
+  if (flags.excludeDeleted) params.excludeDeleted = true;
+  if (flags.supportTypeScope) params.supportTypeScope = flags.supportTypeScope;
+  if (flags.includeChanges) params.includeChanges = true;
+  if (flags.sample) params.sample = true;
+
+  const q: SavedQuery = { name: resource, resource, params, output: { path: out, format } };
+  if (flags.cursor) q.pagination = 'cursor';
+  if (flags.time) q.pagination = 'time';
+  if (flags.startTime !== undefined) {
+    const t = flags.startTime.trim();
+    q.startTime = /^\d+$/.test(t) ? Number(t) : t;
+  }
+  return q;
+}

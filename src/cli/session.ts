@@ -1,0 +1,125 @@
+// One export run as the CLI drives it: check the checkpoint and the account before touching any
+// file, run the engine with a progress display, turn Ctrl-C / SIGTERM into a clean stop (the
+// engine writes the last complete page's checkpoint), and summarise.
+import { checkConnection, runExport } from '../engine/index';
+import type { ExportResult } from '../engine/index';
+import { readCheckpoint } from '../engine/checkpoint';
+import { ExportError } from '../engine/errors';
+import type { Connection, ResolvedQuery } from '../engine/model';
+import { createReporter, fmtDuration, fmtInt, pickMode } from './progress';
+import type { ProgressReporter, RunTally } from './progress';
+
+export interface SessionOptions {
+  connection: Connection;
+  query: ResolvedQuery;
+  checkpointPath: string;
+  json: boolean;
+  /** Check the account with GET /users/me first, so a wrong token or an agent account fails before any file is created. */
+  preflight?: boolean;
+  reporter?: ProgressReporter;
+}
+
+export interface SessionResult {
+  result: ExportResult;
+  tally: RunTally;
+  resumed: boolean;
+  durationMs: number;
+  checkpointPath: string;
+}
+
+/** Abort on the first SIGINT/SIGTERM; a second one quits at once. */
+function installSignalHandlers(controller: AbortController, say: (line: string) => void): () => void {
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    say('Stopping after the current page (the checkpoint will be saved); press Ctrl-C again to quit at once.');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR');
+}
+
+export async function runSession(opts: SessionOptions): Promise<SessionResult> {
+  const { query, checkpointPath, connection } = opts;
+  const started = Date.now();
+
+  // Fail on a foreign or broken checkpoint before any request or file write.
+  const checkpoint = await readCheckpoint(checkpointPath);
+  if (checkpoint && checkpoint.queryDigest !== query.digest) {
+    throw new ExportError('checkpointMismatch', `The checkpoint ${checkpointPath} was written for a different query; delete it to start over, or pass --state FILE to keep it.`);
+  }
+
+  const reporter = opts.reporter ?? createReporter(pickMode(opts.json), { startTime: query.startTime || null });
+  const controller = new AbortController();
+  const uninstall = installSignalHandlers(controller, (l) => reporter.note(l));
+  try {
+    if (opts.preflight !== false) {
+      try {
+        await checkConnection(connection, controller.signal);
+      } catch (err) {
+        if (isAbort(err) || controller.signal.aborted) throw new ExportError('cancelled', 'The export was cancelled before it started; nothing was written.');
+        throw err;
+      }
+    }
+    if (controller.signal.aborted) throw new ExportError('cancelled', 'The export was cancelled before it started; nothing was written.');
+    let result: ExportResult;
+    try {
+      result = await runExport({
+        connection,
+        query,
+        checkpointPath,
+        signal: controller.signal,
+        onProgress: (e) => reporter.onEvent(e),
+      });
+    } catch (err) {
+      if (isAbort(err)) throw new ExportError('cancelled', 'The export was cancelled; the checkpoint is saved, run the same command again to resume.');
+      throw err;
+    }
+    return { result, tally: reporter.tally, resumed: checkpoint !== null, durationMs: Date.now() - started, checkpointPath };
+  } finally {
+    reporter.stop();
+    uninstall();
+  }
+}
+
+/** The human summary printed on stdout after a run. */
+export function summaryText(s: SessionResult): string {
+  const { result, tally } = s;
+  const total = result.checkpoint.records;
+  const head = result.caughtUp
+    ? `Export complete: ${fmtInt(result.records)} records in ${fmtInt(result.pages)} pages, caught up with the stream.`
+    : `Export stopped before the end of the stream: ${fmtInt(result.records)} records in ${fmtInt(result.pages)} pages.`;
+  const lines = [
+    head,
+    `  This run:         ${fmtInt(tally.requests)} requests in ${fmtDuration(s.durationMs)}${s.resumed ? ` (resumed from the checkpoint; ${fmtInt(total)} records in the output in all)` : ''}`,
+    `  Rate-limit waits: ${tally.rateLimitWaits}${tally.rateLimitWaits ? ` (${fmtDuration(tally.rateLimitWaitMs)} in total)` : ''}`,
+  ];
+  if (tally.retries) lines.push(`  Retries:          ${tally.retries}`);
+  if (tally.duplicatesDropped) lines.push(`  Duplicates dropped (boundary seconds): ${fmtInt(tally.duplicatesDropped)}`);
+  for (const [i, f] of result.files.entries()) lines.push(`  ${i === 0 ? 'Output:' : '       '}           ${f}`);
+  lines.push(`  Checkpoint:       ${s.checkpointPath}`);
+  return lines.join('\n');
+}
+
+/** The last line of a --json stream. */
+export function summaryJson(s: SessionResult): string {
+  return JSON.stringify({
+    type: 'result',
+    caughtUp: s.result.caughtUp,
+    records: s.result.records,
+    pages: s.result.pages,
+    totalRecords: s.result.checkpoint.records,
+    requests: s.tally.requests,
+    rateLimitWaits: s.tally.rateLimitWaits,
+    files: s.result.files,
+    checkpoint: s.checkpointPath,
+    durationMs: s.durationMs,
+  });
+}

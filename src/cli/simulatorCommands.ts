@@ -1,0 +1,123 @@
+// `zdx simulate` (the Zendesk simulator as a standalone server) and `zdx demo` (simulator in
+// process + a real export with the progress display), so the tool can be tried without an account.
+import { mkdir, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { connectionFromUrl } from '../engine/index';
+import { checkpointPathFor } from '../engine/checkpoint';
+import { resolveQuery } from '../engine/query';
+import { startSimulator } from '../simulator/index';
+import type { IO } from './exportCommands';
+import { EXIT_NOT_CAUGHT_UP, EXIT_OK } from './exitCodes';
+import { fmtDuration, fmtInt } from './progress';
+import { runSession } from './session';
+
+export interface SimulateFlags {
+  port?: number;
+  tickets?: number;
+  seed?: number;
+  timeScale?: number;
+  rateLimits?: boolean;
+  highVolume?: boolean;
+  latency?: number;
+}
+
+export async function simulateCommand(flags: SimulateFlags, io: IO): Promise<number> {
+  const sim = await startSimulator({
+    port: flags.port ?? 4567,
+    seed: flags.seed,
+    counts: flags.tickets !== undefined ? { tickets: flags.tickets } : undefined,
+    rateLimits: flags.rateLimits === false ? false : { timeScale: flags.timeScale ?? 1, highVolume: Boolean(flags.highVolume) },
+    latencyMs: flags.latency,
+  });
+  const admin = sim.credentials.admin;
+  const agent = sim.credentials.agent;
+  // These are the simulator's fixed demo accounts, not secrets: printing them is the point.
+  io.out([
+    `Zendesk simulator listening on ${sim.url}`,
+    `Rate limits: ${flags.rateLimits === false ? 'off' : `on, time scale ${flags.timeScale ?? 1}${flags.highVolume ? ', High Volume' : ''}`}`,
+    'Demo credentials (fake, for the simulator only):',
+    `  admin  email ${admin.email}  API token ${admin.token}  OAuth token ${admin.oauthToken}`,
+    `  agent  email ${agent.email}  API token ${agent.token}  (403 on incremental exports)`,
+    'Try:',
+    `  ZENDESK_EMAIL=${admin.email} ZENDESK_API_TOKEN=${admin.token} zdx export tickets --url ${sim.url} --out tickets.jsonl`,
+    'Press Ctrl-C to stop.',
+  ].join('\n'));
+  await new Promise<void>((resolveStop) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolveStop();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await sim.close();
+  io.err('Simulator stopped.');
+  return EXIT_OK;
+}
+
+export interface DemoFlags {
+  tickets?: number;
+  timeScale?: number;
+  perPage?: number;
+  json?: boolean;
+}
+
+export async function demoCommand(flags: DemoFlags, io: IO): Promise<number> {
+  const timeScale = flags.timeScale ?? 30;
+  const tickets = flags.tickets ?? 12_000;
+  const perPage = flags.perPage ?? 500;
+  const sim = await startSimulator({ port: 0, seed: 42, counts: { tickets }, rateLimits: { timeScale } });
+  try {
+    const dir = join(io.cwd, 'demo-output');
+    const out = join(dir, 'tickets.jsonl');
+    const checkpointPath = checkpointPathFor(out);
+    // The demo always starts from scratch: a checkpoint from an earlier demo points into a
+    // simulator that no longer runs.
+    await mkdir(dir, { recursive: true });
+    await rm(out, { force: true });
+    await rm(checkpointPath, { force: true });
+
+    const admin = sim.credentials.admin;
+    const connection = connectionFromUrl({ url: sim.url, credentials: { kind: 'apiToken', email: admin.email, token: admin.token } });
+    const query = resolveQuery(
+      { name: 'demo tickets', resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage }, output: { path: out, format: 'jsonl' } },
+      { baseDir: io.cwd },
+    );
+    io.err(`Demo: simulator at ${sim.url} with ${fmtInt(tickets)} tickets; the 10 requests/min budget runs ${timeScale}x faster, so a minute lasts ${fmtDuration(60_000 / timeScale)}.`);
+    io.err(`Exporting tickets (cursor pagination, ${perPage} per page) to ${relative(io.cwd, out)}…`);
+    const first = await runSession({ connection, query, checkpointPath, json: Boolean(flags.json) });
+
+    // A second run shows the point of checkpoints: only what changed since is fetched.
+    sim.mutate({ newTickets: 25, updatedTickets: 40 });
+    // Zendesk never returns the most recent minute; move the simulator's clock past it.
+    sim.advanceClock(61);
+    io.err('Demo: 25 tickets created and 40 updated in the simulator; running the same export again…');
+    const second = await runSession({ connection, query, checkpointPath, json: Boolean(flags.json) });
+
+    const summary = {
+      records: first.result.records,
+      pages: first.result.pages,
+      rateLimitWaits: first.tally.rateLimitWaits,
+      file: out,
+      checkpoint: checkpointPath,
+      rerunNewRecords: second.result.records,
+      caughtUp: second.result.caughtUp,
+    };
+    if (flags.json) {
+      io.out(JSON.stringify({ type: 'demo', ...summary }));
+    } else {
+      io.out([
+        'Demo summary',
+        `  First run:        ${fmtInt(first.result.records)} records in ${fmtInt(first.result.pages)} pages, ${fmtDuration(first.durationMs)}`,
+        `  Rate-limit waits: ${first.tally.rateLimitWaits}${first.tally.rateLimitWaits ? ` (${fmtDuration(first.tally.rateLimitWaitMs)} in total)` : ''}`,
+        `  Second run:       ${fmtInt(summary.rerunNewRecords)} changed records appended (resumed from the checkpoint)`,
+        `  File:             ${out}`,
+        `  Checkpoint:       ${checkpointPath}`,
+      ].join('\n'));
+    }
+    return second.result.caughtUp ? EXIT_OK : EXIT_NOT_CAUGHT_UP;
+  } finally {
+    await sim.close();
+  }
+}

@@ -1,0 +1,58 @@
+// Builds the Authorization header and owns the one-shot OAuth refresh, so the HTTP client never
+// handles secrets directly and a secret never reaches an error message or a log line.
+import type { Credentials } from './model';
+
+/** `Basic base64(email/token:token)` for API tokens, `Bearer <token>` for OAuth. */
+export function authorizationHeader(credentials: Credentials): string {
+  if (credentials.kind === 'apiToken') {
+    return `Basic ${Buffer.from(`${credentials.email}/token:${credentials.token}`, 'utf8').toString('base64')}`;
+  }
+  return `Bearer ${credentials.accessToken}`;
+}
+
+/**
+ * Holds the credentials for one connection. An expired OAuth access token is refreshed at most
+ * once per rejected request; the refreshed token is kept for the rest of the run.
+ */
+export class AuthSession {
+  private credentials: Credentials;
+  private refreshing: Promise<boolean> | null = null;
+
+  constructor(credentials: Credentials) {
+    this.credentials = credentials;
+  }
+
+  header(): string {
+    return authorizationHeader(this.credentials);
+  }
+
+  /** Whether a 401 can be answered by refreshing (OAuth with a refresh function). */
+  canRefresh(): boolean {
+    return this.credentials.kind === 'oauth' && typeof this.credentials.refresh === 'function';
+  }
+
+  /**
+   * Refreshes the OAuth access token. Concurrent callers share one refresh. Returns false when
+   * refreshing is impossible or failed (the caller then reports the original 401).
+   */
+  async refresh(): Promise<boolean> {
+    const creds = this.credentials;
+    if (creds.kind !== 'oauth' || !creds.refresh) return false;
+    if (!this.refreshing) {
+      const refresh = creds.refresh;
+      this.refreshing = (async () => {
+        try {
+          const accessToken = await refresh();
+          if (typeof accessToken !== 'string' || accessToken === '') return false;
+          this.credentials = { ...creds, accessToken };
+          return true;
+        } catch {
+          return false;
+        } finally {
+          this.refreshing = null;
+        }
+      })();
+    }
+    return this.refreshing;
+  }
+}

@@ -1,0 +1,170 @@
+// Checkpoints beside the output: read strictly (never "repaired"), written atomically so a crash at any
+// moment leaves either the old checkpoint or the new one, never half of one.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { ExportError } from './errors';
+import type { Checkpoint, Position } from './model';
+
+/** '<dir>/<basename-without-ext>.checkpoint.json' beside the output file. */
+export function checkpointPathFor(outputPath: string): string {
+  const dir = path.dirname(outputPath);
+  const base = path.basename(outputPath);
+  const dot = base.lastIndexOf('.');
+  const stem = dot > 0 ? base.slice(0, dot) : base;
+  return path.join(dir, `${stem}.checkpoint.json`);
+}
+
+/** Missing file -> null. Anything unreadable or malformed -> ExportError('checkpointCorrupt'); the file is left as it is. */
+export async function readCheckpoint(file: string): Promise<Checkpoint | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw corrupt(file, `it can't be read: ${errnoCode(err) ?? String(err)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    throw corrupt(file, text.trim() === '' ? 'it is empty' : `it is not valid JSON: ${(err as Error).message}`);
+  }
+  const problem = checkpointShapeProblem(value);
+  if (problem) throw corrupt(file, problem);
+  return value as Checkpoint;
+}
+
+/**
+ * Write to '<file>.tmp-<pid>', fsync, rename over the checkpoint, fsync the directory.
+ * On failure the temp file is removed and the previous checkpoint is untouched.
+ */
+export async function writeCheckpointAtomic(file: string, cp: Checkpoint): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = `${file}.tmp-${process.pid}`;
+  const text = `${JSON.stringify(cp, null, 2)}\n`;
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    // Never write through whatever sits at the temp name (a planted symlink would redirect the write).
+    await fs.rm(tmp, { force: true });
+    const handle = await fs.open(tmp, 'wx');
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw ioError(file, err);
+  }
+  await syncDirectory(dir);
+  await removeStaleTemps(file);
+}
+
+/** Null when `value` is a well-formed version-1 checkpoint, otherwise what is wrong with it. */
+export function checkpointShapeProblem(value: unknown): string | null {
+  if (!isObject(value)) return 'it is not a JSON object';
+  if (value.version !== 1) return `its version is ${JSON.stringify(value.version)}, this tool reads version 1`;
+  const checks: [string, boolean][] = [
+    ['queryDigest', typeof value.queryDigest === 'string'],
+    ['endpointId', typeof value.endpointId === 'string'],
+    ['position', value.position === null || isPosition(value.position)],
+    ['lastRecordTime', value.lastRecordTime === null || isCount(value.lastRecordTime)],
+    ['boundaryKeys', Array.isArray(value.boundaryKeys) && value.boundaryKeys.every((k) => typeof k === 'string')],
+    ['perPage', value.perPage === null || (isCount(value.perPage) && value.perPage > 0)],
+    ['files', isObject(value.files) && Object.values(value.files).every(isCount)],
+    ['records', isCount(value.records)],
+    ['pages', isCount(value.pages)],
+    ['caughtUp', typeof value.caughtUp === 'boolean'],
+    ['updatedAt', typeof value.updatedAt === 'string'],
+  ];
+  const bad = checks.filter(([, ok]) => !ok).map(([name]) => name);
+  return bad.length ? `${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} missing or malformed` : null;
+}
+
+function isPosition(p: unknown): p is Position {
+  if (!isObject(p)) return false;
+  switch (p.kind) {
+    case 'time': return isCount(p.startTime);
+    case 'cursor': return typeof p.cursor === 'string';
+    case 'routing': return p.cursor === null || typeof p.cursor === 'string';
+    case 'metricCursor': return typeof p.after === 'string';
+    default: return false;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}
+
+function corrupt(file: string, why: string): ExportError {
+  return new ExportError(
+    'checkpointCorrupt',
+    `The checkpoint ${file} is damaged (${why}); delete it to start over from the query's start time.`,
+  );
+}
+
+function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function ioError(file: string, err: unknown): ExportError {
+  const code = errnoCode(err);
+  const keep = 'the previous checkpoint is unchanged';
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new ExportError('io', `The disk is full, so the checkpoint ${file} couldn't be saved; ${keep}. Free some space and resume.`, code);
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new ExportError('io', `There is no permission to write the checkpoint ${file} (${code}); ${keep}. Make its folder writable and resume.`, code);
+    default:
+      return new ExportError('io', `The checkpoint ${file} couldn't be saved (${code ?? (err as Error).message}); ${keep}.`, code);
+  }
+}
+
+/** Makes a rename or a new file's name durable. Some platforms (Windows) can't open a directory; there it is skipped. */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Best effort by design: the checkpoint itself is already fsynced and renamed.
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/** Temp files of processes that crashed mid-write; a live process's temp file is left alone. */
+async function removeStaleTemps(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    await fs.rm(path.join(dir, name), { force: true }).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+}

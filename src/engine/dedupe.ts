@@ -1,0 +1,79 @@
+// Time-based exports re-read the boundary second (end_time = max timestamp on full pages), so the
+// same record version can arrive twice. We remember the versions of the newest second seen and drop
+// repeats; the keys live in the checkpoint so a resumed run drops them too.
+import type { EndpointForm } from './catalogue';
+
+/** A record's timestamp in Unix seconds (numbers as-is, ISO strings parsed), or null. */
+export function recordTimestamp(record: Record<string, unknown>, field: string | null): number | null {
+  if (!field) return null;
+  const value = record[field];
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value);
+  if (typeof value === 'string' && value !== '') {
+    if (/^\d+$/.test(value)) return Number(value);
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms)) return Math.floor(ms / 1000);
+  }
+  return null;
+}
+
+/** The identity of one record version: `id` alone (events) or `id@timestamp` (tickets, users, orgs). */
+export function dedupeKey(record: Record<string, unknown>, form: Pick<EndpointForm, 'timestampField' | 'dedupeOnIdOnly'>): string | null {
+  const id = record.id;
+  if (id === undefined || id === null) return null;
+  if (form.dedupeOnIdOnly || !form.timestampField) return String(id);
+  return `${String(id)}@${String(record[form.timestampField])}`;
+}
+
+export class BoundaryDedupe {
+  private boundaryTime: number | null;
+  private keys: Set<string>;
+
+  /**
+   * @param lastRecordTime the newest timestamp seen so far (from the checkpoint)
+   * @param boundaryKeys the keys of the records seen at that timestamp (from the checkpoint)
+   */
+  constructor(
+    private readonly form: Pick<EndpointForm, 'timestampField' | 'dedupeOnIdOnly'>,
+    lastRecordTime: number | null,
+    boundaryKeys: readonly string[],
+  ) {
+    this.boundaryTime = lastRecordTime;
+    this.keys = new Set(boundaryKeys);
+  }
+
+  /** Drops versions already seen and remembers the newest second of what is kept. */
+  filter(records: Record<string, unknown>[]): { kept: Record<string, unknown>[]; dropped: number } {
+    const kept: Record<string, unknown>[] = [];
+    let dropped = 0;
+    for (const record of records) {
+      const key = dedupeKey(record, this.form);
+      if (key !== null && this.keys.has(key)) {
+        dropped++;
+        continue;
+      }
+      kept.push(record);
+      const ts = recordTimestamp(record, this.form.timestampField);
+      if (ts === null) {
+        // Without a timestamp the record can't be placed in a second; remember it anyway so a
+        // repeat within the next page is still caught.
+        if (key !== null) this.keys.add(key);
+        continue;
+      }
+      if (this.boundaryTime === null || ts > this.boundaryTime) {
+        this.boundaryTime = ts;
+        this.keys = new Set();
+      }
+      if (ts === this.boundaryTime && key !== null) this.keys.add(key);
+    }
+    return { kept, dropped };
+  }
+
+  /** Newest record timestamp seen (the InvalidCursor restart point). */
+  lastRecordTime(): number | null {
+    return this.boundaryTime;
+  }
+
+  boundaryKeys(): string[] {
+    return [...this.keys];
+  }
+}

@@ -1,0 +1,159 @@
+// One export run: resume from the checkpoint, pull pages, and after every page write the records,
+// then the checkpoint, so an interruption at any moment loses at most a page that will be redone.
+import { endpointById } from './catalogue';
+import { readCheckpoint, writeCheckpointAtomic } from './checkpoint';
+import { BoundaryDedupe } from './dedupe';
+import { ExportError } from './errors';
+import { ZendeskClient, type Emit } from './http';
+import type { Checkpoint, Connection, ProgressEvent, ResolvedQuery } from './model';
+import { openOutput, type OutputSink } from './output/index';
+import { initialPerPage, paginate } from './pagination';
+import { cancelledError, type RetryPolicy } from './retry';
+
+export interface ExportRequest {
+  connection: Connection;
+  query: ResolvedQuery;
+  checkpointPath: string;
+  signal?: AbortSignal;
+  onProgress?: (e: ProgressEvent) => void;
+  /** Called with each page's records after they and the checkpoint are on disk. */
+  onPage?: (records: Record<string, unknown>[]) => void;
+  requestTimeoutMs?: number;
+  maxRetries?: number;
+  /** Backoff tuning (tests and benchmarks shorten it). */
+  retry?: Partial<Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>>;
+  /** Clock in epoch milliseconds (tests). */
+  now?: () => number;
+}
+
+export interface ExportResult {
+  caughtUp: boolean;
+  /** Records and pages written by this run (the checkpoint holds the totals across runs). */
+  records: number;
+  pages: number;
+  checkpoint: Checkpoint;
+  files: string[];
+}
+
+export async function runExport(req: ExportRequest): Promise<ExportResult> {
+  const { query, signal } = req;
+  const emit: Emit = (e) => {
+    try {
+      req.onProgress?.(e);
+    } catch {
+      // A failing progress listener must not break the export.
+    }
+  };
+  const now = req.now ?? Date.now;
+  if (signal?.aborted) throw cancelledError();
+
+  if (query.startTime > Math.floor(now() / 1000)) {
+    throw new ExportError('futureStartTime', `The start time ${new Date(query.startTime * 1000).toISOString()} is in the future; Zendesk only exports what already happened.`);
+  }
+  const previous = await readCheckpoint(req.checkpointPath);
+  if (previous && previous.queryDigest !== query.digest) {
+    throw new ExportError(
+      'checkpointMismatch',
+      `The checkpoint ${req.checkpointPath} belongs to a different query (it was written for ${previous.endpointId} with another start time, parameters or format); delete it or point the query at a new output to start over.`,
+    );
+  }
+  const endpointId = previous?.endpointId ?? query.endpointId;
+  const endpoint = endpointById(endpointId);
+  if (!endpoint) throw new ExportError('invalidQuery', `"${endpointId}" is not an endpoint form this tool knows.`);
+
+  const client = new ZendeskClient({
+    connection: req.connection,
+    signal,
+    emit,
+    requestTimeoutMs: req.requestTimeoutMs,
+    retry: { maxRetries: req.maxRetries, ...req.retry },
+  });
+
+  const sink: OutputSink = await openOutput({
+    path: query.output.path,
+    format: query.output.format,
+    resource: query.resource,
+    resume: previous ? { files: previous.files, writerState: previous.writerState } : null,
+  });
+
+  const perPage = { value: initialPerPage(endpoint, query.params, previous?.perPage ?? null) };
+  const dedupe = new BoundaryDedupe(endpoint, previous?.lastRecordTime ?? null, previous?.boundaryKeys ?? []);
+  let checkpoint: Checkpoint = previous ?? {
+    version: 1, queryDigest: query.digest, endpointId, position: null, lastRecordTime: null, boundaryKeys: [],
+    perPage: perPage.value, files: sink.state().files, writerState: sink.state().writerState, records: 0, pages: 0,
+    caughtUp: false, updatedAt: new Date(now()).toISOString(),
+  };
+  let records = 0;
+  let pages = 0;
+  let caughtUp = false;
+
+  try {
+    emit({ type: 'start', endpointId, resumed: previous !== null, position: previous?.position ?? null });
+    // Sent as exclude_deleted too; filtering here as well keeps the promise if a server ignores it.
+    const excludeDeleted = endpoint.excludeDeleted && query.params.excludeDeleted === true;
+    const stream = paginate({
+      client, endpoint, params: query.params, startTime: query.startTime, position: previous?.position ?? null,
+      perPage, dedupe, emit, now,
+    });
+    for await (const page of stream) {
+      const kept = excludeDeleted ? page.records.filter((r) => !isDeleted(r)) : page.records;
+      await sink.writePage(kept, page.sideloads);
+      if (page.endOfStream) await sink.finish();
+      const state = sink.state();
+      if (page.requested) pages++;
+      records += kept.length;
+      checkpoint = {
+        version: 1,
+        queryDigest: query.digest,
+        endpointId: page.endpointId,
+        position: page.nextPosition,
+        lastRecordTime: page.lastRecordTime,
+        boundaryKeys: dedupe.boundaryKeys(),
+        perPage: perPage.value,
+        files: state.files,
+        writerState: state.writerState,
+        records: checkpoint.records + kept.length,
+        pages: checkpoint.pages + (page.requested ? 1 : 0),
+        caughtUp: page.endOfStream,
+        updatedAt: new Date(now()).toISOString(),
+      };
+      if (checkpoint.writerState === undefined) delete checkpoint.writerState;
+      await writeCheckpointAtomic(req.checkpointPath, checkpoint);
+      emit({
+        type: 'page', pages: checkpoint.pages, records: checkpoint.records, pageRecords: kept.length,
+        duplicatesDropped: page.duplicatesDropped, position: page.nextPosition, lastRecordTime: page.lastRecordTime, files: state.files,
+      });
+      try {
+        req.onPage?.(kept);
+      } catch {
+        // The page is on disk; a failing viewer must not break the export.
+      }
+      if (page.endOfStream) {
+        caughtUp = true;
+        break;
+      }
+      if (signal?.aborted) throw cancelledError();
+    }
+  } catch (err) {
+    await sink.close().catch(() => undefined);
+    if (err instanceof ExportError) throw err;
+    if (signal?.aborted) throw cancelledError();
+    throw asExportError(err);
+  }
+  await sink.close();
+  emit({ type: 'done', caughtUp, records, pages });
+  return { caughtUp, records, pages, checkpoint, files: [...sink.paths] };
+}
+
+/** Tombstones: deleted tickets carry status "deleted"; metric events a `deleted` flag. */
+function isDeleted(record: Record<string, unknown>): boolean {
+  return record.status === 'deleted' || record.deleted === true;
+}
+
+function asExportError(err: unknown): ExportError {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
+    return new ExportError('io', `Writing the export failed (${e.code}); the checkpoint keeps the last complete page, so fix the cause and resume.`, e.message);
+  }
+  return new ExportError('server', `The export failed unexpectedly (${e?.message ?? String(err)}); the checkpoint keeps the last complete page.`);
+}

@@ -1,0 +1,379 @@
+// The Zendesk client. Every request goes through openapi-fetch typed by the project's own OpenAPI
+// document; this file adds what the document can't express: the origin guard for next-page links,
+// HTTPS-only, per-request timeouts, rate-limit pacing, retries, OAuth refresh and one clear
+// sentence per failure.
+import createClient from 'openapi-fetch';
+import type { RateLimitFamily } from './catalogue';
+import { AuthSession } from './auth';
+import { ExportError } from './errors';
+import type { paths } from './generated/zendesk';
+import type { Connection, Credentials, ProgressEvent } from './model';
+import { limitersFor, readRateLimitHeaders } from './rateLimit';
+import {
+  backoffDelayMs, cancelledError, DEFAULT_RETRY_POLICY, describeNetworkError, halvePerPage, parseRetryAfter,
+  sleep, type RetryPolicy,
+} from './retry';
+
+/** Every path the engine calls. `satisfies` makes the compiler check each one exists in the OpenAPI document. */
+export const API_PATHS = [
+  '/api/v2/incremental/tickets',
+  '/api/v2/incremental/tickets/cursor',
+  '/api/v2/incremental/users',
+  '/api/v2/incremental/users/cursor',
+  '/api/v2/incremental/organizations',
+  '/api/v2/incremental/ticket_events',
+  '/api/v2/incremental/ticket_metric_events',
+  '/api/v2/incremental/routing/attributes',
+  '/api/v2/incremental/routing/attribute_values',
+  '/api/v2/incremental/routing/instance_values',
+  '/api/v2/incremental/tickets/sample',
+  '/api/v2/incremental/ticket_events/sample',
+  '/api/v2/incremental/users/sample',
+  '/api/v2/incremental/organizations/sample',
+  '/api/v2/users/me',
+] as const satisfies readonly (keyof paths)[];
+
+export type ApiPath = (typeof API_PATHS)[number];
+
+export type Emit = (e: ProgressEvent) => void;
+
+export type QueryValues = Record<string, string>;
+
+export interface ApiRequest {
+  path: string;
+  query: QueryValues;
+  /** Rate-limit family; null for requests outside the incremental budgets (users/me). */
+  family: RateLimitFamily | null;
+  /** The query parameter that carries the page size, so a 504/timeout can halve it. */
+  perPageParam?: 'per_page' | 'page[size]' | null;
+}
+
+/** The page size in force for one stream; halved in place on 504s and timeouts. */
+export interface PerPageState {
+  value: number | null;
+}
+
+export type ApiOutcome =
+  | { kind: 'ok'; status: number; body: Record<string, unknown>; headers: Headers; url: string }
+  /** 400/422 "Too recent start_time" / StartTimeTooRecent: nothing new yet, i.e. caught up. */
+  | { kind: 'tooRecent'; message: string }
+  /** 400 InvalidCursor: the caller restarts from its timestamp fallback. */
+  | { kind: 'invalidCursor'; message: string };
+
+export interface ClientOptions {
+  connection: Connection;
+  signal?: AbortSignal;
+  emit?: Emit;
+  /** Per-request timeout (headers and body). Default 60 s. */
+  requestTimeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
+
+function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return LOOPBACK_HOSTS.has(host) || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * The origin of a base URL, or ExportError('insecureUrl'): HTTPS only, plain HTTP only on loopback
+ * (the simulator), because the Authorization header must never travel in clear text.
+ */
+export function validateBaseUrl(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ExportError('insecureUrl', `"${baseUrl}" is not a URL; use https://<subdomain>.zendesk.com or give just the subdomain.`);
+  }
+  if (url.protocol === 'https:') return url.origin;
+  if (url.protocol === 'http:' && isLoopback(url.hostname)) return url.origin;
+  if (url.protocol === 'http:') {
+    throw new ExportError('insecureUrl', `${url.origin} uses plain HTTP; Zendesk credentials are only sent over HTTPS (plain HTTP is allowed for loopback addresses such as the simulator).`);
+  }
+  throw new ExportError('insecureUrl', `${baseUrl} is not an https:// URL; use https://<subdomain>.zendesk.com.`);
+}
+
+const SUBDOMAIN = /^[a-z0-9][a-z0-9-]{0,62}$/i;
+
+/** A Connection from a subdomain (https://<sub>.zendesk.com) or a full base URL. */
+export function connectionFromUrl(opts: { subdomain?: string; url?: string; credentials: Credentials }): Connection {
+  const sub = opts.subdomain?.trim();
+  if (sub) {
+    if (!SUBDOMAIN.test(sub)) {
+      const hint = sub.includes('.') || sub.includes('/')
+        ? ` give only the first part of the address, e.g. "${(sub.replace(/^[a-z]+:\/\//i, '').split(/[./]/)[0] || 'acme')}" for ${sub.replace(/^[a-z]+:\/\//i, '').split('/')[0]}, or pass it as a URL`
+        : ' it may contain only letters, digits and hyphens and must start with a letter or digit';
+      throw new ExportError('invalidQuery', `"${sub}" is not a Zendesk subdomain:${hint}.`);
+    }
+    return { baseUrl: `https://${sub.toLowerCase()}.zendesk.com`, credentials: opts.credentials };
+  }
+  if (opts.url?.trim()) {
+    return { baseUrl: validateBaseUrl(opts.url.trim()), credentials: opts.credentials };
+  }
+  throw new ExportError('invalidQuery', 'No Zendesk account given: pass a subdomain (acme for acme.zendesk.com) or a base URL.');
+}
+
+/** Zendesk's own words for a failure, whatever envelope it came in (classic, `errors[]`, edge, plain text). */
+export function describeErrorBody(body: unknown): { code: string | null; text: string | null } {
+  if (typeof body === 'string') {
+    const text = body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+    return { code: null, text: text ? text.slice(0, 300) : null };
+  }
+  if (!body || typeof body !== 'object') return { code: null, text: null };
+  const b = body as Record<string, unknown>;
+  if (Array.isArray(b.errors) && b.errors.length > 0) {
+    const first = b.errors[0] as Record<string, unknown> | string;
+    if (typeof first === 'string') return { code: null, text: first };
+    const code = typeof first.code === 'string' ? first.code : null;
+    const text = [first.title, first.detail, first.description].find((v) => typeof v === 'string') as string | undefined;
+    return { code, text: text ?? code };
+  }
+  const code = typeof b.error === 'string' ? b.error : typeof b.code === 'string' ? b.code : null;
+  const text = [b.description, b.detail, b.title, b.message, b.error].find((v) => typeof v === 'string' && v !== '') as string | undefined;
+  return { code, text: text ?? null };
+}
+
+type LooseGet = (
+  path: string,
+  init: { params: { query: QueryValues }; parseAs: 'text'; signal: AbortSignal; headers: Record<string, string>; redirect: RequestRedirect },
+) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or the text when it isn't JSON, or undefined when empty. */
+  body: unknown;
+  /** Set when a 2xx body was not complete JSON (truncated). */
+  parseError?: unknown;
+}
+
+class TimeoutError extends Error {}
+
+export class ZendeskClient {
+  readonly origin: string;
+  readonly host: string;
+  private readonly auth: AuthSession;
+  private readonly get: LooseGet;
+  private readonly signal: AbortSignal | undefined;
+  private readonly emit: Emit;
+  private readonly timeoutMs: number;
+  readonly policy: RetryPolicy;
+
+  constructor(opts: ClientOptions) {
+    this.origin = validateBaseUrl(opts.connection.baseUrl);
+    this.host = new URL(this.origin).host;
+    this.auth = new AuthSession(opts.connection.credentials);
+    this.signal = opts.signal;
+    this.emit = opts.emit ?? (() => undefined);
+    this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...definedOnly(opts.retry ?? {}) };
+    const client = createClient<paths>({ baseUrl: this.origin });
+    // The engine's paths come from the catalogue at run time; API_PATHS ties them to the document
+    // at compile time, and assertKnownPath checks them at run time.
+    this.get = client.GET as unknown as LooseGet;
+  }
+
+  /** Full URL of a request, for progress events (never contains a secret). */
+  urlFor(path: string, query: QueryValues): string {
+    const qs = new URLSearchParams(query).toString();
+    return `${this.origin}${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  /**
+   * Turns a next_page / after_url / links.next link into a request on the configured origin.
+   * A link to any other origin stops the export before anything is sent there.
+   */
+  resolveLink(link: string, expectedPath: string): { path: string; query: QueryValues } {
+    let url: URL;
+    try {
+      url = new URL(link, this.origin);
+    } catch {
+      throw new ExportError('server', `Zendesk returned a next-page link that is not a URL (${link.slice(0, 200)}); the export stopped at the last complete page.`);
+    }
+    if (url.origin !== this.origin) {
+      throw new ExportError(
+        'foreignOrigin',
+        `Zendesk's next-page link points at ${url.origin}, not ${this.origin}; the export stopped rather than send your credentials to another host.`,
+        link,
+      );
+    }
+    const path = url.pathname.replace(/\.json$/, '').replace(/\/+$/, '');
+    if (path !== expectedPath) {
+      throw new ExportError('server', `Zendesk's next-page link leads to ${path}, not ${expectedPath}; the export stopped at the last complete page.`, link);
+    }
+    const query: QueryValues = {};
+    url.searchParams.forEach((value, key) => { query[key] = value; });
+    return { path, query };
+  }
+
+  /**
+   * One logical GET: paced by the rate limiters, retried on 429/5xx/network errors/timeouts,
+   * per_page halved on 504/timeout. Returns the parsed body or a recognised "soft" outcome;
+   * everything else becomes an ExportError with one clear sentence.
+   */
+  async request(req: ApiRequest, perPage: PerPageState = { value: null }): Promise<ApiOutcome> {
+    assertKnownPath(req.path);
+    let failures = 0;
+    let rateLimited = 0;
+    let refreshed = false;
+    const limiters = req.family ? limitersFor(this.origin, req.family) : null;
+    const account = limitersFor(this.origin, 'incremental').account;
+
+    for (;;) {
+      if (this.signal?.aborted) throw cancelledError();
+      const query = { ...req.query };
+      if (req.perPageParam && perPage.value !== null) query[req.perPageParam] = String(perPage.value);
+      const url = this.urlFor(req.path, query);
+
+      // The family's turn first (it may take a while), then the account budget as it is by then.
+      const release = limiters ? await limiters.family.acquire(this.signal, this.emit) : () => undefined;
+      let raw: RawResponse;
+      try {
+        await account.waitForBudget(this.signal, this.emit);
+        this.emit({ type: 'request', url, perPage: req.perPageParam ? perPage.value : null });
+        raw = await this.send(req.path, query);
+        const rl = readRateLimitHeaders(raw.headers);
+        if (rl.account) account.observe(rl.account, this.emit);
+        if (rl.endpoint && limiters) limiters.family.observe(rl.endpoint, this.emit);
+        if (raw.status === 429) {
+          const retryAfter = parseRetryAfter(raw.headers.get('retry-after'));
+          // Without Retry-After: the reset of whichever budget the headers show exhausted, else
+          // exponential backoff capped at the family's window.
+          const exhausted = limiters?.family.exhaustedUntil() ?? account.exhaustedUntil();
+          const window = (limiters?.family.budget.windowSeconds ?? 60) * 1000;
+          const wait = retryAfter
+            ?? (exhausted !== null ? exhausted - Date.now() : backoffDelayMs(rateLimited, { baseDelayMs: this.policy.baseDelayMs, maxDelayMs: window }));
+          // Block the whole family, so another export against the same account waits too.
+          (limiters?.family ?? account).block(Date.now() + wait, retryAfter !== null ? 'retryAfter' : 'rateLimit');
+        }
+      } catch (err) {
+        release();
+        if (err instanceof ExportError) throw err;
+        if (this.signal?.aborted) throw cancelledError();
+        const timedOut = err instanceof TimeoutError;
+        failures++;
+        if (timedOut) this.halve(req, perPage);
+        const message = timedOut
+          ? `no response within ${Math.round(this.timeoutMs / 1000)} s`
+          : describeNetworkError(err);
+        if (failures > this.policy.maxRetries) {
+          throw new ExportError('network', `Couldn't reach ${this.host} (${message}) after ${failures} attempts; check the network and resume the export.`, message);
+        }
+        await this.backoff(failures, null, message);
+        continue;
+      }
+      release();
+
+      const { status } = raw;
+      if (status >= 200 && status < 300) {
+        if (raw.parseError !== undefined || !raw.body || typeof raw.body !== 'object' || Array.isArray(raw.body)) {
+          failures++;
+          const message = raw.parseError !== undefined ? describeNetworkError(raw.parseError) : 'the response body was empty or not a JSON object';
+          if (failures > this.policy.maxRetries) {
+            throw new ExportError('server', `Zendesk kept sending incomplete responses for ${req.path} (${message}); resume the export later.`, message);
+          }
+          await this.backoff(failures, status, message);
+          continue;
+        }
+        return { kind: 'ok', status, body: raw.body as Record<string, unknown>, headers: raw.headers, url };
+      }
+      if (status === 429) {
+        rateLimited++;
+        const max = Math.max(10, this.policy.maxRetries);
+        if (rateLimited > max) {
+          throw new ExportError('rateLimited', `Zendesk kept rate-limiting ${this.host} (${rateLimited} times in a row); another integration may be using the same budget, so resume the export later.`);
+        }
+        this.emit({ type: 'retry', attempt: rateLimited, status, message: describeErrorBody(raw.body).text ?? 'rate limited' });
+        continue; // the limiter's block makes the next acquire wait (and emit 'waiting')
+      }
+      if (status === 401) {
+        if (!refreshed && this.auth.canRefresh()) {
+          refreshed = true;
+          if (await this.auth.refresh()) continue;
+        }
+        throw new ExportError('auth', `Zendesk rejected the credentials for ${this.host}: check the email and API token (or sign in again).`);
+      }
+      const said = describeErrorBody(raw.body);
+      if (status === 403) {
+        throw new ExportError('forbidden', `Zendesk refused access to ${req.path} on ${this.host} (403): incremental exports need an admin account, and routing exports the Enterprise plan${said.text ? ` (Zendesk said: ${said.text})` : ''}.`);
+      }
+      if (status === 404) {
+        throw new ExportError('notFound', `Zendesk has no ${req.path} on ${this.host} (404): check the subdomain or URL, and note routing exports need the Enterprise plan.`);
+      }
+      if (status === 400 || status === 422) {
+        const text = `${said.code ?? ''} ${said.text ?? ''}`;
+        if (/StartTimeTooRecent|too recent/i.test(text)) return { kind: 'tooRecent', message: said.text ?? 'start_time too recent' };
+        if (/InvalidCursor|cursor is invalid|invalid cursor/i.test(text)) return { kind: 'invalidCursor', message: said.text ?? 'invalid cursor' };
+        throw new ExportError('badRequest', `Zendesk rejected the request for ${req.path} (${status}): ${said.text ?? said.code ?? 'no reason given'}.`);
+      }
+      if (status >= 300 && status < 400) {
+        const location = raw.headers.get('location');
+        throw new ExportError('server', `${this.host} answered with a redirect${location ? ` to ${location}` : ''}; check the connection's URL (the export doesn't follow redirects, to keep credentials on the configured host).`);
+      }
+      if (status === 409 || status >= 500) {
+        failures++;
+        if (status === 504) this.halve(req, perPage);
+        const message = `${status}${said.text ? ` ${said.text}` : ''}`;
+        if (failures > this.policy.maxRetries) {
+          throw new ExportError('server', `Zendesk kept failing on ${req.path} (${message}) after ${failures} attempts; resume the export later.`, message);
+        }
+        await this.backoff(failures, status, message);
+        continue;
+      }
+      throw new ExportError('badRequest', `Zendesk rejected the request for ${req.path} (${status})${said.text ? `: ${said.text}` : ''}.`);
+    }
+  }
+
+  private halve(req: ApiRequest, perPage: PerPageState): void {
+    if (!req.perPageParam || perPage.value === null || perPage.value <= 1) return;
+    perPage.value = halvePerPage(perPage.value);
+    this.emit({ type: 'perPage', perPage: perPage.value });
+  }
+
+  private async backoff(attempt: number, status: number | null, message: string): Promise<void> {
+    this.emit({ type: 'retry', attempt, status, message });
+    const delay = backoffDelayMs(attempt - 1, this.policy);
+    if (delay > 0) this.emit({ type: 'waiting', until: Date.now() + delay, reason: 'backoff' });
+    await sleep(delay, this.signal);
+  }
+
+  /** One HTTP exchange: status, headers and a defensively parsed body. Throws on network errors and timeouts. */
+  private async send(path: string, query: QueryValues): Promise<RawResponse> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
+    try {
+      const { data, error, response } = await this.get(path, {
+        params: { query },
+        parseAs: 'text',
+        signal,
+        headers: { Authorization: this.auth.header(), Accept: 'application/json' },
+        redirect: 'manual',
+      });
+      if (response.ok) {
+        const text = typeof data === 'string' ? data : '';
+        if (text.trim() === '') return { status: response.status, headers: response.headers, body: undefined };
+        try {
+          return { status: response.status, headers: response.headers, body: JSON.parse(text) };
+        } catch (parseError) {
+          return { status: response.status, headers: response.headers, body: text, parseError };
+        }
+      }
+      return { status: response.status, headers: response.headers, body: error === '' ? undefined : error };
+    } catch (err) {
+      if (timeout.aborted && !this.signal?.aborted) throw new TimeoutError('timeout');
+      throw err;
+    }
+  }
+}
+
+function assertKnownPath(path: string): asserts path is ApiPath {
+  if (!(API_PATHS as readonly string[]).includes(path)) {
+    throw new ExportError('invalidQuery', `${path} is not an endpoint this tool knows; pick a resource from the catalogue.`);
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

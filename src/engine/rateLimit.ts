@@ -1,0 +1,203 @@
+// Proactive pacing: Zendesk tells us on every response how many requests are left in the window,
+// so we wait for the reset instead of running into a 429. One limiter per endpoint family (each
+// has its own budget on Zendesk's side) plus one for the account-wide limit.
+import { DEFAULT_BUDGETS, type RateBudget, type RateLimitFamily } from './catalogue';
+import type { ProgressEvent } from './model';
+import { cancelledError, sleep } from './retry';
+
+export interface RateLimitInfo {
+  total: number | null;
+  remaining: number | null;
+  /** Seconds until the window resets, when the server said so. */
+  resetSeconds: number | null;
+}
+
+export interface ParsedRateLimitHeaders {
+  /** x-rate-limit / rate-limit / ratelimit-*: the account-wide plan limit. */
+  account: RateLimitInfo | null;
+  /** zendesk-ratelimit-<name>: the limit of the endpoint family that served the request (most restrictive if several). */
+  endpoint: (RateLimitInfo & { name: string }) | null;
+}
+
+function num(value: string | null | undefined): number | null {
+  if (value == null) return null;
+  const n = Number(value.trim());
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Parses `total=10; remaining=9; resets=60` (or `limit=..., reset=...`) into its fields. */
+export function parseLimitFields(value: string): RateLimitInfo {
+  const fields: Record<string, string> = {};
+  for (const part of value.split(/[;,]/)) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    fields[part.slice(0, eq).trim().toLowerCase()] = part.slice(eq + 1).trim().replace(/^"|"$/g, '');
+  }
+  return {
+    total: num(fields.total ?? fields.limit),
+    remaining: num(fields.remaining),
+    resetSeconds: num(fields.resets ?? fields.reset),
+  };
+}
+
+/** Reads every rate-limit spelling Zendesk uses. Header names are case-insensitive (fetch lower-cases them). */
+export function readRateLimitHeaders(headers: Headers): ParsedRateLimitHeaders {
+  const get = (name: string) => headers.get(name);
+  const total = num(get('x-rate-limit')) ?? num(get('ratelimit-limit')) ?? num(get('rate-limit'));
+  const remaining = num(get('x-rate-limit-remaining')) ?? num(get('ratelimit-remaining')) ?? num(get('rate-limit-remaining'));
+  const resetSeconds = num(get('ratelimit-reset')) ?? num(get('rate-limit-reset')) ?? num(get('x-rate-limit-reset'));
+  let account: RateLimitInfo | null = total !== null || remaining !== null || resetSeconds !== null ? { total, remaining, resetSeconds } : null;
+  // The IETF draft's combined form: `ratelimit: limit=100, remaining=50, reset=5`.
+  const combined = get('ratelimit');
+  if (!account && combined && combined.includes('=')) account = parseLimitFields(combined);
+
+  let endpoint: ParsedRateLimitHeaders['endpoint'] = null;
+  headers.forEach((value, key) => {
+    const lower = key.toLowerCase();
+    if (!lower.startsWith('zendesk-ratelimit-')) return;
+    const info = parseLimitFields(value);
+    if (info.total === null && info.remaining === null) return;
+    const candidate = { ...info, name: lower.slice('zendesk-ratelimit-'.length) };
+    if (!endpoint || (candidate.remaining ?? Infinity) < (endpoint.remaining ?? Infinity)) endpoint = candidate;
+  });
+  return { account, endpoint };
+}
+
+type Emit = (e: ProgressEvent) => void;
+
+/**
+ * Budget state for one family (or the account). `acquire` serialises requests of the family:
+ * Zendesk counts parallel requests against the same 10/min budget, so they only cause 429s.
+ */
+export class RateLimiter {
+  private remaining: number | null = null;
+  private total: number | null = null;
+  private resetsAt: number | null = null;
+  private blockedUntil = 0;
+  private blockReason: 'rateLimit' | 'retryAfter' = 'rateLimit';
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    readonly budget: RateBudget,
+    private readonly serial: boolean,
+  ) {}
+
+  /** Takes the family's turn (if serial) and waits until the budget allows a request. Returns the release function. */
+  async acquire(signal: AbortSignal | undefined, emit: Emit): Promise<() => void> {
+    let release: () => void = () => undefined;
+    if (this.serial) {
+      const previous = this.tail;
+      let done!: () => void;
+      this.tail = new Promise<void>((resolve) => { done = resolve; });
+      release = done;
+      try {
+        await waitOrAbort(previous, signal);
+      } catch (err) {
+        // Hand the turn on once the previous holder is done, so the chain never breaks.
+        void previous.then(done);
+        throw err;
+      }
+    }
+    try {
+      await this.waitForBudget(signal, emit);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return release;
+  }
+
+  /** Sleeps while the window is exhausted or a Retry-After is pending. */
+  async waitForBudget(signal: AbortSignal | undefined, emit: Emit): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      let until = 0;
+      let reason: 'rateLimit' | 'retryAfter' = 'rateLimit';
+      if (this.blockedUntil > now) {
+        until = this.blockedUntil;
+        reason = this.blockReason;
+      }
+      if (this.remaining !== null && this.remaining <= 0) {
+        const reset = this.resetsAt ?? now;
+        if (reset > until) {
+          until = reset;
+          reason = 'rateLimit';
+        }
+      }
+      if (until <= now) {
+        if (this.remaining !== null && this.remaining <= 0) this.remaining = null; // window has reset
+        return;
+      }
+      emit({ type: 'waiting', until, reason });
+      await sleep(until - now, signal);
+    }
+  }
+
+  /** Records what the last response said about this budget. */
+  observe(info: RateLimitInfo, emit: Emit, nowMs: number = Date.now()): void {
+    this.total = info.total ?? this.total;
+    this.remaining = info.remaining;
+    if (info.resetSeconds !== null) {
+      // A value that looks like an epoch is absolute; otherwise it is seconds from now. A small
+      // margin absorbs clock rounding on the server side.
+      this.resetsAt = info.resetSeconds > 1e9 ? info.resetSeconds * 1000 : nowMs + info.resetSeconds * 1000 + 25;
+    } else if (info.remaining !== null && info.remaining <= 0) {
+      // Exhausted without a reset time: the only safe assumption is a full window.
+      this.resetsAt = nowMs + this.budget.windowSeconds * 1000;
+    } else {
+      this.resetsAt = null;
+    }
+    emit({ type: 'rateLimit', family: this.name, total: this.total, remaining: this.remaining, resetsAt: this.resetsAt });
+  }
+
+  /** Blocks every request of this family until `untilMs` (a 429's Retry-After). */
+  block(untilMs: number, reason: 'rateLimit' | 'retryAfter'): void {
+    if (untilMs > this.blockedUntil) {
+      this.blockedUntil = untilMs;
+      this.blockReason = reason;
+    }
+  }
+
+  /** When the window ends, if this budget is known to be exhausted (the reason for a bare 429). */
+  exhaustedUntil(nowMs: number = Date.now()): number | null {
+    const exhausted = this.remaining !== null && this.remaining <= 0;
+    return exhausted && this.resetsAt !== null && this.resetsAt > nowMs ? this.resetsAt : null;
+  }
+}
+
+function waitOrAbort(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return p;
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(cancelledError());
+    const onAbort = () => reject(cancelledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, reject);
+  });
+}
+
+const ACCOUNT_BUDGET: RateBudget = { requests: 700, windowSeconds: 60 };
+const registry = new Map<string, RateLimiter>();
+
+/**
+ * The limiters for one origin: shared by every export in this process against that account, so
+ * two exports of the same family take turns instead of racing for one budget.
+ */
+export function limitersFor(origin: string, family: RateLimitFamily): { family: RateLimiter; account: RateLimiter } {
+  const familyKey = `${origin} ${family}`;
+  let fam = registry.get(familyKey);
+  if (!fam) {
+    fam = new RateLimiter(family, DEFAULT_BUDGETS[family], true);
+    registry.set(familyKey, fam);
+  }
+  const accountKey = `${origin} account`;
+  let account = registry.get(accountKey);
+  if (!account) {
+    account = new RateLimiter('account', ACCOUNT_BUDGET, false);
+    registry.set(accountKey, account);
+  }
+  return { family: fam, account };
+}

@@ -1,0 +1,202 @@
+// Starts the engine server (dist/server.js) the way language clients do: vscode-languageclient
+// over IPC, Node via process.execPath (the client sets ELECTRON_RUN_AS_NODE), restarted when it
+// dies, its log piped into the "Zendesk Export" LogOutputChannel.
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  DidChangeConfigurationNotification,
+  ErrorAction,
+  LanguageClient,
+  State,
+  TransportKind,
+  type CloseHandlerResult,
+  type ErrorHandler,
+  type ErrorHandlerResult,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import {
+  CancelExport,
+  CheckpointInfo,
+  ExportFinished,
+  ExportProgress,
+  GetCredentials,
+  ListSessions,
+  SessionsChanged,
+  StartExport,
+  TestConnection,
+  type CheckpointInfoParams,
+  type CheckpointInfoResult,
+  type ExportFinishedParams,
+  type ExportProgressParams,
+  type InitializationOptions,
+  type SessionInfo,
+  type StartExportParams,
+  type StartExportResult,
+  type TestConnectionResult,
+  type ConnectionRef,
+} from '../protocol/customMessages';
+import type { ConnectionStore } from './connectionStore';
+
+/** Restarts allowed within RESTART_WINDOW_MS before we give up and say so. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 3 * 60_000;
+
+export class EngineClient implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<LanguageClient> | undefined;
+  private readonly restarts: number[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+
+  private readonly progressEmitter = new vscode.EventEmitter<ExportProgressParams>();
+  private readonly finishedEmitter = new vscode.EventEmitter<ExportFinishedParams>();
+  /** Fires when the server process went away (before any restart). */
+  private readonly stoppedEmitter = new vscode.EventEmitter<void>();
+  /** Fires when a (re)started server is ready. */
+  private readonly readyEmitter = new vscode.EventEmitter<void>();
+  private readonly sessionsEmitter = new vscode.EventEmitter<SessionInfo[]>();
+  readonly onProgress = this.progressEmitter.event;
+  readonly onFinished = this.finishedEmitter.event;
+  readonly onStopped = this.stoppedEmitter.event;
+  readonly onReady = this.readyEmitter.event;
+  readonly onSessionsChanged = this.sessionsEmitter.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly connections: ConnectionStore,
+  ) {
+    this.disposables.push(this.progressEmitter, this.finishedEmitter, this.stoppedEmitter, this.readyEmitter, this.sessionsEmitter);
+    this.disposables.push(connections.onDidChange(() => void this.pushConnections()));
+  }
+
+  /** Starts the server once; later calls share the same start. */
+  ready(): Promise<LanguageClient> {
+    if (!this.starting) {
+      this.starting = this.start().catch((err: unknown) => {
+        this.starting = undefined;
+        throw err;
+      });
+    }
+    return this.starting;
+  }
+
+  get isRunning(): boolean {
+    return this.client?.state === State.Running;
+  }
+
+  private async start(): Promise<LanguageClient> {
+    const module = this.context.asAbsolutePath('dist/server.js');
+    const serverOptions: ServerOptions = {
+      run: { module, transport: TransportKind.ipc },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+    };
+    const initializationOptions: InitializationOptions = {
+      storagePath: this.context.globalStorageUri.fsPath,
+      connections: this.connections.refs(),
+      schemaPath: this.context.asAbsolutePath('schemas/zdquery.schema.json'),
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [
+        { scheme: 'file', language: 'json', pattern: '**/*.zdquery.json' },
+        { scheme: 'file', language: 'jsonc', pattern: '**/*.zdquery.json' },
+      ],
+      outputChannel: this.log,
+      initializationOptions,
+      synchronize: {
+        // Checkpoints change what the Resume CodeLens says.
+        fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{zdquery.json,checkpoint.json}'),
+      },
+      errorHandler: this.errorHandler(),
+    };
+    const client = new LanguageClient('zendeskExport', 'Zendesk Export Engine', serverOptions, clientOptions);
+    this.client = client;
+
+    this.disposables.push(
+      client.onRequest(GetCredentials.type, async ({ connection, reason }) => {
+        // An OAuth refresh would need a refresh token, which this extension doesn't keep.
+        if (reason === 'refresh') return null;
+        const secret = await this.connections.getToken(connection.name);
+        return secret ? { secret } : null;
+      }),
+      client.onNotification(ExportProgress.type, (p) => this.progressEmitter.fire(p)),
+      client.onNotification(ExportFinished.type, (p) => this.finishedEmitter.fire(p)),
+      client.onNotification(SessionsChanged.type, (p) => this.sessionsEmitter.fire(p.sessions)),
+      client.onDidChangeState((e) => {
+        this.log.info(`Engine state: ${State[e.oldState]} -> ${State[e.newState]}`);
+        if (e.newState === State.Running && e.oldState !== State.Running) this.readyEmitter.fire();
+      }),
+    );
+
+    const started = Date.now();
+    await client.start();
+    this.log.info(`Engine server started in ${Date.now() - started} ms.`);
+    return client;
+  }
+
+  private errorHandler(): ErrorHandler {
+    return {
+      error: (error, _message, count): ErrorHandlerResult => {
+        this.log.error(`Engine connection error: ${error.message}`);
+        return { action: count !== undefined && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
+      },
+      closed: (): CloseHandlerResult => {
+        this.stoppedEmitter.fire();
+        const now = Date.now();
+        this.restarts.push(now);
+        while (this.restarts.length && now - this.restarts[0] > RESTART_WINDOW_MS) this.restarts.shift();
+        if (this.restarts.length > MAX_RESTARTS) {
+          this.log.error(`The engine stopped ${this.restarts.length} times in 3 minutes; not restarting it.`);
+          void vscode.window
+            .showErrorMessage('The Zendesk export engine keeps stopping, so it was not restarted.', 'Show Log', 'Reload Window')
+            .then((pick) => {
+              if (pick === 'Show Log') this.log.show();
+              if (pick === 'Reload Window') void vscode.commands.executeCommand('workbench.action.reloadWindow');
+            });
+          return { action: CloseAction.DoNotRestart, handled: true };
+        }
+        this.log.warn('The engine stopped; restarting it.');
+        void vscode.window
+          .showWarningMessage('The Zendesk export engine stopped and was restarted; interrupted exports can be resumed from their last cursor.', 'Show Log')
+          .then((pick) => {
+            if (pick === 'Show Log') this.log.show();
+          });
+        return { action: CloseAction.Restart, handled: true };
+      },
+    };
+  }
+
+  private async pushConnections(): Promise<void> {
+    if (!this.client || !this.isRunning) return;
+    await this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: { connections: this.connections.refs() } });
+  }
+
+  async startExport(params: StartExportParams): Promise<StartExportResult> {
+    return (await this.ready()).sendRequest(StartExport.type, params);
+  }
+
+  async cancelExport(sessionId: string): Promise<boolean> {
+    return (await this.ready()).sendRequest(CancelExport.type, { sessionId }).then((r) => r.cancelled);
+  }
+
+  async listSessions(): Promise<SessionInfo[]> {
+    return (await this.ready()).sendRequest(ListSessions.type, {}).then((r) => r.sessions);
+  }
+
+  async testConnection(connection: ConnectionRef): Promise<TestConnectionResult> {
+    return (await this.ready()).sendRequest(TestConnection.type, { connection });
+  }
+
+  async checkpointInfo(params: CheckpointInfoParams): Promise<CheckpointInfoResult> {
+    return (await this.ready()).sendRequest(CheckpointInfo.type, params);
+  }
+
+  async stop(): Promise<void> {
+    if (this.client?.isRunning()) await this.client.stop(5000);
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+    void this.stop();
+  }
+}

@@ -1,0 +1,533 @@
+// The custom JSON-RPC messages between the engine server (src/server/main.ts) and its client
+// (the extension's language client, or any editor / tool speaking LSP over stdio).
+// One file imported by both sides, as vscode-eslint does, so a changed shape fails to compile
+// on both ends. Imports only 'vscode-jsonrpc' (a dependency of both vscode-languageserver and
+// vscode-languageclient, browser-safe) and engine *types*, so the webview may import it too.
+/* eslint-disable @typescript-eslint/no-namespace -- the `namespace X { method; type }` pattern is the LSP/vscode-eslint convention both sides know */
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { ResourceName } from '../engine/catalogue';
+import type { ErrorCode, ProgressEvent, SavedQuery } from '../engine/model';
+import type { ColumnsInfo, ExportFormat, GetRowsParams, RowsResult, ViewSpec } from '../engine/rowIndex';
+
+export type { ColumnsInfo, ExportFormat, GetRowsParams, ProgressEvent, RowsResult, SavedQuery, ViewSpec };
+
+// ---------------------------------------------------------------------------------------------
+// Shared shapes
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A connection as configured in settings. Never carries a secret: the server asks for the
+ * token with {@link GetCredentials} when it needs it.
+ */
+export interface ConnectionRef {
+  /** The name saved queries refer to in their "connection" field, and the key of the secret. */
+  name: string;
+  /** e.g. https://acme.zendesk.com, or http://127.0.0.1:PORT for the simulator (loopback only). */
+  baseUrl: string;
+  auth: 'apiToken' | 'oauth';
+  /** Required for auth 'apiToken' (Basic `{email}/token:{token}`). */
+  email?: string;
+}
+
+/** Error codes on the wire: the engine's codes plus the server's own. */
+export type ServerErrorCode =
+  | ErrorCode
+  /** Another session is already writing the same output file. */
+  | 'alreadyRunning'
+  /** The client had no secret for the connection (GetCredentials answered null). */
+  | 'noCredentials'
+  /** The connection name is not among the configured connections (or the query names none). */
+  | 'unknownConnection'
+  /** Unknown session id. */
+  | 'unknownSession'
+  /** Unknown (or closed) rows handle. */
+  | 'unknownHandle'
+  /** A bug: the message says what failed. */
+  | 'internal';
+
+export interface WireError {
+  code: ServerErrorCode;
+  /** One sentence, never a secret. */
+  message: string;
+}
+
+/**
+ * When a request fails, the JSON-RPC ResponseError's `message` is the one sentence and its `data`
+ * is this, so the extension can offer an action by code (e.g. 'auth' / 'noCredentials' → "Set Token…").
+ */
+export interface ResponseErrorData {
+  code: ServerErrorCode;
+  details?: string;
+}
+
+/**
+ * Which connection to use: the settings entry, or just its name (the server looks it up in the
+ * connections it got through initializationOptions / didChangeConfiguration).
+ */
+export type ConnectionSpec = string | ConnectionRef;
+
+export type SessionStatus = 'running' | 'done' | 'failed' | 'cancelled';
+
+/** Running totals of a session, sent with every progress notification. */
+export interface SessionCounts {
+  /** Records in the output, including those from earlier runs when resumed. */
+  records: number;
+  /** Pages in the checkpoint, including earlier runs when resumed. */
+  pages: number;
+  /** Records and pages fetched by this session only. */
+  sessionRecords: number;
+  sessionPages: number;
+  /** HTTP requests made by this session (including retries). */
+  requests: number;
+  /** Boundary duplicates dropped by this session (time-based streams). */
+  duplicatesDropped: number;
+  retries: number;
+  /** How many times this session waited for a rate limit, Retry-After or backoff. */
+  rateLimitWaits: number;
+  /** Total milliseconds spent waiting. */
+  waitedMs: number;
+  /** Epoch ms until which the session is currently waiting, else null. */
+  waitingUntil: number | null;
+  /** Largest record timestamp seen (Unix seconds), the "last cursor time" shown to people. */
+  lastRecordTime: number | null;
+  perPage: number | null;
+  /** Latest rate-limit budget reported by the server for the session's family. */
+  rateLimit: { family: string; total: number | null; remaining: number | null; resetsAt: number | null } | null;
+}
+
+/** A session as listed in the Runs tree. */
+export interface SessionInfo {
+  sessionId: string;
+  status: SessionStatus;
+  queryName: string;
+  /** file:// URI and absolute path of the saved query, when started from a file. */
+  queryUri?: string;
+  queryFile?: string;
+  resource: ResourceName;
+  endpointId: string;
+  connectionName: string;
+  /** True when the session continued from an existing checkpoint. */
+  resumed: boolean;
+  /** ISO timestamps. */
+  startedAt: string;
+  endedAt?: string;
+  counts: SessionCounts;
+  /** Main output file (absolute path) and every file written (main + sideloads). */
+  outputPath: string;
+  files: string[];
+  checkpointPath: string;
+  caughtUp?: boolean;
+  error?: WireError;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Initialization and configuration
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `initializationOptions` of the LSP initialize request (all optional).
+ * Connections can later be replaced with workspace/didChangeConfiguration, whose
+ * `settings` may be `{ zendesk: { connections: ConnectionRef[] } }` (the shape the language
+ * client sends with `synchronize.configurationSection: 'zendesk'`) or `{ connections: [...] }`.
+ */
+export interface InitializationOptions {
+  /** Directory where the server may keep a small session-history file (e.g. context.globalStorageUri.fsPath). */
+  storagePath?: string;
+  connections?: ConnectionRef[];
+  /** Path of the saved-query JSON schema, referenced in hovers; optional. */
+  schemaPath?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client → server
+// ---------------------------------------------------------------------------------------------
+
+export interface StartExportParams {
+  /** Default: the saved query's "connection" field. */
+  connection?: ConnectionSpec;
+  /** A saved query (`*.zdquery.json`) as file:// URI or absolute path (one of these), or inline `query`. */
+  queryUri?: string;
+  queryFile?: string;
+  /** An inline saved query (e.g. from the "New Export…" wizard). Requires `baseDir`. */
+  query?: SavedQuery;
+  /**
+   * Directory that relative output paths and the default output (`<baseDir>/<slug(name)>/<resource>.<ext>`)
+   * resolve against. Default for `queryUri`: the query file's directory.
+   */
+  baseDir?: string;
+  /** Client-chosen id (so notifications can be matched before the response arrives); default: generated. */
+  sessionId?: string;
+  /**
+   * Discard an existing checkpoint and its output files first and export from the start time again
+   * (ask the person first). Default false: Run and Resume both continue from a checkpoint whose
+   * digest matches the query, which is what makes a rerun next week fetch only what changed.
+   */
+  fresh?: boolean;
+  /** Include record bodies in {@link PageArrived} for pages of at most this many records. Default 0 (never). */
+  pageRecordsLimit?: number;
+  /**
+   * Answer only when the session has ended: 'done' → the response carries `finished`; 'failed' /
+   * 'cancelled' → ResponseError (data.code e.g. 'auth', 'cancelled'). Cancelling the request
+   * ($/cancelRequest, i.e. the client's CancellationToken) cancels the session.
+   * Default false: answer as soon as the session has started.
+   */
+  waitForCompletion?: boolean;
+  requestTimeoutMs?: number;
+  maxRetries?: number;
+}
+
+export interface StartExportResult {
+  sessionId: string;
+  queryName: string;
+  endpointId: string;
+  outputPath: string;
+  checkpointPath: string;
+  /** Present when `waitForCompletion` was set. */
+  finished?: ExportFinishedParams;
+}
+
+/**
+ * Start an export session. Fails (ResponseError with {@link ResponseErrorData}) when the query is
+ * invalid or unreadable ('invalidQuery', 'futureStartTime'), no connection is named, or another
+ * session writes the same output ('alreadyRunning'). Everything later (credentials, auth, network, …)
+ * arrives as {@link ExportFinished} (and, with waitForCompletion, as the response).
+ */
+export namespace StartExport {
+  export const method = 'zendesk/startExport';
+  export const type = new RequestType<StartExportParams, StartExportResult, ResponseErrorData>(method);
+}
+
+export interface CancelExportParams {
+  sessionId: string;
+}
+
+/**
+ * Cancel a running session. The abort reaches the in-flight HTTP request; the engine keeps the
+ * checkpoint of the last complete page, so a later StartExport resumes exactly there.
+ * `cancelled` is false when the session was not running. The session's ExportFinished
+ * (status 'cancelled') follows.
+ */
+export namespace CancelExport {
+  export const method = 'zendesk/cancelExport';
+  export const type = new RequestType<CancelExportParams, { cancelled: boolean }, ResponseErrorData>(method);
+}
+
+/** Running sessions first, then past ones (this server's lifetime + the history file), newest first. */
+export namespace ListSessions {
+  export const method = 'zendesk/listSessions';
+  export const type = new RequestType<Record<string, never> | null | undefined, { sessions: SessionInfo[] }, ResponseErrorData>(method);
+}
+
+export interface TestConnectionParams {
+  connection: ConnectionSpec;
+}
+
+export type TestConnectionResult =
+  | { ok: true; user: { id: number; name: string; email: string; role: string } }
+  | { ok: false; error: WireError };
+
+/**
+ * GET /api/v2/users/me with the connection's secret (asked for with GetCredentials).
+ * A failed check is a result, not an error: `error.code` 'auth' (401), 'forbidden' (not an admin),
+ * 'noCredentials', 'network', 'insecureUrl', …
+ */
+export namespace TestConnection {
+  export const method = 'zendesk/testConnection';
+  export const type = new RequestType<TestConnectionParams, TestConnectionResult, ResponseErrorData>(method);
+}
+
+export interface CheckpointInfoParams {
+  /** A saved query as file:// URI or path (the open document's text is used when the server has it), or inline. */
+  queryUri?: string;
+  queryFile?: string;
+  query?: SavedQuery;
+  baseDir?: string;
+}
+
+export interface CheckpointInfoResult {
+  /** False when the query itself is invalid (see `error`); the other fields are then defaults. */
+  queryValid: boolean;
+  outputPath: string | null;
+  checkpointPath: string | null;
+  /** Main output exists on disk. */
+  outputExists: boolean;
+  /** A checkpoint file exists and is readable. */
+  exists: boolean;
+  /** The checkpoint was written for this query (same digest); false → a run would fail with 'checkpointMismatch'. */
+  matchesQuery: boolean;
+  records: number;
+  pages: number;
+  /** Largest record timestamp (Unix seconds) in the checkpoint, the "last cursor time". */
+  lastRecordTime: number | null;
+  caughtUp: boolean;
+  /** ISO time the checkpoint was written. */
+  updatedAt: string | null;
+  /** Output files recorded in the checkpoint (absolute paths), or the main output alone. */
+  files: string[];
+  /** A session is writing this output now. */
+  running: boolean;
+  error?: WireError;
+}
+
+/** What a saved query's checkpoint holds: for Resume CodeLens, the Runs tree and the status bar. */
+export namespace CheckpointInfo {
+  export const method = 'zendesk/checkpointInfo';
+  export const type = new RequestType<CheckpointInfoParams, CheckpointInfoResult, ResponseErrorData>(method);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows of an output file for the grid (client → server). The engine's RowIndex lives in the
+// server, next to the data: records stay on disk, the client asks for windows of rows, and
+// sorting, filtering and search run here. A file that is still being written is re-scanned on
+// every request, so after PageArrived a client simply asks again.
+// ---------------------------------------------------------------------------------------------
+
+export interface OpenRowsParams {
+  /** Absolute path of an output file (.jsonl, .json or .csv); it may not exist yet. */
+  path: string;
+}
+
+export interface OpenRowsResult {
+  handle: string;
+  rows: number;
+  columns: ColumnsInfo;
+}
+
+/** Index an output file; each open gets its own handle (and its own sort/filter cache). Close it when the grid goes. */
+export namespace OpenRows {
+  export const method = 'zendesk/openRows';
+  export const type = new RequestType<OpenRowsParams, OpenRowsResult, ResponseErrorData>(method);
+}
+
+export type GetRowsRequestParams = GetRowsParams & { handle: string };
+
+/** A window of rows of the view (sort, filters, search) with the requested columns as cells. */
+export namespace GetRows {
+  export const method = 'zendesk/getRows';
+  export const type = new RequestType<GetRowsRequestParams, RowsResult, ResponseErrorData>(method);
+}
+
+/** Whole records by row id (file position), for the detail pane and "copy as JSON". */
+export namespace GetRecords {
+  export const method = 'zendesk/getRecords';
+  export const type = new RequestType<{ handle: string; ids: number[] }, { records: Record<string, unknown>[] }, ResponseErrorData>(method);
+}
+
+/** Columns seen so far (they grow as an export writes pages) and the resource's defaults. */
+export namespace GetColumns {
+  export const method = 'zendesk/getColumns';
+  export const type = new RequestType<{ handle: string }, ColumnsInfo, ResponseErrorData>(method);
+}
+
+export interface ExportViewParams {
+  handle: string;
+  view: ViewSpec;
+  /** Absolute path to write. */
+  target: string;
+  format: ExportFormat;
+  /** Visible columns (CSV); JSON Lines / JSON carry whole records. */
+  columns: string[];
+}
+
+/** Write the current view to a file. */
+export namespace ExportView {
+  export const method = 'zendesk/exportView';
+  export const type = new RequestType<ExportViewParams, { rows: number }, ResponseErrorData>(method);
+}
+
+export namespace CloseRows {
+  export const method = 'zendesk/closeRows';
+  export const type = new RequestType<{ handle: string }, { closed: boolean }, ResponseErrorData>(method);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server → client
+// ---------------------------------------------------------------------------------------------
+
+export interface GetCredentialsParams {
+  /** The connection whose secret is wanted; `connection.name` is the key in context.secrets. */
+  connection: ConnectionRef;
+  /**
+   * 'refresh': the previous OAuth access token was rejected (401); the client should refresh it
+   * (refresh token) and answer with the new one, or null.
+   */
+  reason: 'export' | 'testConnection' | 'refresh';
+}
+
+/** `secret` is the API token (auth 'apiToken') or the OAuth access token (auth 'oauth'); null → none stored. */
+export type GetCredentialsResult = { secret: string } | null;
+
+/**
+ * The server asks the client for a connection's secret when it needs it (start of a session,
+ * TestConnection, OAuth refresh). The extension answers from context.secrets, so secrets never
+ * sit in settings, initializationOptions, argv or files; the server keeps them in memory only for
+ * the session and never logs them. null → the session fails with 'noCredentials' (offer "Set Token…").
+ */
+export namespace GetCredentials {
+  export const method = 'zendesk/getCredentials';
+  export const type = new RequestType<GetCredentialsParams, GetCredentialsResult, void>(method);
+}
+
+export interface ExportProgressParams {
+  sessionId: string;
+  /** Absolute path of the saved query, when the session was started from a file. */
+  queryFile?: string;
+  event: ProgressEvent;
+  counts: SessionCounts;
+}
+
+/** Every engine ProgressEvent of a session, with the running totals (status bar, Runs tree). */
+export namespace ExportProgress {
+  export const method = 'zendesk/exportProgress';
+  export const type = new NotificationType<ExportProgressParams>(method);
+}
+
+export interface PageArrivedParams {
+  sessionId: string;
+  /** Main output file the rows were appended to. */
+  outputPath: string;
+  /** 0-based row number (line in JSONL) of the page's first record in the output. */
+  firstRow: number;
+  count: number;
+  /** Record bodies, only when the page had ≤ StartExportParams.pageRecordsLimit records. */
+  records?: Record<string, unknown>[];
+}
+
+/** A page was written to the output (after dedupe): live grids fetch or append rows. */
+export namespace PageArrived {
+  export const method = 'zendesk/pageArrived';
+  export const type = new NotificationType<PageArrivedParams>(method);
+}
+
+export interface ExportFinishedParams {
+  sessionId: string;
+  status: Exclude<SessionStatus, 'running'>;
+  /** Present when status is 'failed' (or 'cancelled', code 'cancelled'). */
+  error?: WireError;
+  queryName: string;
+  queryFile?: string;
+  counts: SessionCounts;
+  /** Every output file (main + sideloads), absolute paths. */
+  files: string[];
+  outputPath: string;
+  checkpointPath: string;
+  /** The stream reached end_of_stream (count == 0 for routing): nothing newer to fetch now. */
+  caughtUp: boolean;
+  startedAt: string;
+  endedAt: string;
+}
+
+/** Sent once per session, whatever the outcome. */
+export namespace ExportFinished {
+  export const method = 'zendesk/exportFinished';
+  export const type = new NotificationType<ExportFinishedParams>(method);
+}
+
+/**
+ * The session list changed (a session started or ended): the same payload as ListSessions, so the
+ * Runs tree can redraw without asking. Counts during a run come with ExportProgress instead.
+ */
+export namespace SessionsChanged {
+  export const method = 'zendesk/sessionsChanged';
+  export const type = new NotificationType<{ sessions: SessionInfo[] }>(method);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CodeLens commands (registered by the extension; the server only names them)
+// ---------------------------------------------------------------------------------------------
+
+/** Each takes the saved query's document URI (string) as its only argument. */
+export const CodeLensCommands = {
+  run: 'zendesk.runQuery',
+  resume: 'zendesk.resumeQuery',
+  openResults: 'zendesk.openResults',
+} as const;
+
+/** Files the server treats as saved queries (language id json/jsonc). */
+export const SAVED_QUERY_SUFFIX = '.zdquery.json';
+
+// =============================================================================================
+// Grid: rows of an output file, served by the engine's row index (owned by the grid area;
+// handlers in src/server/rows.ts, registered with registerRowHandlers(connection)).
+// Records stay in the server process: the client asks for windows of rows; sort, filter and
+// search run in the server, which caches the sorted order and extends it as the file grows.
+// =============================================================================================
+
+export interface RowSort {
+  /** A flattened column name: 'subject', 'via.channel', 'custom_fields.360001'. */
+  column: string;
+  dir: 'asc' | 'desc';
+}
+
+/** The view of a file: every filter means "the column's text contains" (case-insensitive); search looks at whole records. */
+export interface RowView {
+  sort?: RowSort[];
+  filters?: Record<string, string>;
+  search?: string;
+}
+
+export type RowCell = string | number | boolean | null;
+
+export interface GetRowsParams extends RowView {
+  /** Absolute path of a .jsonl, .json (array) or .csv file. */
+  path: string;
+  start: number;
+  count: number;
+  columns: string[];
+}
+
+export interface GetRowsResult {
+  /** `id` is the record's position in the file, stable across views. Objects/arrays come as JSON text. */
+  rows: { id: number; cells: RowCell[] }[];
+  /** Rows in the view. */
+  total: number;
+  /** Records in the file. */
+  fileRows: number;
+}
+
+export namespace GetRows {
+  export const method = 'zendesk/rows/get';
+  export const type = new RequestType<GetRowsParams, GetRowsResult, ResponseErrorData>(method);
+}
+
+export interface RowColumnsResult {
+  /** Flattened column names found in a sample of the file (nested objects dotted, custom fields by id). */
+  columns: string[];
+  /** The resource's usual columns present in the data. */
+  defaults: string[];
+  resource: ResourceName | null;
+  format: 'jsonl' | 'json' | 'csv';
+  fileRows: number;
+}
+
+export namespace GetRowColumns {
+  export const method = 'zendesk/rows/columns';
+  export const type = new RequestType<{ path: string }, RowColumnsResult, ResponseErrorData>(method);
+}
+
+export namespace GetRowRecords {
+  export const method = 'zendesk/rows/records';
+  export const type = new RequestType<{ path: string; ids: number[] }, { records: Record<string, unknown>[] }, ResponseErrorData>(method);
+}
+
+export interface ExportRowsParams {
+  path: string;
+  view: RowView;
+  /** Absolute path to write. */
+  target: string;
+  format: 'csv' | 'jsonl' | 'json';
+  /** Columns of a CSV export (JSON Lines / JSON carry whole records). */
+  columns: string[];
+}
+
+/** Writes the view (its filters, search and sort) to `target`. */
+export namespace ExportRows {
+  export const method = 'zendesk/rows/export';
+  export const type = new RequestType<ExportRowsParams, { rows: number; target: string }, ResponseErrorData>(method);
+}
+
+/** The client no longer shows the file: the server may drop its index. */
+export namespace CloseRows {
+  export const method = 'zendesk/rows/close';
+  export const type = new NotificationType<{ path: string }>(method);
+}

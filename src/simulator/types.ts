@@ -1,0 +1,143 @@
+// Public shapes of the simulator: options, faults, the running handle. Consumers (engine tests,
+// CLI `zdx simulate`, benchmarks) import these from src/simulator/index.ts.
+import type { RateBudget, RateLimitFamily } from '../engine/catalogue';
+
+export type CountName =
+  | 'tickets' | 'users' | 'organizations' | 'ticketEvents' | 'metricEvents'
+  | 'routingAttributes' | 'routingAttributeValues' | 'routingInstanceValues';
+
+/** Limits a fault to some requests. Without `times` it fires on every matching request. */
+export interface FaultScope {
+  /** Fire on at most this many matching requests, then stop. */
+  times?: number;
+  /** Let this many matching requests through before firing (e.g. fail the third page). */
+  skip?: number;
+  /** Only requests whose path (without `.json`) contains this string, e.g. `/tickets/cursor`. */
+  path?: string;
+}
+
+/** Retry-After value in real (already scaled) seconds for the 429 faults; default 1. */
+interface RetryAfterOption { retryAfter?: number }
+
+export type Fault = FaultScope & (
+  /** 429 with a text/plain body `Number of allowed API requests per minute exceeded` (airbyte#11035). */
+  | ({ kind: 'plainText429' } & RetryAfterOption)
+  /** 429 with the JSON body but no Retry-After header. */
+  | { kind: 'noRetryAfter429' }
+  /** 429 from the edge/WAF: `{"detail":"Rate limited by Zendesk edge protection","status":"429","title":"Automated response"}`. */
+  | ({ kind: 'edge429' } & RetryAfterOption)
+  /** 429 whose Retry-After is an HTTP-date. */
+  | ({ kind: 'httpDateRetryAfter429' } & RetryAfterOption)
+  /** 429 whose Retry-After is a decimal such as `1.5` (default 1.5). */
+  | ({ kind: 'decimalRetryAfter429' } & RetryAfterOption)
+  /** 500 (JSON), 502 or 503 (HTML). Default 503. */
+  | { kind: 'status5xx'; status?: 500 | 502 | 503 }
+  /** 504 Gateway Timeout while the request's per_page (default 1000) exceeds `maxPerPage`. */
+  | { kind: 'timeoutAbovePageSize'; maxPerPage: number }
+  /** Delay the response by `delayMs`. */
+  | { kind: 'slow'; delayMs: number }
+  /** Destroy the socket without a response. */
+  | { kind: 'connectionReset' }
+  /** 200 with half of the JSON body, then the response ends. */
+  | { kind: 'truncatedBody' }
+  /** next_page / after_url / links.next point at the simulator's second ("foreign") origin. */
+  | { kind: 'foreignNextPage' }
+  /** Old time-based behaviour: no page overflow, end_time = max_ts, so a busy second never advances. */
+  | { kind: 'legacyStuckTimestamp' }
+  /** 403 with an empty text/html body. */
+  | { kind: 'empty403' }
+  /** 401 `Couldn't authenticate you` even with valid credentials (an expired OAuth token). */
+  | { kind: 'unauthorized' }
+);
+
+export type FaultKind = Fault['kind'];
+
+export interface RateLimitOptions {
+  /** 60 => a 60 s window lasts 1 s; header and Retry-After values are scaled (decimals allowed). */
+  timeScale?: number;
+  /** High Volume add-on: incremental 30/min, users/cursor 60/min, account 2500/min. */
+  highVolume?: boolean;
+  /** Override a family budget (window in unscaled seconds). */
+  budgets?: Partial<Record<RateLimitFamily, RateBudget>>;
+  /** Account-wide requests per minute (default 700, or 2500 with highVolume). */
+  accountPerMinute?: number;
+}
+
+export interface SimulatorOptions {
+  /** 0 (default) = a random free port on 127.0.0.1. */
+  port?: number;
+  seed?: number;
+  counts?: Partial<Record<CountName, number>>;
+  /** false disables enforcement (headers then advertise a huge budget). Default: real limits, timeScale 1. */
+  rateLimits?: false | RateLimitOptions;
+  /** Extra latency per response: fixed, or a function of the number of records in the page. */
+  latencyMs?: number | ((records: number) => number);
+  faults?: Fault[];
+  /** Shape of the "too recent start_time" error: classic 422 InvalidValue (default) or 400 StartTimeTooRecent. */
+  errorShape?: 'classic' | 'errors';
+  /** One line per request; nothing is printed without it. */
+  log?: (line: string) => void;
+  /** Wall clock for the data (ms since epoch); default Date.now. Rate-limit windows always use real time. */
+  now?: () => number;
+  /** Extra OAuth bearer tokens accepted for the admin account (e.g. a refreshed token). */
+  extraOAuthTokens?: string[];
+}
+
+export interface AccountCredentials {
+  email: string;
+  token: string;
+  oauthToken: string;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  host: string;
+  status: number;
+  authorization: boolean;
+  /** Which listener got it: the simulator itself or the foreign origin. */
+  origin: 'main' | 'foreign';
+}
+
+export interface SimulatorStats {
+  requests: number;
+  byStatus: Record<number, number>;
+  /** Every distinct Host (host:port) on which an Authorization header arrived. */
+  authorizationSentTo: string[];
+  /** Requests that reached the foreign origin (see the foreignNextPage fault). */
+  foreignRequests: number;
+  /** The last 2000 requests, oldest first. */
+  requestLog: RequestLogEntry[];
+}
+
+export type RoutingEndpointId = 'routing_attributes' | 'routing_attribute_values' | 'routing_instance_values';
+
+export interface ExpectedOptions {
+  startTime?: number;
+  excludeDeleted?: boolean;
+  supportTypeScope?: string;
+}
+
+export interface RunningSimulator {
+  /** e.g. http://127.0.0.1:43123 (no trailing slash). */
+  url: string;
+  /** The second listener used by the foreignNextPage fault, e.g. http://localhost:43124. */
+  foreignUrl: string;
+  close(): Promise<void>;
+  setFaults(faults: Fault[]): void;
+  /** New tickets and new versions of existing tickets, stamped with the current second. */
+  mutate(change: { newTickets?: number; updatedTickets?: number }): void;
+  /** Moves the data clock forward (e.g. 61 s to make just-mutated tickets visible). */
+  advanceClock(seconds: number): void;
+  /** The data clock in Unix seconds. */
+  nowSeconds(): number;
+  /**
+   * The oracle: the record versions a complete export from startTime must contain, in stream order.
+   * Routing events have UUID string ids: ask for them with the routing endpoint id as a literal.
+   */
+  expected(endpointId: RoutingEndpointId, opts?: ExpectedOptions): { id: string; ts: number }[];
+  expected(endpointId: string, opts?: ExpectedOptions): { id: number; ts: number }[];
+  stats(): SimulatorStats;
+  credentials: { admin: AccountCredentials; agent: AccountCredentials };
+}

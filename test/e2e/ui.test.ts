@@ -1,0 +1,160 @@
+// UI tests on the real VS Code workbench (code-server + Chromium via Playwright): the Zendesk
+// sidebar with connections, saved queries and a live run, and the command-palette New Export flow.
+// Screenshots go to .test-output/screenshots/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startSimulator } from '../../src/simulator/index';
+import type { RunningSimulator } from '../../src/simulator/types';
+import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
+
+/** The sample workspace's files, copied so the run's outputs don't land in the checkout. */
+function sampleWorkspace(): string {
+  const root = join(REPO_ROOT, 'sample-workspace');
+  const files: Record<string, string> = {};
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const full = join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else files[relative(root, full)] = readFileSync(full, 'utf8');
+    }
+  };
+  walk(root);
+  return makeWorkspace(files, 'zdx-ui-');
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Rows of the tree view titled `title` in the side bar. */
+function viewRows(page: Page, title: string) {
+  const pane = page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header', { hasText: title }) });
+  return pane.locator('.monaco-list-row');
+}
+
+async function openZendeskSidebar(page: Page): Promise<void> {
+  await until('the Zendesk activity bar entry', async () => {
+    const item = page.locator('.activitybar .action-item a[aria-label^="Zendesk"], .activitybar .action-item [aria-label^="Zendesk"]').first();
+    if (!(await item.isVisible())) return false;
+    await item.click();
+    return page.locator('.part.sidebar .pane-header', { hasText: 'Connections' }).first().isVisible();
+  }, 60_000);
+}
+
+/** Picks an item in the open quick input once its placeholder (or prompt) shows `waitFor`. */
+async function quickInput(page: Page, waitFor: string, type?: string): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  await until(`quick input "${waitFor}"`, async () => {
+    if (!(await widget.isVisible())) return false;
+    const placeholder = await widget.locator('input').getAttribute('placeholder');
+    const message = await widget.locator('.quick-input-message').innerText().catch(() => '');
+    const title = await widget.locator('.quick-input-title').innerText().catch(() => '');
+    return [placeholder ?? '', message, title].some((t) => t.includes(waitFor));
+  }, 20_000);
+  if (type !== undefined) await widget.locator('input').fill(type);
+  // Let the list filter before accepting.
+  await page.waitForTimeout(300);
+  await page.keyboard.press('Enter');
+}
+
+describe('Zendesk sidebar and commands in the real workbench', function () {
+  this.timeout(600_000);
+  let sim: RunningSimulator;
+
+  before(async () => {
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+    // Real rate limits, 30x faster: 10 requests per 2 s, so a run lasts long enough to watch
+    // and shows rate-limit waits.
+    sim = await startSimulator({ port: 0, seed: 11, counts: { tickets: 6000, users: 300, organizations: 150 }, rateLimits: { timeScale: 30 }, latencyMs: 60 });
+  });
+
+  after(async () => {
+    await sim?.close();
+  });
+
+  it('shows connections, saved queries and a run with live counts', async () => {
+    const workspace = sampleWorkspace();
+    try {
+      await withWorkbench({ name: 'sidebar', workspace, extensionPath: REPO_ROOT, env: { ZDX_DEMO_SIMULATOR_URL: sim.url } }, async ({ page }) => {
+        await openZendeskSidebar(page);
+        const connections = viewRows(page, 'Connections');
+        await until('the demo connection', async () => (await connections.allInnerTexts()).some((t) => t.includes('Demo (simulator)')), 60_000);
+        const queries = viewRows(page, 'Saved Queries');
+        await until('both saved queries', async () => {
+          const texts = (await queries.allInnerTexts()).join('\n');
+          return texts.includes('Tickets since 2024') && texts.includes('All users');
+        });
+        await screenshot(page, 'sidebar-connections-and-queries');
+
+        // Run from the inline action of the saved query.
+        const row = queries.filter({ hasText: 'Tickets since 2024' }).first();
+        await row.hover();
+        await row.locator('.action-label[aria-label="Run Query"]').click();
+
+        const runs = viewRows(page, 'Runs');
+        const live = await until('live counts in Runs', async () => {
+          const t = (await runs.allInnerTexts()).join('\n');
+          const m = /(\d[\d,]*) records · (\d+) pages/.exec(t);
+          return m && Number(m[1].replace(/,/g, '')) > 0 && /running|waiting/.test(t) ? t : undefined;
+        }, 60_000);
+        assert.match(live, /Tickets since 2024/);
+        const status = page.locator('.part.statusbar').getByText(/Tickets since 2024: [\d,]+ records/).first();
+        await status.waitFor({ state: 'visible', timeout: 10_000 });
+        const badge = page.locator('.activitybar .badge .badge-content, .activitybar .badge').first();
+        assert.ok(await badge.isVisible(), 'badge on the Zendesk container while running');
+        await screenshot(page, 'sidebar-run-live');
+
+        const done = await waitForNotification(page, /Exported [\d,]+ new records from "Tickets since 2024"/, 120_000);
+        const expected = sim.expected('tickets/cursor', { startTime: Date.parse('2024-01-01T00:00:00Z') / 1000 }).length;
+        assert.ok(done.includes(`${expected.toLocaleString('en-US')} new records`), `${done} (expected ${expected})`);
+        await until('the finished run', async () => ((await runs.allInnerTexts()).join('\n').includes('caught up') ? true : undefined));
+        await screenshot(page, 'sidebar-run-done');
+        const out = join(workspace, 'tickets-since-2024', 'tickets.jsonl');
+        assert.equal(readFileSync(out, 'utf8').split('\n').filter(Boolean).length, expected);
+        assert.ok(existsSync(join(workspace, 'tickets-since-2024', 'tickets.users.jsonl')), 'sideloaded users beside the output');
+      });
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+
+  it('creates and runs an export from the command palette (New Export…)', async () => {
+    const workspace = sampleWorkspace();
+    try {
+      await withWorkbench({ name: 'new-export', workspace, extensionPath: REPO_ROOT, env: { ZDX_DEMO_SIMULATOR_URL: sim.url } }, async ({ page }) => {
+        await openZendeskSidebar(page);
+        await until('the demo connection', async () => (await viewRows(page, 'Connections').allInnerTexts()).some((t) => t.includes('Demo (simulator)')), 60_000);
+        await runCommand(page, 'Zendesk: New Export…');
+        await quickInput(page, 'Export from which connection?', 'Demo');
+        await quickInput(page, 'Which resource?', 'organizations');
+        await quickInput(page, 'Export records changed since', 'Everything');
+        await quickInput(page, 'Options');
+        await quickInput(page, 'Output format', 'csv');
+        await quickInput(page, 'Name of the export');
+        await screenshot(page, 'new-export-output-step');
+        await quickInput(page, 'Output file');
+        await quickInput(page, 'What now?', 'Save as query file and run');
+        const done = await waitForNotification(page, /Exported [\d,]+ new records from "organizations since 0"/, 120_000);
+        const expected = sim.expected('organizations', { startTime: 0 }).length;
+        assert.ok(done.includes(`${expected} new records`), `${done} (expected ${expected})`);
+        await screenshot(page, 'new-export-done');
+        const query = JSON.parse(readFileSync(join(workspace, 'organizations-since-0.zdquery.json'), 'utf8')) as Record<string, unknown>;
+        assert.deepEqual(query, { name: 'organizations since 0', connection: 'Demo (simulator)', resource: 'organizations', startTime: 0, output: { format: 'csv' } });
+        const csv = readFileSync(join(workspace, 'organizations-since-0', 'organizations.csv'), 'utf8').trim().split('\n');
+        assert.ok(csv.length >= expected + 1, `${csv.length} CSV lines for ${expected} records`);
+        await until('the new query in Saved Queries', async () => ((await viewRows(page, 'Saved Queries').allInnerTexts()).join('\n').includes('organizations since 0') ? true : undefined));
+      });
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+});

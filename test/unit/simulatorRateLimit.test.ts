@@ -1,0 +1,109 @@
+// Rate limits of the simulator over real HTTP: every header spelling, per-family budgets, the
+// account bucket, 429 + Retry-After after the budget, and timeScale to make a minute short.
+import assert from 'node:assert/strict';
+import { startSimulator } from '../../src/simulator/index';
+import type { RunningSimulator, SimulatorOptions } from '../../src/simulator/index';
+
+interface Got { status: number; body: Record<string, unknown>; headers: Headers }
+
+function client(sim: RunningSimulator) {
+  const auth = `Basic ${Buffer.from(`${sim.credentials.admin.email}/token:${sim.credentials.admin.token}`).toString('base64')}`;
+  return async (path: string): Promise<Got> => {
+    const res = await fetch(sim.url + path, { headers: { authorization: auth } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
+  };
+}
+
+const TICKETS = '/api/v2/incremental/tickets?start_time=0&per_page=1';
+const FAMILY = /^total=(\d+); remaining=(\d+); resets=(\d+(?:\.\d+)?)$/;
+
+async function until429(get: (p: string) => Promise<Got>, path: string, max: number): Promise<{ ok: number; refused: Got }> {
+  for (let ok = 0; ok <= max; ok++) {
+    const r = await get(path);
+    if (r.status === 429) return { ok, refused: r };
+    assert.equal(r.status, 200);
+  }
+  throw new Error(`no 429 after ${max + 1} requests`);
+}
+
+describe('simulator rate limits', function () {
+  this.timeout(60_000);
+  const running: RunningSimulator[] = [];
+  async function start(opts: SimulatorOptions): Promise<RunningSimulator> {
+    const sim = await startSimulator({ counts: { tickets: 50, users: 50 }, ...opts });
+    running.push(sim);
+    return sim;
+  }
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((s) => s.close()));
+  });
+
+  it('sends every header spelling on every response, real-time windows in whole seconds', async () => {
+    const sim = await start({});
+    const get = client(sim);
+    const first = await get(TICKETS);
+    const h = first.headers;
+    assert.equal(h.get('x-rate-limit'), '700');
+    assert.equal(h.get('x-rate-limit-remaining'), '699');
+    assert.equal(h.get('rate-limit'), '700');
+    assert.equal(h.get('rate-limit-remaining'), '699');
+    assert.equal(h.get('ratelimit-limit'), '700');
+    assert.equal(h.get('ratelimit-remaining'), '699');
+    assert.match(h.get('rate-limit-reset')!, /^\d+$/);
+    assert.match(h.get('ratelimit-reset')!, /^\d+$/);
+    const fam = FAMILY.exec(h.get('zendesk-ratelimit-incremental-exports')!);
+    assert.ok(fam);
+    assert.deepEqual([fam[1], fam[2]], ['10', '9']);
+    assert.ok(Number(fam[3]) >= 1 && Number(fam[3]) <= 60);
+    const second = await get(TICKETS);
+    assert.equal(FAMILY.exec(second.headers.get('zendesk-ratelimit-incremental-exports')!)![2], '8');
+    const cursor = await get('/api/v2/incremental/users/cursor?start_time=0');
+    assert.match(cursor.headers.get('zendesk-ratelimit-incremental-exports-cursor')!, /^total=20; remaining=19; resets=\d+$/);
+    assert.equal(cursor.headers.get('x-rate-limit-remaining'), '697', 'three requests spent from the account bucket');
+    assert.equal(cursor.headers.get('retry-after'), null, 'a 200 never carries Retry-After');
+  });
+
+  it('refuses the 11th incremental request of a (scaled) minute with 429 and a decimal Retry-After, then recovers', async () => {
+    const sim = await start({ rateLimits: { timeScale: 30 } });
+    const get = client(sim);
+    const { ok, refused } = await until429(get, TICKETS, 20);
+    assert.equal(ok, 10);
+    assert.deepEqual(refused.body, { error: 'APIRateLimitExceeded', description: 'Number of allowed incremental export API requests per minute exceeded' });
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    assert.ok(retryAfter > 0 && retryAfter <= 2, `Retry-After ${retryAfter} is in scaled seconds`);
+    assert.match(refused.headers.get('zendesk-ratelimit-incremental-exports')!, /^total=10; remaining=0; resets=\d+(\.\d+)?$/);
+    await new Promise((r) => setTimeout(r, retryAfter * 1000 + 50));
+    assert.equal((await get(TICKETS)).status, 200);
+  });
+
+  it('keeps users/cursor (20) and sample (10 per 20 min) budgets apart from the incremental one', async () => {
+    const sim = await start({ rateLimits: { timeScale: 30 } });
+    const get = client(sim);
+    assert.equal((await until429(get, TICKETS, 20)).ok, 10);
+    const cursor = await until429(get, '/api/v2/incremental/users/cursor?start_time=0&per_page=1', 30);
+    assert.equal(cursor.ok, 20);
+    assert.match(cursor.refused.headers.get('zendesk-ratelimit-incremental-exports-cursor')!, /^total=20; remaining=0;/);
+    const sample = await until429(get, '/api/v2/incremental/users/sample?start_time=0', 20);
+    assert.equal(sample.ok, 10);
+    const retryAfter = Number(sample.refused.headers.get('retry-after'));
+    assert.ok(retryAfter > 2 && retryAfter <= 40, `the sample window is 20 scaled minutes (${retryAfter} s)`);
+  });
+
+  it('offers the High Volume budget and a shared account bucket', async () => {
+    const hv = await start({ rateLimits: { timeScale: 30, highVolume: true } });
+    assert.equal((await until429(client(hv), TICKETS, 40)).ok, 30);
+    const small = await start({ rateLimits: { timeScale: 30, accountPerMinute: 5 } });
+    const get = client(small);
+    const r = await until429(get, '/api/v2/users/me', 10);
+    assert.equal(r.ok, 5);
+    assert.equal(r.refused.body.description, 'Number of allowed API requests per minute exceeded');
+    assert.equal((await get(TICKETS)).status, 429, 'the account bucket covers every endpoint');
+  });
+
+  it('never refuses when rate limits are disabled, and says so in the headers', async () => {
+    const sim = await start({ rateLimits: false });
+    const get = client(sim);
+    for (let i = 0; i < 40; i++) assert.equal((await get(TICKETS)).status, 200);
+    assert.match((await get(TICKETS)).headers.get('zendesk-ratelimit-incremental-exports')!, /^total=1000000;/);
+  });
+});
