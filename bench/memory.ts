@@ -29,7 +29,7 @@ export async function memoryBench(opts: { tickets?: number; perPage?: number; lo
   const log = opts.log ?? console.log;
   const sim = await startSimulator({ seed: 2, counts: { tickets }, rateLimits: false });
   const tmp = tempDir('memory');
-  const total = sim.expected('tickets/cursor', { startTime: 0 }).length;
+  const total = sim.expected('tickets/cursor', { startTime: 0, supportTypeScope: 'all' }).length;
   const marks: MemoryMark[] = [];
   const started = performance.now();
   try {

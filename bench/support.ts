@@ -1,7 +1,9 @@
 // Shared bits of the benchmarks: temp folders, formatting, and the export the engine runs.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { connectionFromUrl, resolveQuery, runExport } from '../src/engine/index';
 import type { ExportResult, ProgressEvent } from '../src/engine/index';
 
@@ -25,10 +27,10 @@ export interface BenchExport {
   onProgress?: (e: ProgressEvent) => void;
 }
 
-/** A cursor export of tickets from the start of time, as `zdx export tickets` would run it. */
+/** A cursor export of every ticket (support_type_scope=all) from the start of time, as `zdx export tickets` would run it. */
 export function exportTickets(o: BenchExport): Promise<ExportResult> {
   const query = resolveQuery(
-    { name: 'bench', resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: o.perPage }, output: { path: 'tickets.jsonl', format: 'jsonl' } },
+    { name: 'bench', resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: o.perPage, supportTypeScope: 'all' }, output: { path: 'tickets.jsonl', format: 'jsonl' } },
     { baseDir: o.dir },
   );
   return runExport({
@@ -42,4 +44,38 @@ export function exportTickets(o: BenchExport): Promise<ExportResult> {
 /** True when the file is run directly (node --import tsx bench/x.ts), not imported by bench/run.ts. */
 export function isMain(mod: NodeJS.Module): boolean {
   return require.main === mod;
+}
+
+/** tsx's loader by absolute URL, for child processes started from any folder. */
+export const TSX_LOADER = pathToFileURL(join(__dirname, '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+/**
+ * The simulator in its own process (`zdx simulate`), so the client under test has the event loop to
+ * itself and a second core can serve while it works, as a real server would.
+ */
+export async function simulatorProcess(args: string[]): Promise<{ url: string; close: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(__dirname, '..', 'src', 'cli', 'main.ts'), 'simulate', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => { stderr += chunk; });
+  const exited = new Promise<void>((resolveExit) => child.on('close', () => resolveExit()));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let buf = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      buf += chunk;
+      const m = /listening on (http:\/\/\S+)/.exec(buf);
+      if (m) resolveUrl(m[1]);
+    });
+    void exited.then(() => reject(new Error(`the simulator process exited before listening: ${stderr.trim()}`)));
+  });
+  return {
+    url,
+    close: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

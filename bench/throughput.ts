@@ -3,20 +3,20 @@
 // ratio is what counts (absolute speed depends on the machine); aim: engine / bare >= 0.8.
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startSimulator } from '../src/simulator/index';
-import { basicAuth, exportTickets, int, isMain, tempDir } from './support';
+import { basicAuth, exportTickets, int, isMain, simulatorProcess, tempDir } from './support';
 
 export interface ThroughputResult {
   tickets: number;
   bareRecordsPerSecond: number;
   engineRecordsPerSecond: number;
   ratio: number;
+  medianRoundRatio: number;
 }
 
 /** The baseline: what any script would do, with no pacing, dedupe, fsync or checkpoints. */
 async function bareLoop(url: string, auth: string, perPage: number, file: string): Promise<number> {
   const out = await open(file, 'w');
-  let next: string | null = `${url}/api/v2/incremental/tickets/cursor.json?start_time=0&per_page=${perPage}`;
+  let next: string | null = `${url}/api/v2/incremental/tickets/cursor.json?start_time=0&per_page=${perPage}&support_type_scope=all`;
   let records = 0;
   try {
     while (next) {
@@ -36,13 +36,23 @@ async function bareLoop(url: string, auth: string, perPage: number, file: string
 export async function throughputBench(opts: { tickets?: number; perPage?: number; rounds?: number; log?: (l: string) => void } = {}): Promise<ThroughputResult> {
   const tickets = opts.tickets ?? 200_000;
   const perPage = opts.perPage ?? 1000;
-  const rounds = opts.rounds ?? 2;
+  const rounds = opts.rounds ?? 3;
   const log = opts.log ?? console.log;
-  const sim = await startSimulator({ seed: 1, counts: { tickets }, rateLimits: false });
-  const { email, token } = sim.credentials.admin;
-  const expected = sim.expected('tickets/cursor', { startTime: 0 }).length;
+  const sim = await simulatorProcess(['--seed', '1', '--tickets', String(tickets), '--no-rate-limits']);
+  // The simulator's fixed demo account; with support_type_scope=all every seeded ticket is exported.
+  const email = 'admin@example.com';
+  const token = 'sim-admin-token';
+  const expected = tickets;
   const best = { bare: 0, engine: 0 };
+  const ratios: number[] = [];
   try {
+    // One untimed pass first, so neither side pays for the simulator's cold caches.
+    const warm = tempDir('throughput-warm');
+    try {
+      await bareLoop(sim.url, basicAuth(email, token), perPage, join(warm.dir, 'warm.jsonl'));
+    } finally {
+      warm.remove();
+    }
     // Alternate the two so warm-up and background load hit both alike; keep the best of each.
     for (let round = 1; round <= rounds; round++) {
       const tmp = tempDir('throughput');
@@ -70,6 +80,7 @@ export async function throughputBench(opts: { tickets?: number; perPage?: number
           bareRps = await measureBare();
         }
         log(`  round ${round}: bare ${int(bareRps)} records/s, engine ${int(engineRps)} records/s`);
+        ratios.push(engineRps / bareRps);
         best.bare = Math.max(best.bare, bareRps);
         best.engine = Math.max(best.engine, engineRps);
       } finally {
@@ -80,11 +91,13 @@ export async function throughputBench(opts: { tickets?: number; perPage?: number
     await sim.close();
   }
   const ratio = best.engine / best.bare;
+  // Each round's pair ran back to back under the same background load; their median is the steadier figure on a busy machine.
+  const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
   log(`Throughput: ${int(expected)} tickets, per_page ${perPage}, rate limits off, best of ${rounds}`);
   log(`  bare loop (fetch + JSON.parse + append lines): ${int(best.bare)} records/s`);
   log(`  engine (runExport: pacing, dedupe, fsync, atomic checkpoints): ${int(best.engine)} records/s`);
-  log(`  ratio engine / bare: ${ratio.toFixed(2)} (aim >= 0.80)`);
-  return { tickets: expected, bareRecordsPerSecond: best.bare, engineRecordsPerSecond: best.engine, ratio };
+  log(`  ratio engine / bare: ${ratio.toFixed(2)} best vs best, ${median.toFixed(2)} median of rounds (aim >= 0.80)`);
+  return { tickets: expected, bareRecordsPerSecond: best.bare, engineRecordsPerSecond: best.engine, ratio, medianRoundRatio: median };
 }
 
 if (isMain(module)) {

@@ -31,6 +31,9 @@ for (const e of node) {
   }));
 }
 if (existsSync('webview/main.ts')) {
+  // The grid webview: a browser bundle plus its layout CSS, both loaded from dist/ (the panel's only
+  // localResourceRoot). AG Grid's own CSS is injected by its theming API with the CSP nonce.
   jobs.push(build({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', target: 'es2022', format: 'iife' }));
+  if (existsSync('webview/grid.css')) jobs.push(build({ ...common, entryPoints: ['webview/grid.css'], outfile: 'dist/webview.css' }));
 }
 await Promise.all(jobs);

@@ -8,7 +8,7 @@
 // Usage: node scripts/vscode/install.mjs [--force]
 // On success the cache holds manifest.json, which test/support/vscode.ts reads to find the binaries.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -99,12 +99,46 @@ function checkBuildPrerequisites() {
   if (missing.length) throw new Error(`code-server's native modules need Debian packages: apt-get install -y ${missing.join(' ')}`);
 }
 
-export async function install({ force = false } = {}) {
+// Two test runs starting at once on a cold cache must not install into the same folders.
+async function withLock(root, fn) {
+  const lock = join(root, '.install-lock');
+  const deadline = Date.now() + 20 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      let age = 0;
+      try { age = Date.now() - statSync(lock).mtimeMs; } catch { continue; }
+      // An install takes ~3 min; a lock this old was left by a killed run.
+      if (age > 15 * 60_000) {
+        log('removing a stale install lock');
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`another install holds ${lock}`);
+      log('another install is running; waiting for it');
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+export async function install(opts = {}) {
   const root = cacheDir();
+  mkdirSync(root, { recursive: true });
+  return withLock(root, () => installLocked(root, opts));
+}
+
+async function installLocked(root, { force = false }) {
   const manifestFile = join(root, 'manifest.json');
   const started = Date.now();
   log(`cache: ${root}`);
-  mkdirSync(root, { recursive: true });
   if (force) {
     log('--force: removing the cache contents');
     rmSync(join(root, 'node24'), { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { ExportError } from '../engine/errors';
 import type { Connection, Credentials } from '../engine/model';
 import { KeychainUnavailableError, readStored, toCredentials } from './keychain';
 import { UsageError } from './exitCodes';
+import { envClientCredentials, storedOAuthCredentials } from './oauth';
 
 export interface AccountFlags {
   url?: string;
@@ -18,6 +19,7 @@ export type Env = Record<string, string | undefined>;
 export type CredentialSource =
   | { kind: 'envOauth' }
   | { kind: 'envToken'; email: string }
+  | { kind: 'envClientCredentials'; clientId: string }
   | { kind: 'keychain'; credentialKind: 'apiToken' | 'oauth'; email?: string }
   | { kind: 'none'; keychainProblem?: string };
 
@@ -25,8 +27,9 @@ export const ACCOUNT_HELP = `Account: --url BASE_URL or --subdomain NAME, else e
   (A saved query's "connection" is a name for the editor; the CLI takes the account from these.)
 Credentials, first found wins (never pass a token as an argument):
   1. env ZENDESK_OAUTH_TOKEN                 OAuth access token (Bearer)
-  2. env ZENDESK_EMAIL + ZENDESK_API_TOKEN   API token (Basic email/token)
-  3. the OS keychain entry for the account   stored by \`zdx auth login\``;
+  2. env ZENDESK_EMAIL + ZENDESK_API_TOKEN   API token (Basic email/token; API tokens stop working on 2027-04-30)
+  3. env ZENDESK_OAUTH_CLIENT_ID + ZENDESK_OAUTH_CLIENT_SECRET   OAuth client credentials (unattended runs)
+  4. the OS keychain entry for the account   stored by \`zdx auth login\` (OAuth tokens are refreshed automatically)`;
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v !== undefined && v.trim() !== '' ? v.trim() : undefined;
@@ -57,11 +60,17 @@ export function resolveCredentials(baseUrl: string, env: Env): { credentials: Cr
   if (email || token) {
     throw new UsageError(`${email ? 'ZENDESK_EMAIL' : 'ZENDESK_API_TOKEN'} is set but ${email ? 'ZENDESK_API_TOKEN' : 'ZENDESK_EMAIL'} is not; set both, or neither to use the keychain.`);
   }
+  const clientId = nonEmpty(env.ZENDESK_OAUTH_CLIENT_ID);
+  const clientSecret = nonEmpty(env.ZENDESK_OAUTH_CLIENT_SECRET);
+  if (clientId && clientSecret) {
+    return { credentials: envClientCredentials(baseUrl, clientId, clientSecret), source: { kind: 'envClientCredentials', clientId } };
+  }
   try {
     const stored = readStored(baseUrl);
     if (stored) {
       return {
-        credentials: toCredentials(stored),
+        // OAuth entries refresh themselves (src/cli/oauth.ts).
+        credentials: stored.kind === 'oauth' ? storedOAuthCredentials(baseUrl, stored, env) : toCredentials(stored),
         source: { kind: 'keychain', credentialKind: stored.kind, email: stored.kind === 'apiToken' ? stored.email : undefined },
       };
     }
@@ -76,6 +85,7 @@ export function describeSource(s: CredentialSource): string {
   switch (s.kind) {
     case 'envOauth': return 'environment variable ZENDESK_OAUTH_TOKEN (OAuth access token)';
     case 'envToken': return `environment variables ZENDESK_EMAIL + ZENDESK_API_TOKEN (API token for ${s.email})`;
+    case 'envClientCredentials': return `environment variables ZENDESK_OAUTH_CLIENT_ID + ZENDESK_OAUTH_CLIENT_SECRET (OAuth client credentials of "${s.clientId}")`;
     case 'keychain': return s.credentialKind === 'apiToken'
       ? `OS keychain (API token for ${s.email})`
       : 'OS keychain (OAuth access token)';

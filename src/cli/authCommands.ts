@@ -10,6 +10,8 @@ import type { IO } from './exportCommands';
 import { EXIT_CODES, EXIT_OK, UsageError } from './exitCodes';
 import { KeychainUnavailableError, readStored, remove, store } from './keychain';
 import type { StoredCredentials } from './keychain';
+import { API_TOKEN_RETIREMENT_DATE } from '../engine/oauth';
+import { oauthLoginCommand, prepareCredentials, revokeStored, type OAuthLoginFlags } from './oauth';
 import { readSecret } from './secretInput';
 
 function keychainError(action: string, err: unknown): never {
@@ -19,10 +21,13 @@ function keychainError(action: string, err: unknown): never {
   throw err;
 }
 
-export async function loginCommand(flags: AccountFlags & { email?: string; oauth?: boolean; verify?: boolean }, io: IO, stdin: NodeJS.ReadStream = process.stdin): Promise<number> {
+export async function loginCommand(flags: AccountFlags & OAuthLoginFlags & { email?: string; oauth?: boolean; verify?: boolean }, io: IO, stdin: NodeJS.ReadStream = process.stdin): Promise<number> {
+  // OAuth sign-in (browser + PKCE, or client credentials): src/cli/oauth.ts
+  if (!flags.email && (flags.clientCredentials || (flags.oauth && flags.clientId))) return oauthLoginCommand(flags, io, stdin);
   if (flags.email && flags.oauth) throw new UsageError('Pass either --email (API token) or --oauth (OAuth access token), not both.');
   if (!flags.email && !flags.oauth) throw new UsageError('Pass --email EMAIL to store an API token, or --oauth to store an OAuth access token.');
   const baseUrl = resolveBaseUrl(flags, io.env);
+  if (flags.email) io.err(`zdx: note: Zendesk API tokens stop working on ${API_TOKEN_RETIREMENT_DATE}; OAuth sign-in: zdx auth login --oauth --client-id ID.`);
   const what = flags.email ? `API token for ${flags.email} at ${baseUrl}` : `OAuth access token for ${baseUrl}`;
   let secret: string;
   try {
@@ -54,6 +59,8 @@ export async function logoutCommand(flags: AccountFlags, io: IO): Promise<number
   const baseUrl = resolveBaseUrl(flags, io.env);
   let removed = false;
   try {
+    const stored = readStored(baseUrl);
+    if (stored?.kind === 'oauth' && stored.grant) await revokeStored(baseUrl, stored, io);
     removed = remove(baseUrl);
   } catch (err) {
     keychainError('remove the token', err);
@@ -74,6 +81,7 @@ export async function statusCommand(flags: AccountFlags & { verify?: boolean; js
   }
   let verified: string | undefined;
   if (credentials && flags.verify) {
+    await prepareCredentials(credentials);
     const { user } = await checkConnection(connectionFromUrl({ url: baseUrl, credentials }));
     verified = `${user.name} <${user.email}> (${user.role})`;
   }

@@ -7,6 +7,7 @@ import { readSavedQuery, resolveQuery, validateSavedQuery } from '../engine/quer
 import { resolveConnection } from './account';
 import type { AccountFlags, Env } from './account';
 import { EXIT_NOT_CAUGHT_UP, EXIT_OK } from './exitCodes';
+import { prepareCredentials } from './oauth';
 import { savedQueryFromFlags } from './queryOptions';
 import type { ExportFlags } from './queryOptions';
 import { runSession, summaryJson, summaryText } from './session';
@@ -30,6 +31,7 @@ function resolveOrExplain(q: SavedQuery, baseDir: string): ResolvedQuery {
 
 async function exportResolved(query: ResolvedQuery, account: AccountFlags, state: string | undefined, json: boolean, io: IO): Promise<number> {
   const { connection } = resolveConnection(account, io.env);
+  await prepareCredentials(connection.credentials); // refresh an expiring OAuth token first (src/cli/oauth.ts)
   const checkpointPath = state ? resolve(io.cwd, state) : checkpointPathFor(query.output.path);
   const s = await runSession({ connection, query, checkpointPath, json });
   io.out(json ? summaryJson(s) : summaryText(s));

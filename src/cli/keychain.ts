@@ -9,7 +9,39 @@ export const KEYCHAIN_SERVICE = 'zdx-zendesk-export';
 /** What the CLI stores: the email is kept with the token so `auth status` can name the account. */
 export type StoredCredentials =
   | { kind: 'apiToken'; email: string; token: string }
-  | { kind: 'oauth'; accessToken: string };
+  | StoredOAuth;
+
+/**
+ * An OAuth entry: a pasted access token (accessToken only), or what `zdx auth login --oauth` /
+ * `--client-credentials` stored so runs can refresh it (see src/cli/oauth.ts). Times are epoch ms.
+ */
+export interface StoredOAuth {
+  kind: 'oauth';
+  accessToken: string;
+  grant?: 'authorization_code' | 'client_credentials';
+  clientId?: string;
+  /** Only for client_credentials entries (a confidential client's secret). */
+  clientSecret?: string;
+  refreshToken?: string;
+  expiresAt?: number;
+  refreshExpiresAt?: number;
+  obtainedAt?: number;
+  scopes?: string[];
+}
+
+function oauthEntry(v: Record<string, unknown>): StoredOAuth {
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' && v[k] !== '' ? v[k] as string : undefined);
+  const num = (k: string): number | undefined => (typeof v[k] === 'number' && Number.isFinite(v[k]) ? v[k] as number : undefined);
+  const grant = v.grant === 'authorization_code' || v.grant === 'client_credentials' ? v.grant : undefined;
+  const out: StoredOAuth = { kind: 'oauth', accessToken: v.accessToken as string };
+  const extra = {
+    grant, clientId: str('clientId'), clientSecret: str('clientSecret'), refreshToken: str('refreshToken'),
+    expiresAt: num('expiresAt'), refreshExpiresAt: num('refreshExpiresAt'), obtainedAt: num('obtainedAt'),
+    scopes: Array.isArray(v.scopes) ? v.scopes.filter((x): x is string => typeof x === 'string') : undefined,
+  };
+  for (const [k, val] of Object.entries(extra)) if (val !== undefined) (out as unknown as Record<string, unknown>)[k] = val;
+  return out;
+}
 
 export class KeychainUnavailableError extends Error {
   override readonly name = 'KeychainUnavailableError';
@@ -54,7 +86,7 @@ export function readStored(baseUrl: string): StoredCredentials | null {
     if (v.kind === 'apiToken' && typeof v.email === 'string' && typeof v.token === 'string') {
       return { kind: 'apiToken', email: v.email, token: v.token };
     }
-    if (v.kind === 'oauth' && typeof v.accessToken === 'string') return { kind: 'oauth', accessToken: v.accessToken };
+    if (v.kind === 'oauth' && typeof v.accessToken === 'string') return oauthEntry(v);
   } catch {
     // fall through: an entry someone else wrote under our service name
   }

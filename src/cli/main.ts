@@ -10,6 +10,7 @@ import { exportCommand, runCommand } from './exportCommands';
 import type { IO } from './exportCommands';
 import { parseList } from './queryOptions';
 import { demoCommand, simulateCommand } from './simulatorCommands';
+import { version } from '../../package.json';
 
 // Option parsers throw commander's own error so the message names the option.
 function intOption(value: string): number {
@@ -43,6 +44,7 @@ function oneSentence(text: string): string {
 export function buildProgram(io: IO, setExit: (code: number) => void): Command {
   const program = new Command('zdx')
     .description('Export data from Zendesk\'s Incremental Export API into files, resumably: only what changed, nothing missing, nothing doubled.')
+    .version(version, '-V, --version')
     .addHelpText('after', `\n${ACCOUNT_HELP}\n\n${exitCodeHelp()}`)
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
@@ -82,9 +84,13 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
   accountOptions(auth.command('login'))
     .description('Store a token for an account in the OS keychain; the token is read from stdin (hidden prompt on a terminal).')
     .option('--email <email>', 'store an API token for this agent email')
-    .option('--oauth', 'store an OAuth access token instead')
+    .option('--oauth', 'OAuth: with --client-id, sign in in the browser (PKCE); without, store a pasted access token')
+    .option('--client-id <id>', 'the OAuth client\'s Unique Identifier (Admin Center > Apps and integrations > APIs > OAuth clients)')
+    .option('--client-credentials', 'OAuth client credentials for unattended runs (secret from ZENDESK_OAUTH_CLIENT_SECRET or stdin)')
+    .option('--no-browser', 'with --oauth: print the sign-in URL instead of opening a browser')
+    .option('--port <n>', 'with --oauth: fixed loopback port for the redirect http://127.0.0.1:PORT/callback', intOption)
     .option('--no-verify', 'store without checking the token against the account first')
-    .addHelpText('after', '\nExamples:\n  zdx auth login --email me@acme.com --subdomain acme          (prompts)\n  pass show zendesk | zdx auth login --email me@acme.com --subdomain acme')
+    .addHelpText('after', '\nExamples:\n  zdx auth login --email me@acme.com --subdomain acme          (prompts)\n  pass show zendesk | zdx auth login --email me@acme.com --subdomain acme\n  zdx auth login --oauth --client-id zdx-export --subdomain acme     (browser sign-in; API tokens stop working on 2027-04-30)\n  ZENDESK_OAUTH_CLIENT_SECRET=… zdx auth login --client-credentials --client-id zdx-ci --subdomain acme')
     .action(async (opts) => setExit(await loginCommand(opts, io)));
   accountOptions(auth.command('logout'))
     .description('Remove the stored token for an account.')
@@ -156,7 +162,6 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has already printed its message (or the help/version text).
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    // Option parsers throw UsageError through commander as-is.
     const f = describeFailure(err);
     if (json) process.stdout.write(`${JSON.stringify({ type: 'error', code: f.errorCode, message: f.message })}\n`);
     process.stderr.write(`zdx: ${f.message}\n`);

@@ -46,6 +46,11 @@ function fmtDuration(ms: number): string {
   return m < 90 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+/** Short waits with a decimal, so a 0.4 s wait doesn't read as "0s". */
+function fmtWait(ms: number): string {
+  return ms < 10_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)}s` : fmtDuration(ms);
+}
+
 function describePosition(p: Position | null): string {
   if (!p) return 'the query start time';
   switch (p.kind) {
@@ -138,15 +143,15 @@ class Tracker {
 
   statusText(): string {
     const parts = [`${fmtInt(this.tally.records)} records`, `${fmtInt(this.tally.pages)} pages`, `${fmtInt(Math.round(this.rate()))} rec/s`];
+    // Waiting matters more than the remaining budget, so it comes first when both apply.
+    if (this.waitingUntil !== null && this.waitingUntil > Date.now()) {
+      parts.push(`waiting ${fmtWait(this.waitingUntil - Date.now())} (${this.waitingReason}, until ${fmtClock(this.waitingUntil)})`);
+    } else if (this.limit && this.limit.remaining !== null) {
+      parts.push(`budget ${this.limit.remaining}${this.limit.total !== null ? `/${this.limit.total}` : ''} left`);
+    }
     const cov = this.coverage();
     if (cov !== null && this.lastRecordTime !== null) {
       parts.push(`through ${new Date(this.lastRecordTime * 1000).toISOString().slice(0, 10)} (${Math.floor(cov * 100)}% of the time range)`);
-    }
-    if (this.limit && this.limit.remaining !== null) {
-      parts.push(`budget ${this.limit.remaining}${this.limit.total !== null ? `/${this.limit.total}` : ''} left`);
-    }
-    if (this.waitingUntil !== null && this.waitingUntil > Date.now()) {
-      parts.push(`waiting ${fmtDuration(this.waitingUntil - Date.now())} (${this.waitingReason}, until ${fmtClock(this.waitingUntil)})`);
     }
     return parts.join(' | ');
   }
@@ -190,7 +195,7 @@ class PlainReporter implements ProgressReporter {
         }
         break;
       case 'waiting':
-        this.note(`waiting ${fmtDuration(toMillis(e.until) - Date.now())} (${this.t.waitingReason}, until ${fmtClock(toMillis(e.until))})`);
+        this.note(`waiting ${fmtWait(toMillis(e.until) - Date.now())} (${this.t.waitingReason}, until ${fmtClock(toMillis(e.until))})`);
         break;
       case 'retry':
         this.note(`retry ${e.attempt}${e.status !== null ? ` after HTTP ${e.status}` : ''}: ${e.message}`);

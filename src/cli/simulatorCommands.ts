@@ -7,7 +7,7 @@ import { checkpointPathFor } from '../engine/checkpoint';
 import { resolveQuery } from '../engine/query';
 import { startSimulator } from '../simulator/index';
 import type { IO } from './exportCommands';
-import { EXIT_NOT_CAUGHT_UP, EXIT_OK } from './exitCodes';
+import { EXIT_NOT_CAUGHT_UP, EXIT_OK, UsageError } from './exitCodes';
 import { fmtDuration, fmtInt } from './progress';
 import { runSession } from './session';
 
@@ -22,12 +22,16 @@ export interface SimulateFlags {
 }
 
 export async function simulateCommand(flags: SimulateFlags, io: IO): Promise<number> {
+  const port = flags.port ?? 4567;
   const sim = await startSimulator({
-    port: flags.port ?? 4567,
+    port,
     seed: flags.seed,
     counts: flags.tickets !== undefined ? { tickets: flags.tickets } : undefined,
     rateLimits: flags.rateLimits === false ? false : { timeScale: flags.timeScale ?? 1, highVolume: Boolean(flags.highVolume) },
     latencyMs: flags.latency,
+  }).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`Port ${port} is in use; pick another with --port N (0 picks a free one).`);
+    throw err;
   });
   const admin = sim.credentials.admin;
   const agent = sim.credentials.agent;

@@ -1,13 +1,23 @@
 // Builds the Authorization header and owns the one-shot OAuth refresh, so the HTTP client never
 // handles secrets directly and a secret never reaches an error message or a log line.
+import { ExportError } from './errors';
 import type { Credentials } from './model';
 
-/** `Basic base64(email/token:token)` for API tokens, `Bearer <token>` for OAuth. */
+/**
+ * `Basic base64(email/token:token)` for API tokens, `Bearer <token>` for OAuth. A value fetch can't
+ * send (a line break, NUL or non-Latin-1 character, e.g. from a bad paste) is refused here, because
+ * fetch's own error quotes the whole header, token included.
+ */
 export function authorizationHeader(credentials: Credentials): string {
   if (credentials.kind === 'apiToken') {
     return `Basic ${Buffer.from(`${credentials.email}/token:${credentials.token}`, 'utf8').toString('base64')}`;
   }
-  return `Bearer ${credentials.accessToken}`;
+  const header = `Bearer ${credentials.accessToken}`;
+  // Fetch trims leading and trailing HTTP whitespace; what remains may hold no NUL, CR or LF and only bytes.
+  if (/[\0\r\n]|[^\u0000-\u00ff]/.test(header.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, ''))) {
+    throw new ExportError('auth', "The OAuth access token contains a line break or a character that can't be sent in an HTTP header; sign in again.");
+  }
+  return header;
 }
 
 /**

@@ -69,20 +69,20 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
     retry: { maxRetries: req.maxRetries, ...req.retry },
   });
 
-  const sink: OutputSink = await openOutput({
+  // The output is opened when the first page has arrived, so a wrong token, a non-admin account or an
+  // unreachable host fails before any file is created or truncated.
+  let sink: OutputSink | null = null;
+  const openSink = async (): Promise<OutputSink> => (sink ??= await openOutput({
     path: query.output.path,
     format: query.output.format,
     resource: query.resource,
     resume: previous ? { files: previous.files, writerState: previous.writerState } : null,
-  });
+  }));
 
   const perPage = { value: initialPerPage(endpoint, query.params, previous?.perPage ?? null) };
   const dedupe = new BoundaryDedupe(endpoint, previous?.lastRecordTime ?? null, previous?.boundaryKeys ?? []);
-  let checkpoint: Checkpoint = previous ?? {
-    version: 1, queryDigest: query.digest, endpointId, position: null, lastRecordTime: null, boundaryKeys: [],
-    perPage: perPage.value, files: sink.state().files, writerState: sink.state().writerState, records: 0, pages: 0,
-    caughtUp: false, updatedAt: new Date(now()).toISOString(),
-  };
+  let totals = { records: previous?.records ?? 0, pages: previous?.pages ?? 0 };
+  let checkpoint: Checkpoint | null = previous;
   let records = 0;
   let pages = 0;
   let caughtUp = false;
@@ -97,9 +97,10 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
     });
     for await (const page of stream) {
       const kept = excludeDeleted ? page.records.filter((r) => !isDeleted(r)) : page.records;
-      await sink.writePage(kept, page.sideloads);
-      if (page.endOfStream) await sink.finish();
-      const state = sink.state();
+      const out = await openSink();
+      await out.writePage(kept, page.sideloads);
+      if (page.endOfStream) await out.finish();
+      const state = out.state();
       if (page.requested) pages++;
       records += kept.length;
       checkpoint = {
@@ -112,13 +113,14 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
         perPage: perPage.value,
         files: state.files,
         writerState: state.writerState,
-        records: checkpoint.records + kept.length,
-        pages: checkpoint.pages + (page.requested ? 1 : 0),
+        records: totals.records + kept.length,
+        pages: totals.pages + (page.requested ? 1 : 0),
         caughtUp: page.endOfStream,
         updatedAt: new Date(now()).toISOString(),
       };
       if (checkpoint.writerState === undefined) delete checkpoint.writerState;
       await writeCheckpointAtomic(req.checkpointPath, checkpoint);
+      totals = { records: checkpoint.records, pages: checkpoint.pages };
       emit({
         type: 'page', pages: checkpoint.pages, records: checkpoint.records, pageRecords: kept.length,
         duplicatesDropped: page.duplicatesDropped, position: page.nextPosition, lastRecordTime: page.lastRecordTime, files: state.files,
@@ -135,14 +137,16 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
       if (signal?.aborted) throw cancelledError();
     }
   } catch (err) {
-    await sink.close().catch(() => undefined);
+    await (sink as OutputSink | null)?.close().catch(() => undefined);
     if (err instanceof ExportError) throw err;
     if (signal?.aborted) throw cancelledError();
     throw asExportError(err);
   }
-  await sink.close();
+  const out = await openSink();
+  await out.close();
+  if (!checkpoint) throw new ExportError('server', 'The export ended without a single page from Zendesk; nothing was written.');
   emit({ type: 'done', caughtUp, records, pages });
-  return { caughtUp, records, pages, checkpoint, files: [...sink.paths] };
+  return { caughtUp, records, pages, checkpoint, files: [...out.paths] };
 }
 
 /** Tombstones: deleted tickets carry status "deleted"; metric events a `deleted` flag. */

@@ -71,9 +71,10 @@ export interface ClientOptions {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
 
+/** Loopback by address or the name `localhost`; `*.localhost` is not: the OS may resolve it through DNS. */
 function isLoopback(hostname: string): boolean {
   const host = hostname.toLowerCase();
-  return LOOPBACK_HOSTS.has(host) || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host);
+  return LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /**

@@ -67,7 +67,8 @@ export async function* paginate(setup: StreamSetup): AsyncGenerator<Page, void, 
         end = step.value;
         break;
       }
-      restarts = 0;
+      // Only new records prove the restart got past the rejection; a page of repeats doesn't.
+      if (step.value.records.length > 0) restarts = 0;
       yield step.value;
     }
     if (end.kind === 'done') return;

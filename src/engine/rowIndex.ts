@@ -8,6 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { csvCell, parseCsv } from './output/csv';
 import { createScanner, formatOfPath, type RowFormat, type Scanner } from './rows/scanners';
+import { topLevelReader } from './rows/topLevelField';
 import { cellText, columnValue, compareKeys, defaultColumns, guessResource, recordColumns, sortKey, toCell, type Cell, type SortKey } from './rows/values';
 import type { ResourceName } from './catalogue';
 
@@ -42,8 +43,10 @@ export interface RowsResult {
   rows: IndexedRow[];
   /** Rows in the view (after filters and search). */
   total: number;
-  /** Records in the file. */
+  /** Records in the file (indexed so far). */
   fileRows: number;
+  /** False while a big file is still being indexed: fileRows (and an unsorted total) will grow. */
+  complete: boolean;
 }
 
 export interface ColumnsInfo {
@@ -54,7 +57,9 @@ export interface ColumnsInfo {
 
 export type ExportFormat = 'csv' | 'jsonl' | 'json';
 
-const SCAN_CHUNK = 1 << 20;
+const SCAN_CHUNK = 4 << 20;
+/** How long a window request may spend indexing before answering with the rows indexed so far. */
+const WINDOW_INDEX_BUDGET_MS = 150;
 const READ_CHUNK = 4 << 20;
 /** Column key caches kept at once (a multi-column sort needs one per column). */
 const MAX_KEY_CACHES = 3;
@@ -72,6 +77,10 @@ interface ViewCache {
   length: number;
 }
 
+function isPlainView(spec: ViewSpec): boolean {
+  return !spec.search?.trim() && !(spec.sort ?? []).some((s) => s.column) && !Object.values(spec.filters ?? {}).some((v) => v.trim());
+}
+
 export class RowIndex {
   readonly format: RowFormat;
   private starts = new Float64Array(1024);
@@ -81,6 +90,8 @@ export class RowIndex {
   private scanned = 0;
   private knownSize = -1;
   private knownIno = -1;
+  /** The last scan reached the end of the file (as large as it was then). */
+  private atEof = false;
   private handle: FileHandle | null = null;
   private csvHeader: string[] | null = null;
   private readonly keyCaches = new Map<string, KeyCache>();
@@ -88,21 +99,25 @@ export class RowIndex {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  private constructor(readonly path: string, format: RowFormat) {
+  private constructor(readonly path: string, format: RowFormat, private readonly budgetMs: number) {
     this.format = format;
     this.scanner = createScanner(format);
   }
 
-  /** Opens (and indexes) a file; a missing file is an empty index that fills when the file appears. */
-  static async open(path: string, format?: RowFormat): Promise<RowIndex> {
-    const f = format ?? formatOfPath(path);
+  /**
+   * Opens a file and indexes its start (all of it when small); a missing file is an empty index
+   * that fills when the file appears. `windowBudgetMs`: how long a window request may index before
+   * answering with what is indexed so far.
+   */
+  static async open(path: string, opts: { format?: RowFormat; windowBudgetMs?: number } = {}): Promise<RowIndex> {
+    const f = opts.format ?? formatOfPath(path);
     if (!f) throw new Error(`${path} is not a .jsonl, .json or .csv file.`);
-    const index = new RowIndex(path, f);
-    await index.refresh();
+    const index = new RowIndex(path, f, opts.windowBudgetMs ?? WINDOW_INDEX_BUDGET_MS);
+    await index.serial(() => index.refreshNow(index.budgetMs, 1));
     return index;
   }
 
-  /** Records indexed so far (call refresh() to see growth). */
+  /** Records indexed so far (call refresh() to index everything the file holds now). */
   get rows(): number {
     return this.count;
   }
@@ -114,7 +129,10 @@ export class RowIndex {
 
   getRows(params: GetRowsParams): Promise<RowsResult> {
     return this.serial(async () => {
-      await this.refreshNow();
+      const plain = isPlainView(params);
+      // The file itself needs only the rows of the window indexed: a big file shows its first rows
+      // at once and the rest of the count follows (complete: false). A view needs every row.
+      await this.refreshNow(plain ? this.budgetMs : Infinity, plain ? params.start + params.count : 0);
       const ids = await this.viewIds(params);
       const total = ids ? ids.length : this.count;
       const start = Math.max(0, Math.min(params.start, total));
@@ -123,14 +141,14 @@ export class RowIndex {
       for (let i = start; i < end; i++) wanted.push(ids ? ids[i] : i);
       const records = await this.readRecords(wanted);
       const rows = wanted.map((id, i) => ({ id, cells: params.columns.map((c) => toCell(columnValue(records[i], c))) }));
-      return { rows, total, fileRows: this.count };
+      return { rows, total, fileRows: this.count, complete: this.atEof };
     });
   }
 
   /** Full records by file position (for the detail pane and copy as JSON). */
   getRecords(ids: number[]): Promise<Record<string, unknown>[]> {
     return this.serial(async () => {
-      await this.refreshNow();
+      await this.refreshNow(this.budgetMs, Math.max(0, ...ids) + 1);
       return this.readRecords(ids.filter((id) => Number.isInteger(id) && id >= 0 && id < this.count));
     });
   }
@@ -138,7 +156,7 @@ export class RowIndex {
   /** Flattened column names seen in a sample of records (start and end of the file), and the defaults to show. */
   columns(sample = 300): Promise<ColumnsInfo> {
     return this.serial(async () => {
-      await this.refreshNow();
+      await this.refreshNow(this.budgetMs, sample);
       const seen = new Set<string>();
       if (this.csvHeader) for (const c of this.csvHeader) seen.add(c);
       const ids: number[] = [];
@@ -219,9 +237,14 @@ export class RowIndex {
     this.csvHeader = null;
     this.keyCaches.clear();
     this.view = null;
+    this.atEof = false;
   }
 
-  private async refreshNow(): Promise<number> {
+  /**
+   * Indexes what the file gained. With a budget, stops after `budgetMs` once at least `minRows`
+   * rows are indexed (the rest is indexed by later calls).
+   */
+  private async refreshNow(budgetMs = Infinity, minRows = 0): Promise<number> {
     if (this.closed) throw new Error('The row index is closed.');
     let info;
     try {
@@ -232,6 +255,7 @@ export class RowIndex {
       await this.handle?.close();
       this.handle = null;
       this.knownSize = -1;
+      this.atEof = true;
       return 0;
     }
     if (info.ino !== this.knownIno || info.size < this.knownSize || info.size < this.scanned) {
@@ -242,8 +266,10 @@ export class RowIndex {
       this.knownIno = info.ino;
     }
     if (!this.handle) this.handle = await open(this.path, 'r');
-    if (info.size === this.knownSize) return this.count;
+    if (info.size === this.knownSize && this.atEof) return this.count;
     this.knownSize = info.size;
+    this.atEof = false;
+    const deadline = performance.now() + budgetMs;
     let chunk = SCAN_CHUNK;
     while (this.scanned < info.size) {
       const length = Math.min(chunk, info.size - this.scanned);
@@ -260,8 +286,11 @@ export class RowIndex {
         // A record longer than the chunk, or an unfinished one at the end: read more, or wait for the writer.
         if (before + bytesRead >= info.size) break;
         chunk *= 2;
+      } else if (this.count >= minRows && performance.now() > deadline) {
+        return this.count;
       }
     }
+    this.atEof = true;
     return this.count;
   }
 
@@ -367,22 +396,32 @@ export class RowIndex {
 
     const from = view.upTo;
     const caches = sort.map((s) => this.keysFor(s.column));
-    const needParse = filters.length > 0 || caches.some((c) => c.keys.length < this.count);
     const fresh: number[] = [];
     const scanFrom = Math.min(from, ...caches.map((c) => c.keys.length));
+    // Top-level fields of JSON records are read without parsing the record (see topLevelField).
+    const readerOf = (column: string) => (this.format !== 'csv' && !column.includes('.') ? topLevelReader(column) : null);
+    const sortReaders = sort.map((s) => readerOf(s.column));
+    const filterReaders = filters.map(([c]) => readerOf(c));
     await this.forEachRecord(scanFrom, this.count, (id, text) => {
       const inView = id >= from;
-      if (inView && search && !text.toLowerCase().includes(search)) {
-        // Still needs its sort keys if a key cache is behind.
-        if (!caches.some((c) => c.keys.length <= id)) return;
+      const matchesSearch = !search || !inView || text.toLowerCase().includes(search);
+      // Rows outside the search still need their sort keys if a key cache is behind.
+      if (!matchesSearch && !caches.some((c) => c.keys.length <= id)) return;
+      let record: Record<string, unknown> | undefined;
+      for (let k = 0; k < caches.length; k++) {
+        if (caches[k].keys.length !== id) continue;
+        const fast = sortReaders[k]?.(text);
+        let value: unknown;
+        if (fast) value = fast.value;
+        else value = columnValue((record ??= this.parse(text)), sort[k].column);
+        caches[k].keys.push(sortKey(value));
       }
-      const record = needParse ? this.parse(text) : null;
-      caches.forEach((c, k) => {
-        if (c.keys.length === id) c.keys.push(sortKey(columnValue(record!, sort[k].column)));
-      });
-      if (!inView) return;
-      if (search && !text.toLowerCase().includes(search)) return;
-      for (const [c, v] of filters) if (!cellText(columnValue(record!, c)).includes(v)) return;
+      if (!inView || !matchesSearch) return;
+      for (let k = 0; k < filters.length; k++) {
+        const fast = filterReaders[k]?.(text);
+        const value = fast ? fast.value : columnValue((record ??= this.parse(text)), filters[k][0]);
+        if (!cellText(value).includes(filters[k][1])) return;
+      }
       fresh.push(id);
     });
 

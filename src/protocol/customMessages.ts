@@ -7,9 +7,8 @@
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { ResourceName } from '../engine/catalogue';
 import type { ErrorCode, ProgressEvent, SavedQuery } from '../engine/model';
-import type { ColumnsInfo, ExportFormat, GetRowsParams, RowsResult, ViewSpec } from '../engine/rowIndex';
 
-export type { ColumnsInfo, ExportFormat, GetRowsParams, ProgressEvent, RowsResult, SavedQuery, ViewSpec };
+export type { ProgressEvent, SavedQuery };
 
 // ---------------------------------------------------------------------------------------------
 // Shared shapes
@@ -40,8 +39,6 @@ export type ServerErrorCode =
   | 'unknownConnection'
   /** Unknown session id. */
   | 'unknownSession'
-  /** Unknown (or closed) rows handle. */
-  | 'unknownHandle'
   /** A bug: the message says what failed. */
   | 'internal';
 
@@ -276,71 +273,6 @@ export namespace CheckpointInfo {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rows of an output file for the grid (client → server). The engine's RowIndex lives in the
-// server, next to the data: records stay on disk, the client asks for windows of rows, and
-// sorting, filtering and search run here. A file that is still being written is re-scanned on
-// every request, so after PageArrived a client simply asks again.
-// ---------------------------------------------------------------------------------------------
-
-export interface OpenRowsParams {
-  /** Absolute path of an output file (.jsonl, .json or .csv); it may not exist yet. */
-  path: string;
-}
-
-export interface OpenRowsResult {
-  handle: string;
-  rows: number;
-  columns: ColumnsInfo;
-}
-
-/** Index an output file; each open gets its own handle (and its own sort/filter cache). Close it when the grid goes. */
-export namespace OpenRows {
-  export const method = 'zendesk/openRows';
-  export const type = new RequestType<OpenRowsParams, OpenRowsResult, ResponseErrorData>(method);
-}
-
-export type GetRowsRequestParams = GetRowsParams & { handle: string };
-
-/** A window of rows of the view (sort, filters, search) with the requested columns as cells. */
-export namespace GetRows {
-  export const method = 'zendesk/getRows';
-  export const type = new RequestType<GetRowsRequestParams, RowsResult, ResponseErrorData>(method);
-}
-
-/** Whole records by row id (file position), for the detail pane and "copy as JSON". */
-export namespace GetRecords {
-  export const method = 'zendesk/getRecords';
-  export const type = new RequestType<{ handle: string; ids: number[] }, { records: Record<string, unknown>[] }, ResponseErrorData>(method);
-}
-
-/** Columns seen so far (they grow as an export writes pages) and the resource's defaults. */
-export namespace GetColumns {
-  export const method = 'zendesk/getColumns';
-  export const type = new RequestType<{ handle: string }, ColumnsInfo, ResponseErrorData>(method);
-}
-
-export interface ExportViewParams {
-  handle: string;
-  view: ViewSpec;
-  /** Absolute path to write. */
-  target: string;
-  format: ExportFormat;
-  /** Visible columns (CSV); JSON Lines / JSON carry whole records. */
-  columns: string[];
-}
-
-/** Write the current view to a file. */
-export namespace ExportView {
-  export const method = 'zendesk/exportView';
-  export const type = new RequestType<ExportViewParams, { rows: number }, ResponseErrorData>(method);
-}
-
-export namespace CloseRows {
-  export const method = 'zendesk/closeRows';
-  export const type = new RequestType<{ handle: string }, { closed: boolean }, ResponseErrorData>(method);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Server → client
 // ---------------------------------------------------------------------------------------------
 
@@ -481,8 +413,10 @@ export interface GetRowsResult {
   rows: { id: number; cells: RowCell[] }[];
   /** Rows in the view. */
   total: number;
-  /** Records in the file. */
+  /** Records in the file (indexed so far). */
   fileRows: number;
+  /** False while a big file is still being indexed: fileRows (and an unsorted total) will grow; ask again. */
+  complete: boolean;
 }
 
 export namespace GetRows {

@@ -19,16 +19,10 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
   CancelExport,
   CheckpointInfo,
-  CloseRows,
   ExportFinished,
   ExportProgress,
-  ExportView,
-  GetColumns,
   GetCredentials,
-  GetRecords,
-  GetRows,
   ListSessions,
-  OpenRows,
   PageArrived,
   SessionsChanged,
   StartExport,
@@ -38,7 +32,7 @@ import {
   type ResponseErrorData,
 } from '../protocol/customMessages';
 import { parseConnections } from './connections';
-import { RowHandles } from './rows';
+import { registerRowHandlers } from './rows';
 import { codeLensesFor, computeCompletion, computeDiagnostics, computeHover, isSavedQueryUri, type QueryContext } from './queryLanguage';
 import { SessionManager, toWireError } from './sessions';
 
@@ -50,7 +44,6 @@ let workspaceFolders: string[] = [];
 let codeLensRefresh = false;
 let configurationRegistration = false;
 let sessions: SessionManager | undefined;
-const rowHandles = new RowHandles();
 
 const log = {
   info: (m: string) => connection.console.info(m),
@@ -209,17 +202,12 @@ connection.onRequest(TestConnection.type, (params, token: CancellationToken) =>
   }));
 connection.onRequest(CheckpointInfo.type, (params) => guarded(() => manager().checkpointInfo(params)));
 
-connection.onRequest(OpenRows.type, (params) => guarded(() => rowHandles.openFile(params.path)));
-connection.onRequest(GetRows.type, (params) => guarded(() => rowHandles.getRows(params)));
-connection.onRequest(GetRecords.type, (params) => guarded(() => rowHandles.getRecords(params.handle, params.ids)));
-connection.onRequest(GetColumns.type, (params) => guarded(() => rowHandles.columns(params.handle)));
-connection.onRequest(ExportView.type, (params) => guarded(() => rowHandles.exportView(params)));
-connection.onRequest(CloseRows.type, (params) => guarded(async () => ({ closed: await rowHandles.close(params.handle) })));
+// The grid's zendesk/rows/* requests (grid area, src/server/rows.ts).
+registerRowHandlers(connection);
 
 // Running sessions are cancelled on shutdown so their checkpoints end on a complete page.
 connection.onShutdown(async () => {
   await sessions?.cancelAll();
-  await rowHandles.closeAll();
 });
 
 documents.listen(connection);

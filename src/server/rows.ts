@@ -1,71 +1,110 @@
-// Open row indexes of output files, by handle, for the grid. Each handle owns its RowIndex because
-// an index caches one view (sort + filters); two grids on one file would otherwise evict each other.
-import { randomUUID } from 'node:crypto';
+// The grid's requests in the engine server: windows of rows, columns, records and view exports of
+// an output file, answered from a RowIndex per file. Indexes live here (not in the extension host
+// or the webview) so a million-record file costs the UI nothing; a few recently used ones are kept.
+import { LSPErrorCodes, ResponseError, type Connection } from 'vscode-languageserver/node';
+import { isAbsolute, resolve } from 'node:path';
+import { ExportError } from '../engine/errors';
 import { RowIndex } from '../engine/rowIndex';
-import type { ExportViewParams, GetRowsRequestParams, OpenRowsResult } from '../protocol/customMessages';
-import type { ColumnsInfo, RowsResult } from '../engine/rowIndex';
-import { ServerFailure } from './sessions';
+import { formatOfPath } from '../engine/rows/scanners';
+import {
+  CloseRows,
+  ExportRows,
+  GetRowColumns,
+  GetRowRecords,
+  GetRows,
+  type ResponseErrorData,
+} from '../protocol/customMessages';
 
-/** Open handles kept at once; the least recently used is closed beyond this (a client that forgot to close). */
-const MAX_OPEN = 16;
+/** Indexes kept open at once (about 16 bytes a record each); the least recently used one is closed beyond this. */
+const MAX_OPEN = 6;
 
-export class RowHandles {
-  private readonly open = new Map<string, RowIndex>();
+function keyOf(path: string): string {
+  return process.platform === 'win32' ? resolve(path).toLowerCase() : resolve(path);
+}
 
-  async openFile(file: string): Promise<OpenRowsResult> {
-    let index: RowIndex;
-    try {
-      index = await RowIndex.open(file);
-    } catch (err) {
-      throw new ServerFailure('io', `Can't show ${file}: ${(err as Error).message}`);
+export class RowIndexes {
+  private readonly open = new Map<string, Promise<RowIndex>>();
+
+  /** The index of `path` (opened on first use), most recently used last. */
+  async get(path: string): Promise<RowIndex> {
+    if (typeof path !== 'string' || !isAbsolute(path)) throw requestError('invalidQuery', `The grid needs an absolute file path, not "${String(path)}".`);
+    if (!formatOfPath(path)) throw requestError('invalidQuery', `${path} is not a .jsonl, .json or .csv file.`);
+    const key = keyOf(path);
+    let index = this.open.get(key);
+    if (index) {
+      this.open.delete(key);
+    } else {
+      index = RowIndex.open(resolve(path));
+      // A failed open must not stick: the next request tries again.
+      index.catch(() => this.open.delete(key));
+      while (this.open.size >= MAX_OPEN) this.evict(this.open.keys().next().value!);
     }
-    const handle = randomUUID();
-    this.open.set(handle, index);
-    while (this.open.size > MAX_OPEN) {
-      const [oldest, old] = this.open.entries().next().value as [string, RowIndex];
-      this.open.delete(oldest);
-      void old.close();
-    }
-    return { handle, rows: index.rows, columns: await index.columns() };
+    this.open.set(key, index);
+    return index;
   }
 
-  getRows(p: GetRowsRequestParams): Promise<RowsResult> {
-    const { handle, ...params } = p;
-    return this.get(handle).getRows(params);
-  }
-
-  async getRecords(handle: string, ids: number[]): Promise<{ records: Record<string, unknown>[] }> {
-    return { records: await this.get(handle).getRecords(ids) };
-  }
-
-  columns(handle: string): Promise<ColumnsInfo> {
-    return this.get(handle).columns();
-  }
-
-  exportView(p: ExportViewParams): Promise<{ rows: number }> {
-    return this.get(p.handle).exportView(p.view, p.target, p.format, p.columns);
-  }
-
-  async close(handle: string): Promise<boolean> {
-    const index = this.open.get(handle);
-    if (!index) return false;
-    this.open.delete(handle);
-    await index.close();
-    return true;
+  close(path: string): void {
+    this.evict(keyOf(path));
   }
 
   async closeAll(): Promise<void> {
     const all = [...this.open.values()];
     this.open.clear();
-    await Promise.allSettled(all.map((i) => i.close()));
+    await Promise.all(all.map((p) => p.then((i) => i.close()).catch(() => undefined)));
   }
 
-  private get(handle: string): RowIndex {
-    const index = this.open.get(handle);
-    if (!index) throw new ServerFailure('unknownHandle', 'That results view was closed; open the results again.');
-    // Most recently used last, so the eviction above drops the stalest.
-    this.open.delete(handle);
-    this.open.set(handle, index);
-    return index;
+  private evict(key: string): void {
+    const index = this.open.get(key);
+    this.open.delete(key);
+    void index?.then((i) => i.close()).catch(() => undefined);
   }
+}
+
+function requestError(code: ResponseErrorData['code'], message: string): ResponseError<ResponseErrorData> {
+  return new ResponseError<ResponseErrorData>(LSPErrorCodes.RequestFailed, message, { code });
+}
+
+function asRequestError(err: unknown): ResponseError<ResponseErrorData> {
+  if (err instanceof ResponseError) return err as ResponseError<ResponseErrorData>;
+  if (err instanceof ExportError) return requestError(err.code, err.message);
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT' || e?.code === 'EACCES' || e?.code === 'EISDIR') return requestError('io', `Could not read the file: ${e.message}`);
+  return requestError(/JSON array/.test(String(e?.message)) ? 'invalidQuery' : 'internal', e instanceof Error ? e.message : String(err));
+}
+
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw asRequestError(err);
+  }
+}
+
+/**
+ * Registers the grid's requests on the server connection. Registers no shutdown handler (the
+ * connection keeps only one, main.ts's); the indexes hold only read handles, gone with the process.
+ */
+export function registerRowHandlers(connection: Connection): RowIndexes {
+  const indexes = new RowIndexes();
+  connection.onRequest(GetRows.type, (p) =>
+    guarded(async () => (await indexes.get(p.path)).getRows({ start: p.start, count: Math.min(p.count, 5000), columns: p.columns, sort: p.sort, filters: p.filters, search: p.search })),
+  );
+  connection.onRequest(GetRowColumns.type, (p) =>
+    guarded(async () => {
+      const index = await indexes.get(p.path);
+      const info = await index.columns();
+      return { ...info, format: index.format, fileRows: index.rows };
+    }),
+  );
+  connection.onRequest(GetRowRecords.type, (p) => guarded(async () => ({ records: await (await indexes.get(p.path)).getRecords(p.ids.slice(0, 10_000)) })));
+  connection.onRequest(ExportRows.type, (p) =>
+    guarded(async () => {
+      if (!isAbsolute(p.target)) throw requestError('invalidQuery', `The export target must be an absolute path, not "${p.target}".`);
+      if (keyOf(p.target) === keyOf(p.path)) throw requestError('invalidQuery', 'The export target is the file being shown; pick another file.');
+      const { rows } = await (await indexes.get(p.path)).exportView(p.view, p.target, p.format, p.columns);
+      return { rows, target: p.target };
+    }),
+  );
+  connection.onNotification(CloseRows.type, (p) => indexes.close(p.path));
+  return indexes;
 }

@@ -60,7 +60,8 @@ export interface SessionHost {
 interface Session {
   info: SessionInfo;
   abort: AbortController;
-  done: Promise<ExportFinishedParams>;
+  /** Set right after the session is registered (run() needs the registered session). */
+  done?: Promise<ExportFinishedParams>;
 }
 
 interface LoadedQuery {
@@ -176,6 +177,7 @@ export class SessionManager {
     this.busyOutputs.add(outputPath);
 
     let session: Session;
+    let done: Promise<ExportFinishedParams>;
     try {
       if (params.fresh) await this.discard(checkpointPath, outputPath);
       let existing: Checkpoint | null = null;
@@ -201,10 +203,10 @@ export class SessionManager {
         files: [],
         checkpointPath,
       };
-      const abort = new AbortController();
-      session = { info, abort, done: Promise.resolve(undefined as unknown as ExportFinishedParams) };
+      session = { info, abort: new AbortController() };
       this.sessions.set(sessionId, session);
-      session.done = this.run(session, resolved, ref, params);
+      done = this.run(session, resolved, ref, params);
+      session.done = done;
     } catch (err) {
       this.busyOutputs.delete(outputPath);
       throw err;
@@ -215,7 +217,7 @@ export class SessionManager {
     const result: StartExportResult = { sessionId, queryName: resolved.name, endpointId: resolved.endpointId, outputPath, checkpointPath };
     if (!params.waitForCompletion) return result;
     onCancel?.(() => session.abort.abort());
-    const finished = await session.done;
+    const finished = await done;
     if (finished.status !== 'done') {
       throw new ServerFailure(finished.error?.code ?? 'internal', finished.error?.message ?? 'The export failed.');
     }

@@ -6,6 +6,6 @@ export { EPOCH } from './stream';
 export { encodeExportCursor, decodeExportCursor } from './pagination';
 export { FAULT_KINDS, parseFaultSpec } from './faults';
 export type {
-  AccountCredentials, CountName, ExpectedOptions, Fault, FaultKind, FaultScope, RateLimitOptions,
-  RequestLogEntry, RunningSimulator, SimulatorOptions, SimulatorStats,
+  AccountCredentials, CountName, ExpectedOptions, Fault, FaultKind, FaultScope, MutationResult, RateLimitOptions,
+  RequestLogEntry, RoutingEndpointId, RunningSimulator, SimulatorOptions, SimulatorStats,
 } from './types';

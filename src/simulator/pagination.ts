@@ -30,12 +30,8 @@ export interface TimePage {
  * - `legacy` reproduces the old bug: never overflow, end_time = max_ts even inside one busy second.
  */
 export function timePage(source: Iterator<Entry>, startTime: number, perPage: number, legacy: boolean): TimePage {
-  const entries: Entry[] = [];
-  let r = source.next();
-  while (!r.done && entries.length < perPage) {
-    entries.push(r.value);
-    r = source.next();
-  }
+  const { entries, next } = take(source, perPage);
+  let r = next;
   if (r.done) {
     return { entries, endTime: entries.length ? entries[entries.length - 1].ts : startTime, endOfStream: true };
   }
@@ -59,14 +55,20 @@ export interface CursorPage {
 
 /** Keyset page: exactly `perPage` entries after `after` (recorded: per_page=1 gave 1 per page). */
 export function cursorPage(source: Iterator<Entry>, after: Position, perPage: number): CursorPage {
-  const entries: Entry[] = [];
-  let r = source.next();
-  while (!r.done && entries.length < perPage) {
-    entries.push(r.value);
-    r = source.next();
-  }
+  const { entries, next } = take(source, perPage);
   const last = entries[entries.length - 1];
-  return { entries, after: last ? { ts: last.ts, id: last.id } : after, hasMore: !r.done };
+  return { entries, after: last ? { ts: last.ts, id: last.id } : after, hasMore: !next.done };
+}
+
+/** Up to `perPage` entries, plus the iterator's next result (done = nothing follows). */
+function take(source: Iterator<Entry>, perPage: number): { entries: Entry[]; next: IteratorResult<Entry> } {
+  const entries: Entry[] = [];
+  let next = source.next();
+  while (!next.done && entries.length < perPage) {
+    entries.push(next.value);
+    next = source.next();
+  }
+  return { entries, next };
 }
 
 /** Export cursor as recorded: base64("<epoch>.0||<id>|"). */

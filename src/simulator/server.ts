@@ -2,22 +2,21 @@
 // that turn a generated stream into Zendesk-shaped pages.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { endpointById, type RateLimitFamily } from '../engine/catalogue';
+import { endpointById } from '../engine/catalogue';
 import { ADMIN_USER_ID, AGENT_USER_ID, Dataset, iso, type Filters, type Rec } from './dataset';
 import { FaultBook } from './faults';
 import {
   cursorPage, decodeExportCursor, decodeMetricCursor, decodeRoutingCursor, encodeExportCursor,
   encodeMetricCursor, encodeRoutingCursor, timePage, visible,
 } from './pagination';
+import { OAuthServer } from './oauth';
 import { hash32 } from './random';
 import { ACCOUNT_RATE_LIMIT_BODY, RATE_LIMIT_BODY, RateLimiter } from './rateLimit';
-import type { Entry, Position, VersionedStream } from './stream';
+import { makeSources, type Resource, type Source } from './sources';
+import type { Entry, Position } from './stream';
 import type {
-  AccountCredentials, ExpectedOptions, Fault, RequestLogEntry, RunningSimulator, SimulatorOptions, SimulatorStats,
+  AccountCredentials, ExpectedOptions, Fault, MutationResult, RequestLogEntry, RunningSimulator, SimulatorOptions, SimulatorStats,
 } from './types';
-
-type Resource = 'tickets' | 'users' | 'organizations' | 'ticket_events' | 'ticket_metric_events'
-  | 'routing_attributes' | 'routing_attribute_values' | 'routing_instance_values';
 
 type Route =
   | { kind: 'me' }
@@ -78,13 +77,6 @@ class HttpError extends Error {
   }
 }
 
-interface Source {
-  stream: VersionedStream;
-  wrapperKey: string;
-  build(e: Entry, origin: string, includes: Set<string>): Rec;
-  keep(e: Entry, f: Filters): boolean;
-  sideload?(records: Rec[], includes: Set<string>, origin: string): Record<string, unknown>;
-}
 
 export class Simulator {
   readonly data: Dataset;
@@ -95,6 +87,8 @@ export class Simulator {
   private mutations = 0;
   private requestSeq = 0;
   private readonly oauthAdmin: Set<string>;
+  /** OAuth endpoints and issued-token checks (src/simulator/oauth.ts). */
+  private readonly oauth: OAuthServer;
   private readonly stat: SimulatorStats = { requests: 0, byStatus: {}, authorizationSentTo: [], foreignRequests: 0, requestLog: [] };
   private readonly sources: Record<Resource, Source>;
   foreignOrigin = '';
@@ -104,8 +98,9 @@ export class Simulator {
     this.limiter = new RateLimiter(opts.rateLimits);
     this.clock = opts.now ?? Date.now;
     this.oauthAdmin = new Set([ADMIN.oauthToken, ...(opts.extraOAuthTokens ?? [])]);
+    this.oauth = new OAuthServer(opts.oauth, this.oauthAdmin);
     this.faults.set(opts.faults ?? []);
-    this.sources = this.makeSources();
+    this.sources = makeSources(this.data);
   }
 
   // ---------------------------------------------------------------- public operations
@@ -122,22 +117,26 @@ export class Simulator {
     this.clockOffsetMs += seconds * 1000;
   }
 
-  mutate(change: { newTickets?: number; updatedTickets?: number }): void {
+  mutate(change: { newTickets?: number; updatedTickets?: number }): MutationResult {
     const t = this.data.tickets;
     const ts = this.nowSeconds();
     const newTickets = Math.max(0, Math.floor(change.newTickets ?? 0));
     const updated = Math.max(0, Math.floor(change.updatedTickets ?? 0));
-    for (let k = 0; k < newTickets; k++) t.add(ts, false);
+    // Updates pick among the tickets that existed before this call, so a new ticket is never also "updated".
     const total = t.totalCount;
     const chosen = new Set<number>();
+    const updatedIds: number[] = [];
     for (let k = 0; k < updated && chosen.size < total; k++) {
       let index = hash32(this.data.seed, 0x3a7e, this.mutations, k) % total;
       while (chosen.has(index)) index = (index + 1) % total;
       chosen.add(index);
-      t.touch(index, ts, false);
+      updatedIds.push(t.touch(index, ts, false).id);
     }
+    const newIds: number[] = [];
+    for (let k = 0; k < newTickets; k++) newIds.push(t.add(ts, false).id);
     t.resort();
     this.mutations++;
+    return { ts, newIds, updatedIds };
   }
 
   stats(): SimulatorStats {
@@ -193,6 +192,7 @@ export class Simulator {
       this.opts.log?.(`${entry.method} ${entry.url} -> ${status === 0 ? 'reset' : status} (${Math.round(performance.now() - started)} ms)`);
     };
 
+    if (await this.oauth.intercept(req, res, path)) return finish(res.statusCode); // OAuth: src/simulator/oauth.ts
     const route = ROUTES.get(path);
     const family = !route || route.kind === 'me' ? null : (endpointById(route.endpointId)?.family ?? 'incremental');
     if (!route || req.method !== 'GET') {
@@ -533,62 +533,6 @@ export class Simulator {
     if (records.length === 0 && index > 0) endTime = source.stream.current(index - 1).ts;
     const next = `${base}?cursor=${encodeRoutingCursor(this.data.seed, end)}`;
     return { status: 200, records: records.length, body: { [source.wrapperKey]: records, next_page: next, count: records.length, end_time: endTime } };
-  }
-
-  // ---------------------------------------------------------------- resources
-
-  private makeSources(): Record<Resource, Source> {
-    const d = this.data;
-    const ticketSideloads = (records: Rec[], inc: Set<string>, origin: string): Record<string, unknown> => {
-      const out: Record<string, unknown> = {};
-      const uniq = (key: string): number[] => [...new Set(records.map((r) => r[key]).filter((v): v is number => typeof v === 'number'))];
-      if (inc.has('users')) {
-        const ids = [...new Set(records.flatMap((r) => [r.requester_id, r.submitter_id, r.assignee_id]).filter((v): v is number => typeof v === 'number'))];
-        out.users = ids.map((id) => d.userById(id, origin)).filter(Boolean);
-      }
-      if (inc.has('groups')) out.groups = uniq('group_id').map((id) => d.group(id, origin));
-      if (inc.has('organizations')) out.organizations = uniq('organization_id').map((id) => d.organizationById(id, origin)).filter(Boolean);
-      if (inc.has('brands')) out.brands = uniq('brand_id').map((id) => d.brand(id, origin));
-      if (inc.has('ticket_forms')) out.ticket_forms = uniq('ticket_form_id').map((id) => d.ticketForm(id, origin));
-      if (inc.has('metric_sets')) out.metric_sets = records.filter((r) => r.status !== 'deleted').map((r) => d.metricSet(r, origin));
-      if (inc.has('sharing_agreements')) out.sharing_agreements = [];
-      // These four are per-ticket values in Zendesk, so they are embedded in each ticket.
-      for (const r of records) {
-        const h = hash32(d.seed, r.id as number, 0xc0);
-        if (inc.has('comment_count')) r.comment_count = 1 + (h % 12);
-        if (inc.has('incident_counts')) r.incident_count = r.type === 'problem' ? h % 4 : 0;
-        if (inc.has('slas')) r.slas = { policy_metrics: [] };
-        if (inc.has('dates')) {
-          r.dates = { assignee_updated_at: r.assignee_id ? r.updated_at : null, requester_updated_at: r.created_at, status_updated_at: r.updated_at, initially_assigned_at: r.assignee_id ? r.created_at : null, assigned_at: r.assignee_id ? r.created_at : null, solved_at: r.status === 'solved' || r.status === 'closed' ? r.updated_at : null, latest_comment_added_at: r.updated_at };
-        }
-        if (inc.has('metric_events')) r.metric_events = { reply_time: [{ id: (r.id as number) * 2, ticket_id: r.id, metric: 'reply_time', instance_id: 1, type: 'activate', time: r.created_at }] };
-      }
-      return out;
-    };
-    const userSideloads = (records: Rec[], inc: Set<string>, origin: string): Record<string, unknown> => {
-      const out: Record<string, unknown> = {};
-      if (inc.has('identities')) out.identities = records.map((u) => d.identity(u, origin));
-      if (inc.has('groups')) out.groups = [...new Set(records.map((u) => u.default_group_id).filter((v): v is number => typeof v === 'number'))].map((id) => d.group(id, origin));
-      if (inc.has('organizations')) out.organizations = [...new Set(records.map((u) => u.organization_id).filter((v): v is number => typeof v === 'number'))].map((id) => d.organizationById(id, origin)).filter(Boolean);
-      if (inc.has('roles')) out.roles = [];
-      if (inc.has('abilities')) out.abilities = records.map((u) => ({ url: `${origin}/api/v2/users/${u.id}.json`, user_id: u.id, can_edit: true, can_edit_password: u.role === 'end-user', can_manage_identities_of: true, can_verify_identities: true }));
-      // Zendesk returns this one as an object keyed by user id, not as an array.
-      if (inc.has('open_ticket_count')) out.open_ticket_count = Object.fromEntries(records.map((u) => [String(u.id), hash32(d.seed, u.id as number, 0x07) % 5]));
-      return out;
-    };
-    return {
-      tickets: { stream: d.tickets, wrapperKey: 'tickets', build: (e, o) => d.ticket(e, o), keep: (e, f) => d.keepTicket(e, f), sideload: ticketSideloads },
-      users: { stream: d.users, wrapperKey: 'users', build: (e, o) => d.user(e, o), keep: () => true, sideload: userSideloads },
-      organizations: {
-        stream: d.organizations, wrapperKey: 'organizations', build: (e, o) => d.organization(e, o), keep: () => true,
-        sideload: (records, inc, origin) => (inc.has('abilities') ? { abilities: records.map((r) => ({ url: `${origin}/api/v2/organizations/${r.id}.json`, organization_id: r.id, can_edit: true })) } : {}),
-      },
-      ticket_events: { stream: d.ticketEvents, wrapperKey: 'ticket_events', build: (e, _o, inc) => d.ticketEvent(e, inc.has('comment_events')), keep: (e, f) => d.keepTicketEvent(e, f) },
-      ticket_metric_events: { stream: d.metricEvents, wrapperKey: 'ticket_metric_events', build: (e) => d.metricEvent(e), keep: (e, f) => d.keepMetricEvent(e, f) },
-      routing_attributes: { stream: d.routingAttributes, wrapperKey: 'attributes', build: (e) => d.routingAttribute(e), keep: () => true },
-      routing_attribute_values: { stream: d.routingAttributeValues, wrapperKey: 'attribute_values', build: (e) => d.routingAttributeValue(e), keep: () => true },
-      routing_instance_values: { stream: d.routingInstanceValues, wrapperKey: 'instance_values', build: (e) => d.routingInstanceValue(e), keep: () => true },
-    };
   }
 }
 

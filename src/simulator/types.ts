@@ -81,6 +81,8 @@ export interface SimulatorOptions {
   now?: () => number;
   /** Extra OAuth bearer tokens accepted for the admin account (e.g. a refreshed token). */
   extraOAuthTokens?: string[];
+  /** OAuth server: token lifetimes and clients (default public client `zdx-demo`, scopes ['read']). See src/simulator/oauth.ts. */
+  oauth?: import('./oauth').SimulatorOAuthOptions;
 }
 
 export interface AccountCredentials {
@@ -119,6 +121,13 @@ export interface ExpectedOptions {
   supportTypeScope?: string;
 }
 
+export interface MutationResult {
+  /** The second the new versions carry (visible once the data clock passes ts + 60). */
+  ts: number;
+  newIds: number[];
+  updatedIds: number[];
+}
+
 export interface RunningSimulator {
   /** e.g. http://127.0.0.1:43123 (no trailing slash). */
   url: string;
@@ -126,8 +135,8 @@ export interface RunningSimulator {
   foreignUrl: string;
   close(): Promise<void>;
   setFaults(faults: Fault[]): void;
-  /** New tickets and new versions of existing tickets, stamped with the current second. */
-  mutate(change: { newTickets?: number; updatedTickets?: number }): void;
+  /** New tickets and new versions of existing tickets, stamped with the data clock's current second. */
+  mutate(change: { newTickets?: number; updatedTickets?: number }): MutationResult;
   /** Moves the data clock forward (e.g. 61 s to make just-mutated tickets visible). */
   advanceClock(seconds: number): void;
   /** The data clock in Unix seconds. */

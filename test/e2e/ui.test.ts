@@ -143,6 +143,13 @@ describe('Zendesk sidebar and commands in the real workbench', function () {
         await screenshot(page, 'new-export-output-step');
         await quickInput(page, 'Output file');
         await quickInput(page, 'What now?', 'Save as query file and run');
+        if (process.env.ZDX_UI_DEBUG) {
+          for (let i = 0; i < 20; i++) {
+            await page.waitForTimeout(1000);
+            console.log(i, JSON.stringify(await page.locator('.notifications-toasts').allInnerTexts()), await page.locator('.notification-toast-container').count());
+            if (i === 3) await screenshot(page, 'dbg-after-run');
+          }
+        }
         const done = await waitForNotification(page, /Exported [\d,]+ new records from "organizations since 0"/, 120_000);
         const expected = sim.expected('organizations', { startTime: 0 }).length;
         assert.ok(done.includes(`${expected} new records`), `${done} (expected ${expected})`);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   REPO_ROOT, findInstall, makeWorkspace, openWorkbench, runCommand, runExtensionTests, screenshot,
-  startCodeServer, waitForNotification, withWorkbench,
+  startCodeServer, waitForNotification, webviewFrame, withWorkbench,
 } from '../support/vscode';
 
 const PROBE_ID = 'zdx-test.zdx-harness-probe';
@@ -22,7 +22,12 @@ const probeExtension = {
     engines: { vscode: '^1.90.0' },
     main: './extension.js',
     activationEvents: ['onStartupFinished'],
-    contributes: { commands: [{ command: 'zdxHarness.hello', title: 'Say Hello', category: 'ZDX Harness' }] },
+    contributes: {
+      commands: [
+        { command: 'zdxHarness.hello', title: 'Say Hello', category: 'ZDX Harness' },
+        { command: 'zdxHarness.panel', title: 'Open Panel', category: 'ZDX Harness' },
+      ],
+    },
   }, null, 2),
   'extension.js': `
 const vscode = require('vscode');
@@ -30,6 +35,11 @@ exports.activate = (context) => {
   context.subscriptions.push(vscode.commands.registerCommand('zdxHarness.hello', async () => {
     vscode.window.showInformationMessage(${JSON.stringify(HELLO)});
     return 'hello';
+  }));
+  context.subscriptions.push(vscode.commands.registerCommand('zdxHarness.panel', () => {
+    const panel = vscode.window.createWebviewPanel('zdxHarnessPanel', 'Harness Panel', vscode.ViewColumn.One, { enableScripts: true });
+    panel.webview.html = '<!DOCTYPE html><html><body><h1 id="probe">probe webview</h1><button id="count">0</button>'
+      + '<script>const b = document.getElementById("count"); b.onclick = () => { b.textContent = String(Number(b.textContent) + 1); };</script></body></html>';
   }));
   return { probe: true, hostEnv: process.env.ZDX_PROBE_ENV };
 };
@@ -124,12 +134,17 @@ describe('real VS Code harness (code-server + Chromium)', function () {
     assert.equal(r.passes, 0, r.log);
   });
 
-  it('loads the workbench in Chromium, runs a command from the palette and takes a screenshot', async () => {
+  it('loads the workbench in Chromium, runs palette commands, reaches into a webview and takes a screenshot', async () => {
     await withWorkbench({ name: 'harness-probe', workspace, extensionPath }, async ({ page }) => {
       // The explorer shows the workspace's file, proving the folder was opened.
       await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'marker.txt' }).waitFor({ timeout: 60_000 });
       await runCommand(page, 'ZDX Harness: Say Hello');
       assert.equal(await waitForNotification(page, HELLO, 30_000), HELLO);
+      await runCommand(page, 'ZDX Harness: Open Panel');
+      const view = webviewFrame(page);
+      assert.equal(await view.locator('#probe').innerText({ timeout: 30_000 }), 'probe webview');
+      await view.locator('#count').click();
+      await view.locator('#count', { hasText: '1' }).waitFor({ timeout: 10_000 });
       const file = await screenshot(page, 'harness-probe-hello');
       const png = readFileSync(file);
       assert.equal(png.subarray(1, 4).toString(), 'PNG');

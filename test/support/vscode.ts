@@ -98,6 +98,8 @@ export const DEFAULT_SETTINGS: Record<string, unknown> = {
   'extensions.autoCheckUpdates': false,
   'extensions.autoUpdate': false,
   'update.mode': 'none',
+  // code-server otherwise watches for and "forwards" every port the tests' servers open.
+  'remote.autoForwardPorts': false,
 };
 
 // Process groups still running; killed on exit so a crashed test run leaves no servers behind.
@@ -168,7 +170,8 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   const pid = child.pid!;
   liveGroups.add(pid);
   let output = '';
-  const exited = new Promise<void>((res) => child.once('exit', () => { liveGroups.delete(pid); res(); }));
+  // The group stays registered after the main process exits: its helpers may outlive it.
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const onChunk = (chunk: Buffer) => {
     const text = chunk.toString();
     output += text;
@@ -330,6 +333,11 @@ export async function openWorkbench(server: CodeServer, opts: OpenOptions = {}):
 const WORKBENCH_NOISE = [
   /^(Resolving|Resolved) connection token/, /^Creating a socket/, /^\[reconnection-grace-time\]/,
   /^Ignoring fetching additional builtin extensions/, /^\[Service Worker\]/, /^\[AgentHost/, /^\[AccountPolicyGate\]/,
+  /^Updating additional builtin extensions cache/, /^Creation of workbench contribution/,
+  // No network here: the account menu's GitHub session lookup always times out.
+  /^Timed out waiting for authentication provider/,
+  // Stack frames inside the workbench's own bundle.
+  /^\s+at .*\/static\/out\/vs\//,
 ];
 export function isWorkbenchNoise(line: string): boolean {
   return WORKBENCH_NOISE.some((re) => re.test(line));
@@ -430,13 +438,15 @@ function parseResult(lines: string[]): { passes: number; failures: number } | nu
 
 /**
  * Runs a command by its palette title, e.g. "Zendesk: Run Query" (the row whose label is exactly the
- * title, or "Category: title"). Commands of an extension that is still starting appear a few
- * seconds after the workbench, so the palette is reopened until the row shows up or time runs out.
+ * title, or "Category: title"). Commands of an extension that is still starting appear seconds
+ * after the workbench, and the palette computes its list when its text changes, so the text is
+ * re-entered until the row shows up or time runs out.
  */
-export async function runCommand(page: Page, title: string, timeoutMs = 30_000): Promise<void> {
+export async function runCommand(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   const rows = page.locator('.quick-input-list .monaco-list-row');
-  const exact = rows.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^(.*: )?${escapeRegExp(title)}$`) }) });
+  const exactLabel = new RegExp(`^(.*: )?${escapeRegExp(title)}$`);
+  const exact = rows.filter({ has: page.locator('.label-name', { hasText: exactLabel }) });
   const deadline = Date.now() + timeoutMs;
   let shown: string[] = [];
   while (Date.now() < deadline) {
@@ -447,20 +457,19 @@ export async function runCommand(page: Page, title: string, timeoutMs = 30_000):
       if (!(await input.waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false))) continue;
     }
     await input.fill(`>${title}`);
-    const found = await exact.first().waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false);
-    if (found) {
-      // Enter runs the focused row; move the focus onto the exact match first if it isn't there.
-      const focusedLabel = await rows.locator('.monaco-list-row.focused .label-name').first().innerText().catch(() => '');
-      if (!new RegExp(`^(.*: )?${escapeRegExp(title)}$`).test(focusedLabel.trim())) await exact.first().hover();
-      await page.keyboard.press('Enter');
+    if (await exact.first().waitFor({ state: 'visible', timeout: 1500 }).then(() => true, () => false)) {
+      // Enter runs the focused row; click instead when the exact match isn't the focused one.
+      const focused = await rows.locator('.monaco-list-row.focused .label-name').first().innerText({ timeout: 500 }).catch(() => '');
+      if (exactLabel.test(focused.trim())) await page.keyboard.press('Enter');
+      else await exact.first().click();
       await input.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
       return;
     }
     shown = await rows.allInnerTexts();
-    // Close and reopen: the palette's command list is computed when it opens.
-    await page.keyboard.press('Escape');
-    await delay(500);
+    await input.fill('>');
+    await delay(300);
   }
+  await page.keyboard.press('Escape');
   throw new Error(`No command titled "${title}" in the palette within ${timeoutMs} ms (rows: ${JSON.stringify(shown)}).`);
 }
 
@@ -480,12 +489,25 @@ export function webviewFrame(page: Page, nth = 0): FrameLocator {
   return page.locator('iframe.webview.ready:visible').nth(nth).contentFrame().frameLocator('#active-frame');
 }
 
-/** Texts of the notification toasts on screen. */
-export async function notificationTexts(page: Page): Promise<string[]> {
-  return page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
+/**
+ * Opens the Notifications center (status bar bell) if it isn't open. Needed because VS Code shows
+ * no toasts at all when started with enable-smoke-test-driver, which the harness must use for its
+ * URL payload; every notification still lands in the center.
+ */
+export async function showNotificationsCenter(page: Page): Promise<void> {
+  const center = page.locator('.notifications-center');
+  if (await center.isVisible()) return;
+  await page.locator('[id="status.notifications"]').click();
+  await center.waitFor({ state: 'visible', timeout: 5000 });
 }
 
-/** Polls until a notification toast matches. */
+/** Texts of all notifications (opens the Notifications center to read them). */
+export async function notificationTexts(page: Page): Promise<string[]> {
+  await showNotificationsCenter(page);
+  return page.locator('.notifications-center .notification-list-item-message').allInnerTexts();
+}
+
+/** Polls until a notification matches; returns its text. Leaves the Notifications center open. */
 export async function waitForNotification(page: Page, match: string | RegExp, timeoutMs = 15_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (true) {
@@ -493,8 +515,22 @@ export async function waitForNotification(page: Page, match: string | RegExp, ti
     const hit = texts.find((t) => typeof match === 'string' ? t.includes(match) : match.test(t));
     if (hit !== undefined) return hit;
     if (Date.now() > deadline) throw new Error(`No notification matching ${String(match)} within ${timeoutMs} ms (shown: ${JSON.stringify(texts)}).`);
-    await delay(200);
+    await delay(250);
   }
+}
+
+/** Clicks a button (e.g. "Set Token") on the notification whose text matches. */
+export async function clickNotificationButton(page: Page, match: string | RegExp, button: string): Promise<void> {
+  await waitForNotification(page, match);
+  const item = page.locator('.notifications-center .notification-list-item').filter({ hasText: match });
+  await item.first().locator('.monaco-button', { hasText: button }).first().click();
+}
+
+/** Clears and hides the Notifications center. */
+export async function clearNotifications(page: Page): Promise<void> {
+  await showNotificationsCenter(page);
+  await page.locator('.notifications-center .codicon-notifications-clear-all, .notifications-center .codicon-clear-all').first().click().catch(() => undefined);
+  await page.locator('[id="status.notifications"]').click().catch(() => undefined);
 }
 
 /**

@@ -4,7 +4,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkpointPathFor, readCheckpoint, writeCheckpointAtomic } from '../../src/engine/checkpoint';
-import { ExportError } from '../../src/engine/errors';
+import { rejectsWith } from '../support/exportErrors';
 import type { Checkpoint } from '../../src/engine/model';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -26,18 +26,6 @@ function sample(overrides: Partial<Checkpoint> = {}): Checkpoint {
     updatedAt: '2026-06-15T12:00:00.000Z',
     ...overrides,
   };
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string, match?: RegExp): Promise<ExportError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ExportError, String(err));
-    assert.equal(err.code, code, err.message);
-    if (match) assert.match(err.message, match);
-    return err;
-  }
-  assert.fail(`expected ExportError(${code})`);
 }
 
 /** A pid that no process has right now: a child that has already exited. */

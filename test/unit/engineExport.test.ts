@@ -2,7 +2,7 @@
 // produce exactly the record versions the simulator's oracle lists, through faults, rate limits,
 // cancellation, resumes and reruns.
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { endpointById, ENDPOINTS } from '../../src/engine/catalogue';
@@ -425,13 +425,30 @@ describe('engine: authentication', () => {
 
   it('reports wrong credentials and non-admins with one clear sentence', async () => {
     const s = await start();
-    const bad = await run(s, query('tickets'), { connection: { baseUrl: s.url, credentials: { kind: 'apiToken', email: 'admin@example.com', token: 'wrong' } } });
+    const rejected = query('tickets');
+    const bad = await run(s, rejected, { connection: { baseUrl: s.url, credentials: { kind: 'apiToken', email: 'admin@example.com', token: 'wrong' } } });
     assert.equal(bad.error?.code, 'auth');
+    // Nothing is created before Zendesk has answered with a page: no output, no checkpoint, no folder.
+    assert.equal(existsSync(path.dirname(rejected.output.path)), false);
     assert.equal(bad.error?.message, `Zendesk rejected the credentials for ${new URL(s.url).host}: check the email and API token (or sign in again).`);
     const agent = await run(s, query('tickets', { name: 'agent' }), { connection: { baseUrl: s.url, credentials: { kind: 'apiToken', email: s.credentials.agent.email, token: s.credentials.agent.token } } });
     assert.equal(agent.error?.code, 'forbidden');
     s.setFaults([{ kind: 'empty403' }]);
     assert.equal((await run(s, query('users', { name: 'empty403' }))).error?.code, 'forbidden');
+  });
+
+  it("keeps a token that can't travel in a header out of errors and progress, and doesn't retry it", async () => {
+    const s = await start();
+    for (const accessToken of ['sim-oauth-token\nsecret-tail', 'sim-oauth-token\u0000secret-tail', 'sim-oauth-token\u20acsecret-tail']) {
+      const q = query('organizations', { name: `bad-header-${accessToken.length}-${accessToken.charCodeAt(15)}` });
+      const r = await run(s, q, { connection: { baseUrl: s.url, credentials: { kind: 'oauth', accessToken } } });
+      assert.equal(r.error?.code, 'auth', r.error?.message);
+      const said = JSON.stringify([r.error?.message, r.error?.details, r.events]);
+      assert.ok(!said.includes('secret-tail') && !said.includes('sim-oauth-token'), said);
+      assert.ok(!r.events.some((e) => e.type === 'retry'), 'not retried as a network error');
+      await assert.rejects(checkConnection({ baseUrl: s.url, credentials: { kind: 'oauth', accessToken } }), (e: ExportError) => e.code === 'auth' && !e.message.includes('secret-tail'));
+    }
+    assert.equal(s.stats().requests, 0, 'nothing was sent');
   });
 
   it('checkConnection: admin passes, agent is forbidden, a bad token is an auth error', async () => {
@@ -444,4 +461,57 @@ describe('engine: authentication', () => {
     await assert.rejects(checkConnection({ baseUrl: s.url, credentials: { kind: 'apiToken', email: s.credentials.agent.email, token: s.credentials.agent.token } }), (e: ExportError) => e.code === 'forbidden');
     await assert.rejects(checkConnection({ baseUrl: s.url, credentials: { kind: 'apiToken', email: 'admin@example.com', token: 'nope' } }), (e: ExportError) => e.code === 'auth');
   });
+});
+
+describe('engine export: a moving target (tickets change while the export runs)', function () {
+  this.timeout(30_000);
+
+  /**
+   * Every version a complete export must hold (the oracle) is in the file exactly once; anything else
+   * is an older version of a ticket the oracle has a newer version of (read before it changed).
+   */
+  async function assertMovingExact(s: RunningSimulator, q: ResolvedQuery): Promise<void> {
+    const got = versions(await readJsonl(q.output.path), q.endpointId);
+    assert.equal(new Set(got).size, got.length, `${q.endpointId}: no (id, ts) pair twice`);
+    const want = s.expected(q.endpointId, { startTime: q.startTime });
+    const latestWanted = new Map(want.map((e) => [String(e.id), e.ts]));
+    const gotSet = new Set(got);
+    const missing = want.map((e) => `${String(e.id)}@${e.ts}`).filter((k) => !gotSet.has(k));
+    assert.deepEqual(missing, [], `${q.endpointId}: every version the oracle lists was exported`);
+    for (const key of got) {
+      const [id, ts] = key.split('@');
+      const newest = latestWanted.get(id);
+      assert.ok(newest !== undefined && Number(ts) <= newest, `${q.endpointId}: ${key} is the oracle's version or an older one`);
+    }
+  }
+
+  for (const [id, perPage, tickets] of [['tickets/cursor', 30, 400], ['tickets', 30, 400], ['tickets', 1000, 3500]] as const) {
+    it(`${id} (per_page ${perPage}): mutations between pages, a cancel, a resume and a rerun end with exactly the oracle`, async () => {
+      const s = await start({ counts: { ...SMALL, tickets } });
+      const q = query(id, { params: { perPage }, name: `moving-${id.replace('/', '-')}-${perPage}` });
+      let pages = 0;
+      const ac = new AbortController();
+      const mutateEachPage = (): void => {
+        pages++;
+        s.mutate({ newTickets: 3, updatedTickets: 7 });
+        // Some changes become visible while the export still runs, others only for the next run.
+        s.advanceClock(25);
+        if (pages === 3) ac.abort();
+      };
+      const first = await run(s, q, { signal: ac.signal, onPage: mutateEachPage });
+      assert.equal(first.error?.code, 'cancelled', first.error?.message);
+      s.mutate({ newTickets: 2, updatedTickets: 20 });
+      const resumed = await ok(s, q, { onPage: mutateEachPage });
+      assert.equal(resumed.result.caughtUp, true);
+      s.advanceClock(61);
+      await ok(s, q);
+      s.mutate({ updatedTickets: 15 });
+      s.advanceClock(61);
+      const rerun = await ok(s, q);
+      assert.equal(rerun.result.caughtUp, true);
+      await assertMovingExact(s, q);
+      const tail = await ok(s, q);
+      assert.equal(tail.result.records, 0, 'a rerun with nothing new adds nothing');
+    });
+  }
 });

@@ -113,7 +113,8 @@ describe('engine: URLs, auth and error bodies', () => {
     for (const ok of ['http://127.0.0.1:4567', 'http://127.8.9.10', 'http://localhost:1', 'http://[::1]:99']) {
       assert.equal(validateBaseUrl(ok), new URL(ok).origin);
     }
-    for (const bad of ['http://acme.zendesk.com', 'http://10.0.0.1', 'http://127.0.0.1.evil.com', 'ftp://x', 'not a url']) {
+    // A *.localhost name goes to DNS like any other (glibc doesn't pin it to loopback), so it may leave the machine.
+    for (const bad of ['http://acme.zendesk.com', 'http://10.0.0.1', 'http://127.0.0.1.evil.com', 'http://acme.localhost:8080', 'ftp://x', 'not a url']) {
       assert.throws(() => validateBaseUrl(bad), (e: ExportError) => e.code === 'insecureUrl');
     }
   });
@@ -371,4 +372,27 @@ describe('engine: cursors that do not advance', function () {
       assert.ok(srv.requests.length <= 3, `stopped after ${srv.requests.length} requests`);
     });
   }
+
+  it('a cursor rejected after every restart is an error, not a loop, even when each restart yields a page', async () => {
+    // Each restart from start_time succeeds (the same two records, all repeats by then); every cursor is refused.
+    srv = await serve((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.searchParams.has('cursor')) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errors: [{ code: 'InvalidCursor', status: '400', title: 'cursor is invalid or expired' }] }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ tickets: [{ id: 1, generated_timestamp: 5 }, { id: 2, generated_timestamp: 5 }], after_cursor: 'c1', after_url: null, before_cursor: null, before_url: null, end_of_stream: false }));
+    });
+    const output = path.join(dir, 'tickets.jsonl');
+    const err = await runExport({
+      connection: { baseUrl: srv.url, credentials: creds },
+      query: { name: 'x', resource: 'tickets', endpointId: 'tickets/cursor', startTime: 0, params: { perPage: 2 }, output: { path: output, format: 'jsonl' }, digest: 'd' },
+      checkpointPath: path.join(dir, 'tickets.checkpoint.json'),
+    }).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof ExportError && err.code === 'stuck', String(err));
+    assert.ok(srv.requests.length <= 10, `stopped after ${srv.requests.length} requests`);
+    assert.equal((await fs.readFile(output, 'utf8')).trim().split('\n').length, 2, 'the two records once');
+  });
 });

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ExportError } from '../../src/engine/errors';
+import { rejectsWith } from '../support/exportErrors';
 import type { OutputFormat } from '../../src/engine/model';
 import { openOutput, parseCsv, sideloadPath, type OutputSink } from '../../src/engine/output/index';
 
@@ -19,18 +19,6 @@ function ticket(id: number, extra: Rec = {}): Rec {
     generated_timestamp: 1700000000 + id,
     ...extra,
   };
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string, match?: RegExp): Promise<ExportError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ExportError, String(err));
-    assert.equal(err.code, code, err.message);
-    if (match) assert.match(err.message, match);
-    return err;
-  }
-  assert.fail(`expected ExportError(${code})`);
 }
 
 async function readJsonl(file: string): Promise<Rec[]> {

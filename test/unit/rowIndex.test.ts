@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { OutputFormat } from '../../src/engine/model';
 import { openOutput, parseCsv } from '../../src/engine/output/index';
 import { RowIndex } from '../../src/engine/rowIndex';
+import { topLevelField } from '../../src/engine/rows/topLevelField';
 
 type Rec = Record<string, unknown>;
 
@@ -198,7 +199,7 @@ describe('rowIndex', () => {
 
   it('reads a .csv (quoted newlines, header as columns) written by the project writer, numbers sort numerically', async () => {
     const file = path.join(dir, 'tickets.csv');
-    const records = range(0, 150).map((r, i) => ({ ...r, subject: i === 3 ? 'line one\nline "two", three' : r.subject }));
+    const records: Rec[] = range(0, 150).map((r, i) => ({ ...r, subject: i === 3 ? 'line one\nline "two", three' : r.subject }));
     await writeOutput(file, 'csv', [records.slice(0, 100), records.slice(100)]);
     const idx = await indexOf(file);
     assert.equal(idx.rows, 150);
@@ -235,5 +236,59 @@ describe('rowIndex', () => {
     assert.deepEqual(rows[0], ['id', 'subject', 'score']);
     assert.ok(rows.length > 10);
     assert.ok(rows.slice(1).every((r) => r[1].startsWith('<img src=x onerror=alert(1)>')));
+  });
+});
+
+describe('rowIndex: big files and single fields', () => {
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rowindex-'));
+  });
+  afterEach(async () => {
+    for (const i of open.splice(0)) await i.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('finds top-level fields only, whatever nested objects and strings hold', async () => {
+
+    const records: Rec[] = [
+      { via: { subject: 'nested' }, subject: 'top' },
+      { description: 'say "subject":"fake" here', subject: 'real \\ "quoted" \u00e9' },
+      { tags: ['"subject":', { subject: 1 }], n: -1.5e3, subject: null, ok: true, list: [1, [2]], obj: { a: { b: '}' } } },
+      { other: 1 },
+      { 'a.b': 3, subject: { deep: ['x'] } },
+    ];
+    for (const r of records) {
+      const text = JSON.stringify(r);
+      for (const key of ['subject', 'n', 'ok', 'list', 'obj', 'other', 'a.b', 'missing']) {
+        const got = topLevelField(text, key);
+        assert.ok(got, `${key} in ${text}`);
+        assert.equal(got.found, key in r, `${key} in ${text}`);
+        assert.deepEqual(got.value, r[key], `${key} in ${text}`);
+      }
+    }
+    // Not compact JSON: the caller must parse.
+    assert.equal(topLevelField('{"subject" : "x"}', 'subject'), null);
+  });
+
+  it('answers the first window of a big file before it is fully indexed, then completes', async () => {
+    const file = path.join(dir, 'big.jsonl');
+    const lines: string[] = [];
+    for (let i = 0; i < 60_000; i++) lines.push(JSON.stringify({ id: i, pad: 'p'.repeat(400) }));
+    await fs.writeFile(file, lines.join('\n') + '\n');
+    const idx = await RowIndex.open(file, { windowBudgetMs: 0 });
+    open.push(idx);
+    assert.ok(idx.rows > 0 && idx.rows < 60_000, `indexed ${idx.rows} rows at open`);
+    const first = await idx.getRows({ start: 0, count: 10, columns: ['id'] });
+    assert.deepEqual(first.rows.map((r) => r.cells[0]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.equal(first.complete, false);
+    assert.ok(first.fileRows < 60_000);
+    // A window further down indexes at least up to it.
+    const far = await idx.getRows({ start: 40_000, count: 5, columns: ['id'] });
+    assert.deepEqual(far.rows.map((r) => r.cells[0]), [40_000, 40_001, 40_002, 40_003, 40_004]);
+    // A sorted view needs (and indexes) everything.
+    const sorted = await idx.getRows({ start: 0, count: 3, columns: ['id'], sort: [{ column: 'id', dir: 'desc' }] });
+    assert.equal(sorted.complete, true);
+    assert.deepEqual(sorted.rows.map((r) => r.cells[0]), [59_999, 59_998, 59_997]);
+    assert.equal(sorted.total, 60_000);
   });
 });

@@ -41,6 +41,8 @@ import {
   ExportFinished,
   ExportProgress,
   GetCredentials,
+  GetRowColumns,
+  GetRows,
   ListSessions,
   PageArrived,
   StartExport,
@@ -155,7 +157,11 @@ describe('engine server over stdio', function () {
     sim = await startSimulator({ seed: 7, rateLimits: false, counts: { tickets: 300, organizations: 30 }, latencyMs: 25 });
     ws = await fs.mkdtemp(path.join(os.tmpdir(), 'zdx-server-'));
     conn = { name: 'sim', baseUrl: sim.url, auth: 'apiToken', email: sim.credentials.admin.email };
-    h = startServer((p) => (p.connection.name === 'sim' ? { secret: sim.credentials.admin.token } : null));
+    h = startServer((p) => {
+      if (p.connection.name === 'sim') return { secret: sim.credentials.admin.token };
+      if (p.connection.name === 'sim-oauth') return { secret: sim.credentials.admin.oauthToken };
+      return null;
+    });
     await h.rpc.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: pathToFileURL(ws).toString(),
@@ -349,6 +355,18 @@ describe('engine server over stdio', function () {
     assert.ok(info.files.includes(started.outputPath));
   });
 
+  it('serves grid rows of the output (zendesk/rows/*, registered by main.ts)', async () => {
+    const file = path.join(ws, 'out', 'run.jsonl');
+    const keys = await outputKeys(file);
+    const cols = await h.rpc.sendRequest(GetRowColumns.type, { path: file });
+    assert.equal(cols.fileRows, keys.length);
+    assert.ok(cols.columns.includes('id') && cols.columns.includes('generated_timestamp'));
+    const rows = await h.rpc.sendRequest(GetRows.type, { path: file, start: 0, count: 3, columns: ['id'], sort: [{ column: 'id', dir: 'desc' }] });
+    const ids = keys.map((k) => Number(k.split('@')[0])).sort((a, b) => b - a);
+    assert.deepEqual(rows.rows.map((r) => Number(r.cells[0])), ids.slice(0, 3));
+    assert.equal(rows.total, keys.length);
+  });
+
   it('cancels mid-run with a valid checkpoint, then resumes to the exact record set', async () => {
     const uri = await open('cancel.zdquery.json', ticketsQuery('cancel'), true);
     const started = await h.rpc.sendRequest(StartExport.type, { queryUri: uri, sessionId: 'cancel-1' });
@@ -410,6 +428,39 @@ describe('engine server over stdio', function () {
     const cp = await readCheckpoint(finished.checkpointPath);
     assert.equal(cp?.records, finished.counts.records);
     assert.ok(finished.counts.records < expectedKeys().length);
+  });
+
+  it('a cancel reaches the HTTP request in flight', async () => {
+    const uri = await open('slow.zdquery.json', ticketsQuery('slow'), true);
+    sim.setFaults([{ kind: 'slow', delayMs: 20_000, path: '/tickets/cursor' }]);
+    try {
+      await h.rpc.sendRequest(StartExport.type, { queryUri: uri, sessionId: 'slow-1' });
+      await h.waitFor('the first request', () => (h.progress.some((p) => p.sessionId === 'slow-1' && p.event.type === 'request') ? true : undefined));
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = Date.now();
+      assert.equal((await h.rpc.sendRequest(CancelExport.type, { sessionId: 'slow-1' })).cancelled, true);
+      const finished = await h.waitFor('slow finish', () => h.finished.find((f) => f.sessionId === 'slow-1'));
+      assert.equal(finished.status, 'cancelled');
+      assert.ok(Date.now() - t0 < 3000, `cancel took ${Date.now() - t0} ms: the request was not aborted`);
+      assert.equal(finished.counts.records, 0);
+    } finally {
+      sim.setFaults([]);
+    }
+  });
+
+  it('refreshes an OAuth token through GetCredentials(reason: refresh) after a 401', async () => {
+    const oauth: ConnectionRef = { name: 'sim-oauth', baseUrl: sim.url, auth: 'oauth' };
+    const uri = await open('oauth.zdquery.json', ticketsQuery('oauth'), true);
+    sim.setFaults([{ kind: 'unauthorized', times: 1, path: '/tickets/cursor' }]);
+    try {
+      const r = await h.rpc.sendRequest(StartExport.type, { queryUri: uri, connection: oauth, sessionId: 'oauth-1', waitForCompletion: true });
+      assert.equal(r.finished?.status, 'done');
+      const calls = h.credentialCalls.filter((c) => c.connection.name === 'sim-oauth').map((c) => c.reason);
+      assert.deepEqual(calls, ['export', 'refresh']);
+      assert.deepEqual([...(await outputKeys(r.outputPath))].sort(), [...expectedKeys()].sort());
+    } finally {
+      sim.setFaults([]);
+    }
   });
 
   it('asks the client for the secret (GetCredentials) and never logs it', async () => {

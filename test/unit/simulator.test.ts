@@ -67,7 +67,7 @@ describe('simulator', function () {
 
   describe('time-based pagination (as recorded: tickets.json?per_page=1 gave pages of 7, 6, 10…)', () => {
     it('never splits a second with a small per_page: pages overflow and end_time = max_ts + 1', async () => {
-      const sim = await start({ seed: 3, counts: { tickets: 1500 } });
+      const sim = await start({ seed: 3, counts: { tickets: 800 } });
       const get = client(sim);
       const pages = await walkTime(get, '/api/v2/incremental/tickets.json?per_page=5&start_time=0', 'tickets');
       let overflowed = 0;
@@ -143,7 +143,7 @@ describe('simulator', function () {
 
   describe('cursor pagination (as recorded: exact per_page, cursor = base64("<ts>.0||<id>|"))', () => {
     it('gives exactly per_page records, even inside a burst, with the recorded cursor encoding', async () => {
-      const sim = await start({ seed: 5, counts: { tickets: 400 } });
+      const sim = await start({ seed: 5, counts: { tickets: 200 } });
       const get = client(sim);
       const first = await get('/api/v2/incremental/tickets/cursor.json?start_time=0&per_page=1');
       const t = (first.body.tickets as Rec[])[0];
@@ -366,7 +366,8 @@ describe('simulator', function () {
       const pages = await walkCursor(get, '/api/v2/incremental/tickets/cursor?start_time=0', 'tickets');
       const checkpoint = pages[pages.length - 1].body.after_cursor as string;
       const before = sim.expected('tickets/cursor', { supportTypeScope: 'all' });
-      sim.mutate({ newTickets: 3, updatedTickets: 4 });
+      const change = sim.mutate({ newTickets: 3, updatedTickets: 4 });
+      assert.deepEqual([change.newIds.length, change.updatedIds.length], [3, 4]);
       // Not served yet: the last minute is never returned.
       const early = await get(`/api/v2/incremental/tickets/cursor?cursor=${encodeURIComponent(checkpoint)}&support_type_scope=all`);
       assert.deepEqual([early.body.tickets, early.body.end_of_stream], [[], true]);
@@ -376,7 +377,8 @@ describe('simulator', function () {
       const fresh = late.body.tickets as Rec[];
       assert.equal(fresh.length, 7);
       assert.equal(late.body.end_of_stream, true);
-      assert.ok(fresh.every((t) => t.generated_timestamp === sim.nowSeconds() - 61));
+      assert.ok(fresh.every((t) => t.generated_timestamp === change.ts));
+      assert.deepEqual(new Set(fresh.map((t) => t.id)), new Set([...change.newIds, ...change.updatedIds]));
       const after = sim.expected('tickets/cursor', { supportTypeScope: 'all' });
       assert.equal(after.length, before.length + 3);
       assert.deepEqual(after.slice(-7).map((e) => e.id), fresh.map((t) => t.id));
@@ -386,6 +388,28 @@ describe('simulator', function () {
       const full = (await walkCursor(get, '/api/v2/incremental/tickets/cursor?start_time=0&support_type_scope=all', 'tickets')).flatMap((p) => p.recs);
       assert.equal(full.filter((t) => updatedIds.has(t.id)).length, 4);
       assert.deepEqual(full.map((t) => key({ id: t.id, ts: tsOf(t) })), after.map(key));
+    });
+  });
+
+  describe('bulk updates (more than 1000 records in one second)', () => {
+    it('overflows even a full 1000 page when it is all one second, so time-based exports still advance', async () => {
+      const sim = await start({ seed: 2, counts: { tickets: 2000 } });
+      const get = client(sim);
+      const { ts: second, updatedIds } = sim.mutate({ updatedTickets: 1500 });
+      assert.equal(new Set(updatedIds).size, 1500);
+      sim.advanceClock(61);
+      const r = await get(`/api/v2/incremental/tickets?start_time=${second}&support_type_scope=all`);
+      const recs = r.body.tickets as Rec[];
+      assert.equal(recs.length, 1500, 'the whole second in one page');
+      assert.ok(recs.every((t) => t.generated_timestamp === second));
+      assert.deepEqual([r.body.end_time, r.body.end_of_stream], [second + 1, true], 'overflowed pages skip the finished second');
+      const small = await get(`/api/v2/incremental/tickets?start_time=${second}&per_page=100&support_type_scope=all`);
+      assert.equal((small.body.tickets as Rec[]).length, 1500);
+      sim.setFaults([{ kind: 'legacyStuckTimestamp' }]);
+      const stuck = await get(`/api/v2/incremental/tickets?start_time=${second}&support_type_scope=all`);
+      assert.deepEqual([(stuck.body.tickets as Rec[]).length, stuck.body.end_time, stuck.body.end_of_stream], [1000, second, false]);
+      const cursor = await walkCursor(get, `/api/v2/incremental/tickets/cursor?start_time=${second}&support_type_scope=all`, 'tickets');
+      assert.deepEqual(cursor.map((p) => p.recs.length), [1000, 500], 'the cursor form pages through it exactly');
     });
   });
 

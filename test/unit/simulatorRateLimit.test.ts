@@ -61,6 +61,14 @@ describe('simulator rate limits', function () {
     assert.match(cursor.headers.get('zendesk-ratelimit-incremental-exports-cursor')!, /^total=20; remaining=19; resets=\d+$/);
     assert.equal(cursor.headers.get('x-rate-limit-remaining'), '697', 'three requests spent from the account bucket');
     assert.equal(cursor.headers.get('retry-after'), null, 'a 200 never carries Retry-After');
+    // Responses that never reach an endpoint carry the headers too, without spending budget.
+    const unauthorized = await fetch(`${sim.url}${TICKETS}`);
+    assert.equal(unauthorized.status, 401);
+    assert.equal(unauthorized.headers.get('x-rate-limit-remaining'), '697');
+    assert.match(unauthorized.headers.get('zendesk-ratelimit-incremental-exports')!, /^total=10; remaining=8;/);
+    const missing = await get('/api/v2/incremental/requests?start_time=0');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers.get('ratelimit-remaining'), '697');
   });
 
   it('refuses the 11th incremental request of a (scaled) minute with 429 and a decimal Retry-After, then recovers', async () => {

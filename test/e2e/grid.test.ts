@@ -1,0 +1,274 @@
+// The results grid in the real VS Code workbench (code-server + Chromium via Playwright): rows of a
+// running export stream in, sort and filter run in the engine and match the file, the record pane
+// shows the selected record, copy puts TSV on the clipboard, the view exports to a file, a ticket
+// subject holding HTML shows as text and runs nothing, and the grid comes back after a reload.
+// Screenshots go to .test-output/screenshots/grid-*.png.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FrameLocator, Page } from 'playwright-core';
+import { startSimulator } from '../../src/simulator/index';
+import type { RunningSimulator } from '../../src/simulator/types';
+import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, waitForWorkbench, webviewFrame, withWorkbench } from '../support/vscode';
+
+type Rec = Record<string, unknown>;
+const EXTENSION = process.env.ZDX_GRID_EXT ?? REPO_ROOT;
+const XSS = '<img src=x onerror=alert(1)>';
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false && v !== null) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function readJsonl(file: string): Rec[] {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Rec);
+}
+
+const num = (text: string) => Number(text.replace(/,/g, ''));
+
+/** The grid's webview (the one whose document has #row-count). */
+function grid(page: Page): FrameLocator {
+  return webviewFrame(page);
+}
+
+/** Texts of one column for the first `n` rendered rows, by row index. */
+async function columnTexts(frame: FrameLocator, col: string, n: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const cell = frame.locator(`.ag-row[row-index="${i}"] .ag-cell[col-id="${col}"]`).first();
+    out.push((await cell.innerText({ timeout: 10_000 })).trim());
+  }
+  return out;
+}
+
+async function rowCount(frame: FrameLocator): Promise<{ shown: number; file: number }> {
+  const t = await frame.locator('#row-count').innerText();
+  const m = /^([\d,]+) of ([\d,]+) records$/.exec(t) ?? /^([\d,]+) records$/.exec(t);
+  if (!m) throw new Error(`unexpected count "${t}"`);
+  return { shown: num(m[1]), file: num(m[2] ?? m[1]) };
+}
+
+/** Opens a workspace file in the editor through Quick Open. */
+async function quickOpen(page: Page, name: string): Promise<void> {
+  await page.locator('.monaco-workbench').focus().catch(() => undefined);
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ state: 'visible', timeout: 10_000 });
+  await page.waitForTimeout(300);
+  await page.keyboard.press('Enter');
+}
+
+async function readClipboard(page: Page): Promise<string> {
+  return page.evaluate(() => navigator.clipboard.readText());
+}
+
+describe('Results grid in the real workbench', function () {
+  this.timeout(600_000);
+  let sim: RunningSimulator;
+
+  before(async () => {
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+    // Slow pages (latency) and real rate limits 30x faster: the run lasts long enough to watch.
+    sim = await startSimulator({ port: 0, seed: 23, counts: { tickets: 3000 }, rateLimits: { timeScale: 30 }, latencyMs: 350 });
+  });
+
+  after(async () => {
+    await sim?.close();
+  });
+
+  it('streams a running export, sorts, filters, shows the record, copies TSV and exports the view', async () => {
+    const query = {
+      name: 'Grid tickets',
+      connection: 'Demo (simulator)',
+      resource: 'tickets',
+      pagination: 'cursor',
+      startTime: '2024-01-01',
+      params: { perPage: 100 },
+      output: { path: 'out/tickets.jsonl', format: 'jsonl' },
+    };
+    const workspace = makeWorkspace({ 'grid-tickets.zdquery.json': JSON.stringify(query, null, 2) }, 'zdx-grid-');
+    const output = join(workspace, 'out', 'tickets.jsonl');
+    try {
+      await withWorkbench({ name: 'grid-stream', workspace, extensionPath: EXTENSION, env: { ZDX_DEMO_SIMULATOR_URL: sim.url } }, async ({ page, server }) => {
+        await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+        const dialogs: string[] = [];
+        page.on('dialog', (d) => {
+          dialogs.push(d.message());
+          void d.dismiss();
+        });
+
+        await quickOpen(page, 'grid-tickets.zdquery.json');
+        await until('the demo connection', async () => (await runCommand(page, 'Zendesk: Run Query').then(() => true)), 60_000);
+        // A quick pick may ask which query when the editor isn't focused; the only one is first.
+        await page.waitForTimeout(500);
+        if (await page.locator('.quick-input-widget input').isVisible()) await page.keyboard.press('Enter');
+
+        await until('the first page in the output', async () => existsSync(output) && readFileSync(output, 'utf8').includes('\n'), 60_000);
+        await quickOpen(page, 'tickets.jsonl');
+        await runCommand(page, 'Zendesk: Open in Grid');
+        const frame = grid(page);
+        await frame.locator('#row-count').waitFor({ state: 'visible', timeout: 60_000 });
+
+        // Rows appear while the export still runs, and the count grows.
+        const first = await until('rows while exporting', async () => {
+          const live = await frame.locator('#live-state').innerText();
+          const c = await rowCount(frame);
+          return c.file > 0 && /exporting|waiting/.test(live) ? c.file : undefined;
+        }, 60_000);
+        await frame.locator('.ag-row[row-index="0"] .ag-cell[col-id="id"]').waitFor({ timeout: 20_000 });
+        await screenshot(page, 'grid-streaming');
+        const later = await until('more rows while exporting', async () => {
+          const c = await rowCount(frame);
+          return c.file > first ? c.file : undefined;
+        }, 60_000);
+        assert.ok(later > first);
+        const finishedNote = await waitForNotification(page, /Exported [\d,]+ new records from "Grid tickets"/, 180_000).catch(() => '');
+        const records = readJsonl(output);
+        await until('every record in the grid', async () => (await rowCount(frame)).file === records.length && /finished/.test(await frame.locator('#live-state').innerText()), 60_000);
+        assert.ok(first < records.length, `rows showed before the end (${first} of ${records.length}; ${finishedNote})`);
+        if (await page.locator('.notifications-center').isVisible()) await page.keyboard.press('Escape');
+
+        // Sort by subject (click the header): the first rows are the file's records in subject order.
+        await frame.locator('.ag-header-cell[col-id="subject"] .ag-header-cell-label').click();
+        const bySubject = records
+          .map((r, i) => ({ r, i }))
+          .sort((a, b) => {
+            const x = String(a.r.subject).toLowerCase();
+            const y = String(b.r.subject).toLowerCase();
+            return x < y ? -1 : x > y ? 1 : a.i - b.i;
+          })
+          .map((x) => String(x.r.id));
+        await until('sorted rows', async () => JSON.stringify(await columnTexts(frame, 'id', 8)) === JSON.stringify(bySubject.slice(0, 8)), 30_000);
+        await screenshot(page, 'grid-sorted');
+
+        // Filter status contains "solved" (floating filter): only solved tickets, as many as the file has.
+        await frame.locator(`.ag-floating-filter[col-id="status"] input`).fill('solved');
+        const solved = records.filter((r) => String(r.status).toLowerCase().includes('solved'));
+        await until('the filtered count', async () => (await rowCount(frame)).shown === solved.length, 30_000);
+        const statuses = await columnTexts(frame, 'status', Math.min(8, solved.length));
+        assert.ok(statuses.every((s) => s === 'solved'), statuses.join());
+        const solvedBySubject = bySubject.filter((id) => solved.some((r) => String(r.id) === id));
+        assert.deepEqual(await columnTexts(frame, 'id', Math.min(5, solved.length)), solvedBySubject.slice(0, 5));
+        await screenshot(page, 'grid-filtered');
+
+        // The record pane shows the clicked row's record as formatted JSON.
+        const idCell = frame.locator('.ag-row[row-index="2"] .ag-cell[col-id="id"]');
+        const id = Number((await idCell.innerText()).trim());
+        await idCell.click();
+        const detail = await until('the record pane', async () => {
+          const t = await frame.locator('#detail').innerText();
+          return t.includes(`"id": ${id}`) ? t : undefined;
+        });
+        assert.deepEqual(JSON.parse(detail), records.find((r) => r.id === id));
+        await screenshot(page, 'grid-detail');
+
+        // Copy the selected row as TSV: header line + the row's visible cells, pasteable into a spreadsheet.
+        await frame.locator('#copy-tsv').click();
+        const tsv = await until('TSV on the clipboard', async () => {
+          const t = await readClipboard(page);
+          return t.includes('\t') && t.includes(String(id)) ? t : undefined;
+        });
+        const [header, row] = tsv.split('\n');
+        const cols = header.split('\t');
+        assert.deepEqual(cols.slice(0, 3), ['id', 'subject', 'status']);
+        const cells = row.split('\t');
+        const rec = records.find((r) => r.id === id)!;
+        assert.equal(cells[0], String(id));
+        assert.equal(cells[1], String(rec.subject));
+        assert.equal(cells[2], 'solved');
+        // Ctrl+C on the grid does the same.
+        await page.evaluate(() => navigator.clipboard.writeText('-'));
+        await idCell.click();
+        await page.keyboard.press('Control+C');
+        await until('Ctrl+C copy', async () => ((await readClipboard(page)).startsWith('id\t') ? true : undefined));
+
+        // Export the current view (filter + sort) through the save dialog (VS Code's simple dialog here).
+        const target = join(workspace, 'out', 'solved-view.jsonl');
+        await frame.locator('#export-jsonl').click();
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ state: 'visible', timeout: 15_000 });
+        await input.fill(target);
+        await page.waitForTimeout(300);
+        await page.keyboard.press('Enter');
+        await until('the exported view', async () => existsSync(target) && readJsonl(target).length === solved.length, 30_000);
+        assert.deepEqual(readJsonl(target).map((r) => String(r.id)), solvedBySubject);
+        assert.deepEqual(dialogs, []);
+      });
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+
+  it('opens an existing file from the explorer, shows HTML in values as text, and comes back after a reload', async () => {
+    const records: Rec[] = [
+      { id: 1, subject: XSS, status: 'open', description: '<script>window.parent.postMessage("pwned","*");alert(2)</script>', via: { channel: 'web' } },
+      { id: 2, subject: 'plain subject', status: 'solved', description: '"><svg onload=alert(3)>', via: { channel: 'email' } },
+      { id: 3, subject: '{{constructor.constructor("alert(4)")()}}', status: 'new', description: 'x', via: { channel: 'api' } },
+    ];
+    const workspace = makeWorkspace({ 'xss/tickets.jsonl': records.map((r) => JSON.stringify(r)).join('\n') + '\n' }, 'zdx-grid-xss-');
+    try {
+      await withWorkbench({ name: 'grid-xss', workspace, extensionPath: EXTENSION }, async ({ page }) => {
+        const dialogs: string[] = [];
+        page.on('dialog', (d) => {
+          dialogs.push(d.message());
+          void d.dismiss();
+        });
+        // Explorer: expand the folder, right-click the file, "Open in Grid".
+        const explorerRow = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+        await page.keyboard.press('Control+Shift+E');
+        await explorerRow('xss').click({ timeout: 30_000 });
+        await explorerRow('tickets.jsonl').click({ button: 'right', timeout: 15_000 });
+        const item = page.locator('.context-view .action-item', { hasText: 'Open in Grid' }).first();
+        await until('the explorer context menu entry', async () => item.isVisible(), 20_000);
+        await item.click();
+
+        const frame = grid(page);
+        await until('three rows', async () => (await rowCount(frame)).file === 3, 60_000);
+        const subjects = await columnTexts(frame, 'subject', 3);
+        assert.deepEqual(subjects, records.map((r) => r.subject));
+        // The payload is text: no element was created from it, nothing ran.
+        assert.equal(await frame.locator('.ag-root img, .ag-root svg[onload], .ag-root script').count(), 0);
+        await frame.locator('.ag-row[row-index="0"] .ag-cell[col-id="subject"]').click();
+        await until('the record pane', async () => ((await frame.locator('#detail').innerText()).includes('onerror=alert(1)') ? true : undefined));
+        assert.equal(await frame.locator('#detail img, #detail script').count(), 0);
+        assert.equal(await frame.locator('#detail-pane script, body img').count(), 0);
+        const titles = await frame.locator('#title').innerText();
+        assert.match(titles, /tickets\.jsonl/);
+        await screenshot(page, 'grid-xss-as-text');
+        assert.deepEqual(dialogs, []);
+
+        // Filter through the floating filter, then reload the window: the serializer restores the grid with its filter.
+        await frame.locator(`.ag-floating-filter[col-id="status"] input`).fill('solv');
+        await until('the filtered view', async () => (await rowCount(frame)).shown === 1, 20_000);
+        await page.waitForTimeout(800);
+        // Reload through the workbench (its shutdown saves the editors' state, as a person's reload does).
+        await runCommand(page, 'Developer: Reload Window');
+        await page.waitForTimeout(2000);
+        await waitForWorkbench(page);
+        const restored = grid(page);
+        await until('the restored grid', async () => {
+          const c = await rowCount(restored);
+          return c.file === 3 && c.shown === 1 ? true : undefined;
+        }, 60_000);
+        assert.deepEqual(await columnTexts(restored, 'subject', 1), ['plain subject']);
+        await screenshot(page, 'grid-restored-after-reload');
+        assert.deepEqual(dialogs, []);
+      });
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,263 @@
+// `zdx auth login --oauth` / `--client-credentials` end to end: the real CLI as a child process, the
+// simulator's OAuth server, and a real Secret Service. The test plays the browser: it reads the URL
+// the CLI prints, approves on the authorization page and follows the redirect to the CLI's loopback
+// listener. Run under scripts/with-keyring.sh (like cliKeychain.test.ts); without a Secret Service it
+// fails on purpose.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Entry } from '@napi-rs/keyring';
+import { KEYCHAIN_SERVICE } from '../../src/cli/keychain';
+import { EPOCH, startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index';
+import { cleanEnv, duplicates, expectedKeys, jsonlKeys, runCli, startCli, type CliResult } from '../support/cliProcess';
+
+function secretServiceProblem(): string | null {
+  try {
+    new Entry('zdx-test-probe', 'probe', { linux: { store: 'secret-service' } }).getPassword();
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message.split('\n')[0] : String(err);
+  }
+}
+
+interface StoredEntry { kind: string; accessToken: string; refreshToken?: string; clientId?: string; clientSecret?: string; grant?: string; expiresAt?: number; scopes?: string[] }
+
+describe('zdx auth login with OAuth (browser + PKCE, client credentials)', function () {
+  this.timeout(120_000);
+  let sim: RunningSimulator | undefined;
+  let dir: string;
+  const env = cleanEnv();
+
+  before(function () {
+    const problem = secretServiceProblem();
+    if (problem) throw new Error(`The Secret Service is not available (${problem}); run this test under scripts/with-keyring.sh (needs: apt-get install -y dbus gnome-keyring).`);
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'zdx-oauth-cli-'));
+  });
+  afterEach(async () => {
+    if (sim) {
+      try { entry(sim).deleteCredential(); } catch { /* already gone */ }
+      await sim.close();
+      sim = undefined;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const entry = (s: RunningSimulator): Entry => new Entry(KEYCHAIN_SERVICE, s.url, { linux: { store: 'secret-service' } });
+  const stored = (s: RunningSimulator): StoredEntry | null => {
+    const raw = entry(s).getPassword();
+    return raw ? JSON.parse(raw) as StoredEntry : null;
+  };
+
+  async function start(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
+    sim = await startSimulator({ seed: 11, counts: { tickets: 300 }, rateLimits: false, ...opts });
+    return sim;
+  }
+
+  /**
+   * Starts `zdx auth login --oauth`, waits for the printed authorization URL, lets `browser` decide what
+   * to do with it, and returns the CLI's result plus what the browser saw.
+   */
+  async function login(s: RunningSimulator, browser: (authorizeUrl: string) => Promise<void>, extra: string[] = [], clientId = 'zdx-demo'): Promise<CliResult> {
+    const cli = startCli(['auth', 'login', '--oauth', '--client-id', clientId, '--url', s.url, '--no-browser', ...extra], { cwd: dir, env: cleanEnv({ ZDX_OAUTH_TIMEOUT_SECONDS: '30' }) });
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      cli.child.stderr!.on('data', (chunk: string) => {
+        stderr += chunk;
+        const m = /^(http:\/\/127\.0\.0\.1:\d+\/oauth\/authorizations\/new\?\S+)$/m.exec(stderr);
+        if (m) resolve(m[1]);
+      });
+      void cli.done.then((r) => reject(new Error(`the CLI ended before printing a URL: ${r.stderr}`)));
+    });
+    await browser(url);
+    return cli.done;
+  }
+
+  /** Approves on the authorization page (the form's Allow button); returns the redirect target. */
+  async function approve(url: string): Promise<URL> {
+    const html = await (await fetch(url)).text();
+    const form = new URLSearchParams();
+    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1], m[2].replace(/&amp;/g, '&').replace(/&quot;/g, '"'));
+    form.set('decision', 'allow');
+    const res = await fetch(new URL('/oauth/authorizations', url), { method: 'POST', body: form, redirect: 'manual' });
+    assert.equal(res.status, 302, await res.text());
+    return new URL(res.headers.get('location')!);
+  }
+
+  /** The browser arriving at the CLI's loopback listener. */
+  async function follow(target: URL): Promise<{ status: number; text: string }> {
+    const res = await fetch(target);
+    return { status: res.status, text: await res.text() };
+  }
+
+  const noSecrets = (r: CliResult, ...secrets: (string | undefined)[]): void => {
+    for (const x of secrets) if (x) assert.ok(!r.stdout.includes(x) && !r.stderr.includes(x), 'a secret was printed');
+  };
+
+  it('signs in through the browser, stores access + refresh token in the keychain, and exports with them', async () => {
+    const s = await start();
+    let page = { status: 0, text: '' };
+    const r = await login(s, async (url) => {
+      const u = new URL(url);
+      assert.equal(u.searchParams.get('code_challenge_method'), 'S256');
+      assert.match(u.searchParams.get('redirect_uri')!, /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+      page = await follow(await approve(url));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Signed in/);
+    const e = stored(s);
+    assert.ok(e, 'nothing stored');
+    assert.equal(e.kind, 'oauth');
+    assert.equal(e.grant, 'authorization_code');
+    assert.equal(e.clientId, 'zdx-demo');
+    assert.ok(e.refreshToken && e.expiresAt);
+    assert.deepEqual(e.scopes, ['read']);
+    noSecrets(r, e.accessToken, e.refreshToken);
+
+    const x = await runCli(['export', 'tickets', '--url', s.url, '--out', 'a.jsonl'], { cwd: dir, env });
+    assert.equal(x.code, 0, x.stderr);
+    assert.deepEqual(jsonlKeys(join(dir, 'a.jsonl')), expectedKeys(s.expected('tickets/cursor', { startTime: EPOCH })));
+    const status = await runCli(['auth', 'status', '--url', s.url, '--verify'], { cwd: dir, env });
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /OAuth/);
+  });
+
+  it('an access token that expires mid-export is refreshed, the rotated pair is saved, no page lost or repeated', async () => {
+    const s = await start({ oauth: { accessTokenTtlSeconds: 1 }, latencyMs: 100 });
+    const r = await login(s, async (url) => void await follow(await approve(url)));
+    assert.equal(r.code, 0, r.stderr);
+    const before = stored(s)!;
+    // Already expired at the start, and again several times during the run (≈ 12 pages × 100 ms + refreshes).
+    await new Promise((res) => setTimeout(res, 1100));
+    const x = await runCli(['export', 'tickets', '--url', s.url, '--per-page', '25', '--out', 'b.jsonl'], { cwd: dir, env });
+    assert.equal(x.code, 0, x.stderr);
+    const keys = jsonlKeys(join(dir, 'b.jsonl'));
+    assert.deepEqual(duplicates(keys), []);
+    assert.deepEqual(keys, expectedKeys(s.expected('tickets/cursor', { startTime: EPOCH })));
+    const after = stored(s)!;
+    assert.notEqual(after.refreshToken, before.refreshToken, 'the rotated refresh token was not saved');
+    noSecrets(x, before.accessToken, before.refreshToken, after.accessToken, after.refreshToken);
+    // The old refresh token is dead (rotation), the saved one works: a second run refreshes with it.
+    await new Promise((res) => setTimeout(res, 1100));
+    const again = await runCli(['export', 'tickets', '--url', s.url, '--per-page', '100', '--out', 'b2.jsonl'], { cwd: dir, env });
+    assert.equal(again.code, 0, again.stderr);
+  });
+
+  it('a mismatched state is refused: clear error, nothing stored', async () => {
+    const s = await start();
+    let page = { status: 0, text: '' };
+    const r = await login(s, async (url) => {
+      const target = await approve(url);
+      target.searchParams.set('state', 'forged-state');
+      page = await follow(target);
+    });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /^zdx: The sign-in answer did not carry the state this sign-in sent/m);
+    assert.equal(page.status, 400);
+    assert.equal(stored(s), null);
+  });
+
+  it('a code bound to another PKCE challenge (wrong verifier) is refused: clear error, nothing stored', async () => {
+    const s = await start();
+    const r = await login(s, async (url) => {
+      const u = new URL(url);
+      u.searchParams.set('code_challenge', 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
+      await follow(await approve(u.toString()));
+    });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /PKCE verifier does not match/);
+    assert.equal(stored(s), null);
+  });
+
+  it('an expired authorization code is refused: clear error, nothing stored', async () => {
+    let now = Date.now();
+    const s = await start({ oauth: { codeTtlSeconds: 120, now: () => now } });
+    const r = await login(s, async (url) => {
+      const target = await approve(url);
+      now += 121_000;
+      await follow(target);
+    });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /refused the authorization code: it expired/);
+    assert.equal(stored(s), null);
+  });
+
+  it('a client without the read scope: exit 4 naming the scope, the token is revoked, nothing stored', async () => {
+    const s = await start({ oauth: { clients: [{ id: 'zdx-writer', scopes: ['write'] }] } });
+    const r = await login(s, async (url) => void await follow(await approve(url)), [], 'zdx-writer');
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /"zdx-writer" was granted no "read" scope/);
+    assert.equal(stored(s), null);
+    assert.ok(s.stats().requestLog.some((l) => l.method === 'DELETE' && l.url.startsWith('/api/v2/oauth/tokens/current')), 'the token was not revoked');
+  });
+
+  it('a revoked refresh token: the export fails with exit 3 asking to sign in again, and writes nothing', async () => {
+    const s = await start({ oauth: { accessTokenTtlSeconds: 1 } });
+    assert.equal((await login(s, async (url) => void await follow(await approve(url)))).code, 0);
+    const e = stored(s)!;
+    // Revoking the access token at Zendesk kills its refresh token too.
+    assert.equal((await fetch(`${s.url}/api/v2/oauth/tokens/current.json`, { method: 'DELETE', headers: { authorization: `Bearer ${e.accessToken}` } })).status, 204);
+    await new Promise((res) => setTimeout(res, 1100));
+    const x = await runCli(['export', 'tickets', '--url', s.url, '--out', 'c.jsonl'], { cwd: dir, env });
+    assert.equal(x.code, 3, x.stderr);
+    assert.match(x.stderr, /^zdx: .*refresh token: it expired or was revoked; sign in again\.$/m);
+    assert.equal(existsSync(join(dir, 'c.jsonl')), false);
+    noSecrets(x, e.accessToken, e.refreshToken);
+  });
+
+  it('logout revokes the OAuth token at Zendesk and removes the entry', async () => {
+    const s = await start();
+    assert.equal((await login(s, async (url) => void await follow(await approve(url)))).code, 0);
+    const e = stored(s)!;
+    const r = await runCli(['auth', 'logout', '--url', s.url], { cwd: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Revoked/);
+    assert.equal(stored(s), null);
+    const me = await fetch(`${s.url}/api/v2/users/me.json`, { headers: { authorization: `Bearer ${e.accessToken}` } });
+    assert.equal(me.status, 401);
+  });
+
+  describe('client credentials', () => {
+    const clients = [{ id: 'zdx-ci', secret: 'ci-secret-value', scopes: ['read'] }];
+
+    it('login --client-credentials stores the token and the secret; runs renew it when it expires', async () => {
+      const s = await start({ oauth: { clients, accessTokenTtlSeconds: 1 } });
+      const r = await runCli(['auth', 'login', '--client-credentials', '--client-id', 'zdx-ci', '--url', s.url], { cwd: dir, env, stdin: 'ci-secret-value\n' });
+      assert.equal(r.code, 0, r.stderr);
+      const e = stored(s)!;
+      assert.equal(e.grant, 'client_credentials');
+      assert.equal(e.clientSecret, 'ci-secret-value');
+      assert.equal(e.refreshToken, undefined);
+      noSecrets(r, 'ci-secret-value', e.accessToken);
+      await new Promise((res) => setTimeout(res, 1100));
+      const x = await runCli(['export', 'tickets', '--url', s.url, '--out', 'd.jsonl'], { cwd: dir, env });
+      assert.equal(x.code, 0, x.stderr);
+      assert.deepEqual(jsonlKeys(join(dir, 'd.jsonl')), expectedKeys(s.expected('tickets/cursor', { startTime: EPOCH })));
+      assert.notEqual(stored(s)!.accessToken, e.accessToken);
+    });
+
+    it('unattended: ZENDESK_OAUTH_CLIENT_ID + ZENDESK_OAUTH_CLIENT_SECRET export without any keychain entry', async () => {
+      const s = await start({ oauth: { clients } });
+      const ciEnv = cleanEnv({ ZENDESK_OAUTH_CLIENT_ID: 'zdx-ci', ZENDESK_OAUTH_CLIENT_SECRET: 'ci-secret-value' });
+      const x = await runCli(['export', 'tickets', '--url', s.url, '--out', 'e.jsonl'], { cwd: dir, env: ciEnv });
+      assert.equal(x.code, 0, x.stderr);
+      assert.deepEqual(jsonlKeys(join(dir, 'e.jsonl')), expectedKeys(s.expected('tickets/cursor', { startTime: EPOCH })));
+      assert.equal(stored(s), null);
+      assert.equal(s.stats().byStatus[401] ?? 0, 0, 'the run started with a request bound to fail');
+      const st = await runCli(['auth', 'status', '--url', s.url], { cwd: dir, env: ciEnv });
+      assert.match(st.stdout, /client credentials of "zdx-ci"/);
+    });
+
+    it('a wrong secret: exit 3 naming the client, nothing stored, the secret never printed', async () => {
+      const s = await start({ oauth: { clients } });
+      const r = await runCli(['auth', 'login', '--client-credentials', '--client-id', 'zdx-ci', '--url', s.url], { cwd: dir, env: cleanEnv({ ZENDESK_OAUTH_CLIENT_SECRET: 'not-the-secret' }) });
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /did not accept the OAuth client "zdx-ci"/);
+      noSecrets(r, 'not-the-secret');
+      assert.equal(stored(s), null);
+    });
+  });
+});
