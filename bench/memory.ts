@@ -14,6 +14,7 @@ export interface MemoryMark {
   heapUsedMB: number;
   peakRssMB: number;
   peakHeapMB: number;
+  heapAfterGcMB: number | null;
 }
 
 export interface MemoryResult {
@@ -35,7 +36,7 @@ export async function memoryBench(opts: { tickets?: number; perPage?: number; lo
   try {
     await new Promise<void>((resolveRun, reject) => {
       const loader = pathToFileURL(join(__dirname, '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-      const child = spawn(process.execPath, ['--import', loader, join(__dirname, 'memoryChild.ts')], {
+      const child = spawn(process.execPath, ['--expose-gc', '--import', loader, join(__dirname, 'memoryChild.ts')], {
         env: {
           ...process.env,
           BENCH_URL: sim.url, BENCH_EMAIL: sim.credentials.admin.email, BENCH_TOKEN: sim.credentials.admin.token,
@@ -52,7 +53,7 @@ export async function memoryBench(opts: { tickets?: number; perPage?: number; lo
           const m = JSON.parse(buf.slice(0, nl)) as MemoryMark;
           buf = buf.slice(nl + 1);
           marks.push(m);
-          log(`  ${m.label.padStart(5)}: ${int(m.records).padStart(9)} records  RSS ${m.rssMB} MB (peak ${m.peakRssMB})  heap ${m.heapUsedMB} MB (peak ${m.peakHeapMB})`);
+          log(`  ${m.label.padStart(5)}: ${int(m.records).padStart(9)} records  RSS ${m.rssMB} MB (peak ${m.peakRssMB})  heap ${m.heapUsedMB} MB (peak ${m.peakHeapMB}, ${m.heapAfterGcMB} after GC)`);
         }
       });
       child.on('error', reject);
@@ -65,7 +66,8 @@ export async function memoryBench(opts: { tickets?: number; perPage?: number; lo
   const at10 = marks.find((m) => m.label === '10%');
   const at100 = marks.find((m) => m.label === '100%');
   const growth = at10 && at100 ? at100.peakRssMB / at10.peakRssMB : NaN;
-  log(`Memory: ${int(total)} tickets (per_page ${perPage}) in ${((performance.now() - started) / 1000).toFixed(0)} s; peak RSS 100% / 10% = ${growth.toFixed(2)} (flat ~ 1.0)`);
+  const retained = ['10%', '50%', '100%'].map((l) => marks.find((m) => m.label === l)?.heapAfterGcMB ?? NaN);
+  log(`Memory: ${int(total)} tickets (per_page ${perPage}) in ${((performance.now() - started) / 1000).toFixed(0)} s; peak RSS 100% / 10% = ${growth.toFixed(2)} (flat ~ 1.0); heap after GC at 10/50/100%: ${retained.join(' / ')} MB`);
   return { tickets: total, marks, growth };
 }
 

@@ -19,7 +19,11 @@ function sample(): NodeJS.MemoryUsage {
 }
 function report(label: string, records: number): void {
   const m = sample();
-  process.stdout.write(`${JSON.stringify({ label, records, rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), peakRssMB: mb(peak.rss), peakHeapMB: mb(peak.heap) })}\n`);
+  // Heap after a full GC is what the export actually retains; peaks include garbage not yet collected.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const retained = process.memoryUsage().heapUsed;
+  process.stdout.write(`${JSON.stringify({ label, records, rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), peakRssMB: mb(peak.rss), peakHeapMB: mb(peak.heap), heapAfterGcMB: gc ? mb(retained) : null })}\n`);
 }
 
 const timer = setInterval(sample, 100);

@@ -14,7 +14,8 @@ async function main(): Promise<void> {
   console.log('\n== summary ==');
   console.log(`throughput ratio engine/bare: ${t.ratio.toFixed(2)} best vs best, ${t.medianRoundRatio.toFixed(2)} median of rounds (aim >= 0.80)`);
   const peaks = ['10%', '50%', '100%'].map((l) => m.marks.find((x) => x.label === l)?.peakRssMB ?? NaN);
-  console.log(`memory peak RSS at 10/50/100%: ${peaks.join(' / ')} MB (growth x${m.growth.toFixed(2)})`);
+  const retained = ['10%', '50%', '100%'].map((l) => m.marks.find((x) => x.label === l)?.heapAfterGcMB ?? NaN);
+  console.log(`memory peak RSS at 10/50/100%: ${peaks.join(' / ')} MB (growth x${m.growth.toFixed(2)}); heap after GC: ${retained.join(' / ')} MB`);
   console.log(`rate budget used: ${(r.utilisation * 100).toFixed(1)}% (aim >= 97%), 429s: ${r.status429}`);
 }
 

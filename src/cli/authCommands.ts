@@ -27,7 +27,6 @@ export async function loginCommand(flags: AccountFlags & OAuthLoginFlags & { ema
   if (flags.email && flags.oauth) throw new UsageError('Pass either --email (API token) or --oauth (OAuth access token), not both.');
   if (!flags.email && !flags.oauth) throw new UsageError('Pass --email EMAIL to store an API token, or --oauth to store an OAuth access token.');
   const baseUrl = resolveBaseUrl(flags, io.env);
-  if (flags.email) io.err(`zdx: note: Zendesk API tokens stop working on ${API_TOKEN_RETIREMENT_DATE}; OAuth sign-in: zdx auth login --oauth --client-id ID.`);
   const what = flags.email ? `API token for ${flags.email} at ${baseUrl}` : `OAuth access token for ${baseUrl}`;
   let secret: string;
   try {
@@ -52,6 +51,8 @@ export async function loginCommand(flags: AccountFlags & OAuthLoginFlags & { ema
     keychainError('store the token', err);
   }
   io.out(`Stored the ${what} in the OS keychain.`);
+  // After success, and without the "zdx: " prefix: that prefix marks the one sentence of a failure.
+  if (flags.email) io.err(`Note: Zendesk API tokens stop working on ${API_TOKEN_RETIREMENT_DATE}; OAuth sign-in: zdx auth login --oauth --client-id ID.`);
   return EXIT_OK;
 }
 

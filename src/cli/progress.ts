@@ -229,12 +229,11 @@ class TtyReporter implements ProgressReporter {
       fps: 4,
       barsize: 24,
       // The bar shows time-range coverage (the only honest total); the text carries the rest.
-      format: (options, params) => {
+      format: (options) => {
         const cov = this.t.coverage();
         const size = options.barsize ?? 24;
         const filled = cov === null ? 0 : Math.round(cov * size);
         const bar = cov === null ? '' : `[${'#'.repeat(filled)}${'-'.repeat(size - filled)}] `;
-        void params;
         const line = `${this.t.endpointId || 'export'} ${bar}${this.t.statusText()}`;
         const width = err.columns ?? 120;
         return line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line;

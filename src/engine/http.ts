@@ -320,7 +320,8 @@ export class ZendeskClient {
         if (failures > this.policy.maxRetries) {
           throw new ExportError('server', `Zendesk kept failing on ${req.path} (${message}) after ${failures} attempts; resume the export later.`, message);
         }
-        await this.backoff(failures, status, message);
+        // A 503 for maintenance says when to come back; retrying sooner only spends the attempts.
+        await this.backoff(failures, status, message, parseRetryAfter(raw.headers.get('retry-after')));
         continue;
       }
       throw new ExportError('badRequest', `Zendesk rejected the request for ${req.path} (${status})${said.text ? `: ${said.text}` : ''}.`);
@@ -333,10 +334,12 @@ export class ZendeskClient {
     this.emit({ type: 'perPage', perPage: perPage.value });
   }
 
-  private async backoff(attempt: number, status: number | null, message: string): Promise<void> {
+  /** Exponential backoff with jitter, but never shorter than the server's Retry-After (ms) when it sent one. */
+  private async backoff(attempt: number, status: number | null, message: string, retryAfterMs: number | null = null): Promise<void> {
     this.emit({ type: 'retry', attempt, status, message });
-    const delay = backoffDelayMs(attempt - 1, this.policy);
-    if (delay > 0) this.emit({ type: 'waiting', until: Date.now() + delay, reason: 'backoff' });
+    const jitter = backoffDelayMs(attempt - 1, this.policy);
+    const delay = Math.max(jitter, retryAfterMs ?? 0);
+    if (delay > 0) this.emit({ type: 'waiting', until: Date.now() + delay, reason: delay > jitter ? 'retryAfter' : 'backoff' });
     await sleep(delay, this.signal);
   }
 

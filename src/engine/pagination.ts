@@ -10,6 +10,9 @@ import type { Position, QueryParams } from './model';
 /** Zendesk never returns the most recent minute and rejects a start_time inside it (api-behaviour §2, §7). */
 export const MIN_START_AGE_SECONDS = 61;
 
+/** Zendesk's page size for time-based exports when no per_page is sent. */
+const FULL_TIME_PAGE = 1000;
+
 export interface Page {
   /** Records after boundary dedupe, in stream order. */
   records: Record<string, unknown>[];
@@ -211,15 +214,19 @@ async function* timeDriver(ctx: Ctx): AsyncGenerator<Page, DriverEnd, undefined>
     const nextPage = str(body.next_page);
     const linkStart = nextPage ? int(safeParam(nextPage, 'start_time')) : null;
     const nextStart = linkStart ?? endTime;
-    if (body.end_of_stream === true) {
+    const advances = nextStart !== null && nextStart > start;
+    // A page short of per_page that doesn't advance held everything from `start`: the end, even without
+    // end_of_stream (the metric events export documents none). Only a full page can be stuck (§3.7).
+    const full = list.length >= (ctx.perPage.value ?? endpoint.defaultPerPage ?? FULL_TIME_PAGE);
+    if (body.end_of_stream === true || (!advances && !full)) {
       // Keep end_time for the next run; following next_page now would re-read the tail (zenpy#451).
-      yield page(ctx, endpoint, list, sideloads(body, endpoint), { kind: 'time', startTime: nextStart ?? start }, true);
+      yield page(ctx, endpoint, list, sideloads(body, endpoint), { kind: 'time', startTime: advances ? nextStart : start }, true);
       return { kind: 'done' };
     }
     if (nextStart === null) {
       throw new ExportError('server', `Zendesk's response for ${endpoint.path} has neither end_time nor next_page and no end_of_stream; the export stopped at the last complete page.`);
     }
-    if (nextStart <= start) {
+    if (!advances) {
       const to = cursorFormFor(endpoint);
       const reason = `more records share the second ${start} than one page holds, so time-based paging can't advance`;
       if (to) return { kind: 'switch', to, startTime: start, reason };

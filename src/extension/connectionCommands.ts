@@ -40,6 +40,7 @@ function settingOf(input: ConnectionInput): ConnectionSetting {
     authKind: input.authKind === 'oauth' ? 'oauth' : 'apiToken',
     ...(input.url ? { url: input.url.trim().replace(/\/+$/, '') } : input.subdomain ? { subdomain: input.subdomain.trim().toLowerCase() } : {}),
     ...(input.email ? { email: input.email.trim() } : {}),
+    ...(input.oauthClientId ? { oauthClientId: input.oauthClientId.trim() } : {}),
   };
 }
 
@@ -67,6 +68,17 @@ export class ConnectionCommands {
     const conn = complete ? settingOf(input) : await this.prompt(input, 'Add Connection');
     if (!conn) return undefined;
     await this.store.upsert(conn);
+    if (!complete && !input.token && conn.authKind === 'oauth') {
+      const how = await vscode.window.showQuickPick(
+        [{ label: 'Sign in with the browser', description: 'recommended: refreshed automatically', signIn: true }, { label: 'Paste an OAuth access token', signIn: false }],
+        { title: `Sign in to "${conn.name}"`, ignoreFocusOut: true },
+      );
+      if (how?.signIn) {
+        await vscode.commands.executeCommand('zendesk.signIn', conn.name);
+        return conn.name;
+      }
+      if (!how) return conn.name;
+    }
     const token = input.token ?? (complete ? undefined : await this.askToken(conn));
     if (token) await this.store.setToken(conn.name, token);
     this.log.info(`Connection "${conn.name}" (${baseUrlOf(conn)}) saved${token ? ' with a token' : ''}.`);
@@ -103,9 +115,14 @@ export class ConnectionCommands {
   async test(target: ConnTarget): Promise<boolean> {
     const conn = await this.pick(target, 'Test which connection?');
     if (!conn) return false;
-    if (!(await this.store.hasToken(conn.name))) {
-      const pick = await vscode.window.showErrorMessage(`No token is set for connection "${conn.name}".`, 'Set Token');
-      if (pick) await this.setToken(conn.name);
+    if (!(await this.store.hasSecret(conn))) {
+      const oauth = conn.authKind === 'oauth';
+      const pick = await vscode.window.showErrorMessage(
+        oauth ? `Connection "${conn.name}" is not signed in.` : `No token is set for connection "${conn.name}".`,
+        ...(oauth ? ['Sign In', 'Set Token'] : ['Set Token']),
+      );
+      if (pick === 'Sign In') await vscode.commands.executeCommand('zendesk.signIn', conn.name);
+      if (pick === 'Set Token') await this.setToken(conn.name);
       return false;
     }
     const result = await vscode.window.withProgress(

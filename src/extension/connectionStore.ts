@@ -12,6 +12,8 @@ export interface ConnectionSetting {
   url?: string;
   authKind: AuthKind;
   email?: string;
+  /** OAuth client id (Admin Center > Apps and integrations > APIs > OAuth clients); used by Sign In. */
+  oauthClientId?: string;
 }
 
 const SECTION = 'zendesk';
@@ -42,6 +44,7 @@ function sanitize(raw: unknown): ConnectionSetting[] {
       url: typeof r.url === 'string' ? r.url : undefined,
       authKind: r.authKind === 'oauth' ? 'oauth' : 'apiToken',
       email: typeof r.email === 'string' ? r.email : undefined,
+      oauthClientId: typeof r.oauthClientId === 'string' ? r.oauthClientId : undefined,
     });
   }
   return out;
@@ -49,7 +52,7 @@ function sanitize(raw: unknown): ConnectionSetting[] {
 
 /** What is written to settings: the known fields only (never a token that travelled along), no empty ones. */
 function stripUndefined(c: ConnectionSetting): ConnectionSetting {
-  const keys: (keyof ConnectionSetting)[] = ['name', 'subdomain', 'url', 'authKind', 'email'];
+  const keys: (keyof ConnectionSetting)[] = ['name', 'subdomain', 'url', 'authKind', 'email', 'oauthClientId'];
   return Object.fromEntries(keys.filter((k) => c[k] !== undefined && c[k] !== '').map((k) => [k, c[k]])) as unknown as ConnectionSetting;
 }
 
@@ -58,6 +61,9 @@ export class ConnectionStore implements vscode.Disposable {
   /** Fires when the setting or any connection's secret changes. */
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
+
+  /** Set once the OAuth provider exists: an OAuth sign-in counts as having a secret. */
+  signedIn: ((name: string) => Promise<boolean>) | undefined;
 
   constructor(private readonly secrets: vscode.SecretStorage) {
     this.disposables.push(
@@ -91,6 +97,12 @@ export class ConnectionStore implements vscode.Disposable {
 
   async hasToken(name: string): Promise<boolean> {
     return Boolean(await this.getToken(name));
+  }
+
+  /** A pasted token, or for an OAuth connection a browser sign-in. */
+  async hasSecret(c: ConnectionSetting): Promise<boolean> {
+    if (await this.hasToken(c.name)) return true;
+    return c.authKind === 'oauth' && this.signedIn ? this.signedIn(c.name) : false;
   }
 
   async setToken(name: string, token: string): Promise<void> {

@@ -36,7 +36,17 @@ import {
   type TestConnectionResult,
   type ConnectionRef,
 } from '../protocol/customMessages';
+import type { ZendeskAuth } from './auth/index';
 import type { ConnectionStore } from './connectionStore';
+
+/** The simulator (loopback) is not Zendesk: no API-token retirement warning for it. */
+function isLoopback(baseUrl: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(baseUrl).hostname);
+  } catch {
+    return false;
+  }
+}
 
 /** Restarts allowed within RESTART_WINDOW_MS before we give up and say so. */
 const MAX_RESTARTS = 5;
@@ -65,6 +75,7 @@ export class EngineClient implements vscode.Disposable {
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
     private readonly connections: ConnectionStore,
+    private readonly auth?: ZendeskAuth,
   ) {
     this.disposables.push(this.progressEmitter, this.finishedEmitter, this.stoppedEmitter, this.readyEmitter, this.sessionsEmitter);
     this.disposables.push(connections.onDidChange(() => void this.pushConnections()));
@@ -114,9 +125,13 @@ export class EngineClient implements vscode.Disposable {
 
     this.disposables.push(
       client.onRequest(GetCredentials.type, async ({ connection, reason }) => {
-        // An OAuth refresh would need a refresh token, which this extension doesn't keep.
+        const pasted = (): Thenable<string | undefined> => this.connections.getToken(connection.name);
+        // OAuth: the provider's access token (refreshed ahead of expiry or after a 401), else a pasted token.
+        if (this.auth && !(connection.auth === 'apiToken' && isLoopback(connection.baseUrl))) {
+          return this.auth.secretFor(connection, reason, pasted);
+        }
         if (reason === 'refresh') return null;
-        const secret = await this.connections.getToken(connection.name);
+        const secret = await pasted();
         return secret ? { secret } : null;
       }),
       client.onNotification(ExportProgress.type, (p) => this.progressEmitter.fire(p)),

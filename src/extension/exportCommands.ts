@@ -209,10 +209,15 @@ export class ExportCommands {
       if (pick === 'Open Query' && uri) await vscode.window.showTextDocument(uri);
       return undefined;
     }
-    if (!(await this.connections.hasToken(setting.name))) {
-      const pick = await vscode.window.showErrorMessage(`No token is set for connection "${setting.name}".`, 'Set Token');
-      if (pick) await vscode.commands.executeCommand('zendesk.setToken', setting.name);
-      if (!(await this.connections.hasToken(setting.name))) return undefined;
+    if (!(await this.connections.hasSecret(setting))) {
+      const oauth = setting.authKind === 'oauth';
+      const pick = await vscode.window.showErrorMessage(
+        oauth ? `Connection "${setting.name}" is not signed in.` : `No token is set for connection "${setting.name}".`,
+        ...(oauth ? ['Sign In', 'Set Token'] : ['Set Token']),
+      );
+      if (pick === 'Sign In') await vscode.commands.executeCommand('zendesk.signIn', setting.name);
+      if (pick === 'Set Token') await vscode.commands.executeCommand('zendesk.setToken', setting.name);
+      if (!(await this.connections.hasSecret(setting))) return undefined;
     }
     return toConnectionRef(setting);
   }
@@ -292,6 +297,15 @@ export class ExportCommands {
     } catch {
       void vscode.window.showInformationMessage(`There are no results yet at ${vscode.workspace.asRelativePath(uri)}; run the query first.`);
       return;
+    }
+    // Records open in the grid (rows streamed from the engine); anything else, or a grid failure, as text.
+    if (/\.(jsonl|ndjson|json|csv)$/i.test(output)) {
+      try {
+        await vscode.commands.executeCommand('zendesk.openInGrid', uri);
+        return;
+      } catch (err) {
+        this.log.warn(`The grid could not open ${output}: ${toWireError(err).message}; opening it as text.`);
+      }
     }
     await vscode.window.showTextDocument(uri, { preview: false });
   }

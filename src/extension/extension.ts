@@ -2,11 +2,13 @@
 // three views, the commands and the status bar. Activation stays cheap (the engine starts in
 // the background); how long it took goes to the log.
 import * as vscode from 'vscode';
+import { registerZendeskAuth } from './auth/index';
 import { ConnectionCommands } from './connectionCommands';
 import { ConnectionStore } from './connectionStore';
 import { DemoSimulator } from './demoSimulator';
 import { EngineClient } from './engineClient';
 import { ExportCommands } from './exportCommands';
+import { registerGrid } from './grid/gridPanel';
 import { NewExportWizard } from './newExportWizard';
 import { SessionStore } from './sessionStore';
 import { ExportStatusBar } from './statusBar';
@@ -31,7 +33,9 @@ export function activate(context: vscode.ExtensionContext): ZendeskExportApi {
   context.subscriptions.push(log);
 
   const connections = new ConnectionStore(context.secrets);
-  const engine = new EngineClient(context, log, connections);
+  const auth = registerZendeskAuth(context, log);
+  connections.signedIn = (name) => auth.isSignedIn(name);
+  const engine = new EngineClient(context, log, connections, auth);
   const sessions = new SessionStore(engine, log);
   const exports = new ExportCommands(engine, sessions, connections, log);
   const simulator = new DemoSimulator(context, connections, log);
@@ -51,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): ZendeskExportApi {
     ...exports.register(),
     ...simulator.register(),
     new NewExportWizard(connections, exports).register(),
+    registerGrid(context, engine),
     vscode.commands.registerCommand('zendesk.refreshQueries', () => queriesTree.refresh()),
     vscode.commands.registerCommand('zendesk.showLog', () => log.show()),
   );

@@ -187,13 +187,14 @@ export class OAuthServer {
     if ('error' in checked) return sendHtml(res, 400, page('Authorization failed', `<p>${esc(checked.error)}</p>`));
     // Tests can skip the click: approve=1 / deny=1.
     if (p.get('approve') === '1' || p.get('deny') === '1') return this.redirectWithDecision(res, checked, p.get('approve') === '1');
+    // A relative action: the page may be served under a path prefix (code-server's /proxy/<port>/).
     const hidden = ['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method']
       .filter((k) => p.has(k))
       .map((k) => `<input type="hidden" name="${k}" value="${esc(p.get(k) ?? '')}">`).join('');
     sendHtml(res, 200, page('Allow access?', `
       <p><strong>${esc(checked.grant.clientId)}</strong> wants to access your Zendesk Support account as
       <strong>Simulated Admin</strong> (admin@example.com) with the scopes: <code>${esc(checked.grant.scopes.join(' '))}</code>.</p>
-      <form method="post" action="/oauth/authorizations">${hidden}
+      <form method="post" action="../authorizations">${hidden}
         <button type="submit" name="decision" value="allow" id="allow">Allow</button>
         <button type="submit" name="decision" value="deny" id="deny">Deny</button>
       </form>`));

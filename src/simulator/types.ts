@@ -131,7 +131,7 @@ export interface MutationResult {
 export interface RunningSimulator {
   /** e.g. http://127.0.0.1:43123 (no trailing slash). */
   url: string;
-  /** The second listener used by the foreignNextPage fault, e.g. http://localhost:43124. */
+  /** The second listener used by the foreignNextPage fault, e.g. http://127.0.0.1:43124 (another origin: another port). */
   foreignUrl: string;
   close(): Promise<void>;
   setFaults(faults: Fault[]): void;

@@ -59,16 +59,24 @@ async function rowCount(frame: FrameLocator): Promise<{ shown: number; file: num
   return { shown: num(m[1]), file: num(m[2] ?? m[1]) };
 }
 
-/** Opens a workspace file in the editor through Quick Open. */
+/** Opens a workspace file in the editor through Quick Open (retried: file search needs a moment after start). */
 async function quickOpen(page: Page, name: string): Promise<void> {
-  await page.locator('.monaco-workbench').focus().catch(() => undefined);
-  await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ state: 'visible', timeout: 10_000 });
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+  await until(`"${name}" in Quick Open`, async () => {
+    if (!(await input.isVisible())) {
+      await page.locator('.monaco-workbench').focus().catch(() => undefined);
+      await page.keyboard.press('Control+P');
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+    }
+    await input.fill(name);
+    if (await row.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) return true;
+    await page.keyboard.press('Escape');
+    return false;
+  }, 60_000);
   await page.waitForTimeout(300);
   await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
 }
 
 async function readClipboard(page: Page): Promise<string> {
@@ -110,8 +118,17 @@ describe('Results grid in the real workbench', function () {
           void d.dismiss();
         });
 
+        // The extension adopts the simulator as the "Demo (simulator)" connection at activation:
+        // wait for it in the Zendesk side bar.
+        await until('the demo connection', async () => {
+          const item = page.locator('.activitybar .action-item [aria-label^="Zendesk"]').first();
+          if (!(await item.isVisible())) return false;
+          if (!(await page.locator('.part.sidebar .pane-header', { hasText: 'Connections' }).first().isVisible())) await item.click();
+          const rows = page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header', { hasText: 'Connections' }) }).locator('.monaco-list-row');
+          return (await rows.allInnerTexts()).some((t) => t.includes('Demo (simulator)'));
+        }, 90_000);
         await quickOpen(page, 'grid-tickets.zdquery.json');
-        await until('the demo connection', async () => (await runCommand(page, 'Zendesk: Run Query').then(() => true)), 60_000);
+        await runCommand(page, 'Zendesk: Run Query');
         // A quick pick may ask which query when the editor isn't focused; the only one is first.
         await page.waitForTimeout(500);
         if (await page.locator('.quick-input-widget input').isVisible()) await page.keyboard.press('Enter');

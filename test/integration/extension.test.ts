@@ -142,11 +142,29 @@ describe('Zendesk Export extension (in the real extension host)', () => {
     const token = sim.credentials.admin.token;
     const added = await vscode.commands.executeCommand('zendesk.addConnection', { name: CONNECTION, url: sim.url, authKind: 'apiToken', email: sim.credentials.admin.email, token });
     assert.equal(added, CONNECTION);
-    assert.deepEqual(ext.connections.get(CONNECTION), { name: CONNECTION, url: sim.url, authKind: 'apiToken', email: sim.credentials.admin.email, subdomain: undefined });
+    const saved = ext.connections.get(CONNECTION);
+    assert.deepEqual({ name: saved?.name, url: saved?.url, authKind: saved?.authKind, email: saved?.email }, { name: CONNECTION, url: sim.url, authKind: 'apiToken', email: sim.credentials.admin.email });
     assert.equal(await ext.connections.getToken(CONNECTION), token);
     const settings = JSON.stringify(vscode.workspace.getConfiguration('zendesk').inspect('connections'));
     assert.ok(!settings.includes(token), `the token leaked into settings: ${settings}`);
     assert.equal(await vscode.commands.executeCommand('zendesk.testConnection', CONNECTION), true);
+  });
+
+  it('starts the demo simulator as a child process and configures the demo connection', async function () {
+    this.timeout(120_000);
+    const ext = await api();
+    const url = await vscode.commands.executeCommand<string | undefined>('zendesk.startSimulator');
+    try {
+      assert.match(url ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(ext.connections.get('Demo (simulator)')?.url, url);
+      assert.equal(await ext.connections.hasToken('Demo (simulator)'), true);
+      assert.equal(await vscode.commands.executeCommand('zendesk.testConnection', 'Demo (simulator)'), true);
+    } finally {
+      await vscode.commands.executeCommand('zendesk.stopSimulator');
+    }
+    assert.equal(await vscode.commands.executeCommand('zendesk.removeConnection', 'Demo (simulator)', { confirm: false }), true);
+    assert.equal(ext.connections.get('Demo (simulator)'), undefined);
+    assert.equal(await ext.connections.hasToken('Demo (simulator)'), false, 'removing a connection deletes its token');
   });
 
   it('runs a saved query to completion with exactly the records the simulator holds', async function () {

@@ -50,6 +50,7 @@ describe('zdx auth with the OS keychain (Secret Service)', function () {
   it('login with a wrong token (piped on stdin) fails with exit 3 and stores nothing', async () => {
     const r = await runCli(['auth', 'login', '--email', sim.credentials.admin.email, '--url', sim.url], { cwd: dir, env, stdin: 'not-the-token\n' });
     assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('zdx: ')).length, 1, `one failure sentence:\n${r.stderr}`);
     assert.ok(!r.stderr.includes('not-the-token') && !r.stdout.includes('not-the-token'));
     assert.equal(stored(), null);
   });

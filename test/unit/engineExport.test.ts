@@ -2,6 +2,7 @@
 // produce exactly the record versions the simulator's oracle lists, through faults, rate limits,
 // cancellation, resumes and reruns.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -301,6 +302,51 @@ describe('engine export: cancellation, resume and reruns', function () {
     }
   });
 
+  it('survives SIGKILL at arbitrary moments: every resume cuts back to the checkpoint, the end result is exact', async function () {
+    this.timeout(90_000);
+    const s = await start({ counts: { ...SMALL, tickets: 3000 }, latencyMs: (n) => 5 + n / 20 });
+    const exporter = path.resolve(__dirname, '..', '..', 'src', 'engine', 'exporter.ts');
+    for (const [id, perPage, format] of [['tickets', 1000, 'jsonl'], ['tickets/cursor', 150, 'json']] as const) {
+      const q = query(id, { params: { perPage }, format, name: `killed-${format}` });
+      const cpPath = checkpointPathFor(q.output.path);
+      // The child reports each page; the parent kills it a random moment after a random page.
+      const script = `
+        const { runExport } = require(${JSON.stringify(exporter)});
+        const req = JSON.parse(process.argv[1]);
+        runExport({ ...req, onPage: () => process.stdout.write('page\\n') }).then(() => process.exit(0), (e) => { console.error(e.code, e.message); process.exit(3); });`;
+      const arg = JSON.stringify({ connection: { baseUrl: s.url, credentials: admin(s) }, query: q, checkpointPath: cpPath, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
+      let kills = 0;
+      let checkpointed = 0;
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        const killAfterPage = 1 + Math.floor(Math.random() * 2);
+        let seen = 0;
+        let timer: NodeJS.Timeout | undefined;
+        child.stdout.on('data', (d: Buffer) => {
+          seen += d.toString().split('\n').filter(Boolean).length;
+          if (seen >= killAfterPage && !timer) timer = setTimeout(() => { kills++; child.kill('SIGKILL'); }, Math.floor(Math.random() * 40));
+        });
+        const code = await exited;
+        clearTimeout(timer);
+        if (code === 0) break;
+        assert.equal(code, null, `killed, not failed: ${stderr}`);
+        // Whatever the moment, the checkpoint on disk is whole and never goes back.
+        const cp = await readCheckpoint(cpPath);
+        assert.ok(cp && cp.pages >= checkpointed, `${id}: checkpoint after kill ${kills}`);
+        checkpointed = cp.pages;
+      }
+      assert.ok(kills >= 1, `${id}: runs were killed mid-export (${kills})`);
+      await ok(s, q);
+      const records = format === 'json' ? JSON.parse(await fs.readFile(q.output.path, 'utf8')) as Record<string, unknown>[] : await readJsonl(q.output.path);
+      const got = versions(records, id);
+      assert.equal(new Set(got).size, got.length, `${id}: no duplicates after ${kills} kills`);
+      assert.deepEqual(got, expectedVersions(s, id, { startTime: q.startTime }));
+    }
+  });
+
   it('an abort during a request leaves the last complete page checkpointed', async () => {
     const s = await start({ latencyMs: 150 });
     const q = query('users', { params: { perPage: 30 } });
@@ -512,6 +558,24 @@ describe('engine export: a moving target (tickets change while the export runs)'
       await assertMovingExact(s, q);
       const tail = await ok(s, q);
       assert.equal(tail.result.records, 0, 'a rerun with nothing new adds nothing');
+    });
+  }
+
+  for (const id of ['tickets', 'tickets/cursor']) {
+    it(`${id}: a bulk update of 1500 tickets in one second, visible mid-export, is exported once and completely`, async () => {
+      const s = await start({ counts: { ...SMALL, tickets: 3000 } });
+      const q = query(id, { params: { perPage: 1000 }, name: `bulk-${id.replace('/', '-')}` });
+      let pages = 0;
+      const r = await ok(s, q, {
+        onPage: () => {
+          if (++pages !== 1) return;
+          s.mutate({ updatedTickets: 1500, newTickets: 5 });
+          s.advanceClock(61);
+        },
+      });
+      assert.equal(r.result.caughtUp, true);
+      await assertMovingExact(s, q);
+      assert.equal((await ok(s, q)).result.records, 0);
     });
   }
 });

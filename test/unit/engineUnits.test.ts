@@ -292,6 +292,22 @@ describe('engine: client error mapping on loopback', () => {
     assert.match(e.message, /after 4 attempts/);
   });
 
+  it('waits at least the Retry-After of a 503 (maintenance) before retrying', async () => {
+    const times: number[] = [];
+    srv = await serve((_req, res) => {
+      times.push(Date.now());
+      if (times.length === 1) {
+        res.writeHead(503, { 'content-type': 'text/html', 'retry-after': '0.6' });
+        res.end('<h1>503 Service Temporarily Unavailable</h1>');
+      } else ok(res);
+    });
+    const events: ProgressEvent[] = [];
+    const out = await client(srv.url, events).request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
+    assert.equal(out.kind, 'ok');
+    assert.ok(times[1] - times[0] >= 550, `retried after ${times[1] - times[0]} ms`);
+    assert.ok(events.some((e) => e.type === 'waiting' && e.reason === 'retryAfter'));
+  });
+
   it('treats a timeout like a 504: halves per_page and retries the same position', async () => {
     let n = 0;
     srv = await serve((_req, res) => {
@@ -372,6 +388,27 @@ describe('engine: cursors that do not advance', function () {
       assert.ok(srv.requests.length <= 3, `stopped after ${srv.requests.length} requests`);
     });
   }
+
+  it('a time-based page that is not full and does not advance is the end of the stream, not a stuck second', async () => {
+    // The official ticket_metric_events example has no end_of_stream: the tail then answers with end_time == start_time.
+    const events = [{ id: 11, time: '1970-01-01T00:00:05Z' }, { id: 12, time: '1970-01-01T00:00:06Z' }, { id: 13, time: '1970-01-01T00:00:07Z' }];
+    srv = await serve((req, res) => {
+      const start = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('start_time'));
+      const page = events.filter((e) => Date.parse(e.time) / 1000 >= start);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ticket_metric_events: page, count: page.length, end_time: 7, next_page: `${srv!.url}/api/v2/incremental/ticket_metric_events?start_time=7` }));
+    });
+    const output = path.join(dir, 'ticket_metric_events.jsonl');
+    const result = await runExport({
+      connection: { baseUrl: srv.url, credentials: creds },
+      query: { name: 'x', resource: 'ticket_metric_events', endpointId: 'ticket_metric_events', startTime: 0, params: {}, output: { path: output, format: 'jsonl' }, digest: 'd' },
+      checkpointPath: path.join(dir, 'ticket_metric_events.checkpoint.json'),
+    });
+    assert.equal(result.caughtUp, true);
+    assert.deepEqual(result.checkpoint.position, { kind: 'time', startTime: 7 });
+    assert.deepEqual((await fs.readFile(output, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id), [11, 12, 13]);
+    assert.equal(srv.requests.length, 2);
+  });
 
   it('a cursor rejected after every restart is an error, not a loop, even when each restart yields a page', async () => {
     // Each restart from start_time succeeds (the same two records, all repeats by then); every cursor is refused.

@@ -222,6 +222,35 @@ describe('engine OAuth against the simulator', function () {
       'forbidden', /Missing the following required scopes: read/);
   });
 
+  it('the simulator checks the authorization request like Zendesk (PKCE for public clients, https redirects, registered URLs)', async () => {
+    const s = await start({ oauth: { clients: [{ id: 'zdx-fixed', scopes: ['read'], redirectUris: ['http://127.0.0.1/callback', 'https://app.example.com/cb'] }] } });
+    const status = async (q: Record<string, string>): Promise<number> => (await fetch(`${s.url}/oauth/authorizations/new?${new URLSearchParams(q)}`, { redirect: 'manual' })).status;
+    const base = { response_type: 'code', client_id: 'zdx-demo', redirect_uri: REDIRECT, scope: 'read', state: 's', code_challenge: createPkce().challenge, code_challenge_method: 'S256' };
+    assert.equal(await status(base), 200);
+    const { code_challenge: _c, code_challenge_method: _m, ...noPkce } = base;
+    assert.equal(await status(noPkce), 400, 'a public client must use PKCE');
+    assert.equal(await status({ ...base, code_challenge_method: 'plain' }), 400);
+    assert.equal(await status({ ...base, redirect_uri: 'http://evil.example.com/cb' }), 400);
+    assert.equal(await status({ ...base, client_id: 'unknown' }), 400);
+    assert.equal(await status({ ...base, client_id: 'zdx-fixed', redirect_uri: 'http://127.0.0.1:4711/callback' }), 200, 'loopback matches on any port');
+    assert.equal(await status({ ...base, client_id: 'zdx-fixed', redirect_uri: 'https://app.example.com/other' }), 400);
+    // approve=1 skips the page; a form-encoded token request works too.
+    const pkce = createPkce();
+    const res = await fetch(`${s.url}/oauth/authorizations/new?${new URLSearchParams({ ...base, code_challenge: pkce.challenge, approve: '1' })}`, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    const back = new URL(res.headers.get('location')!).searchParams;
+    assert.equal(back.get('state'), 's');
+    const tok = await fetch(`${s.url}/oauth/tokens`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code: back.get('code')!, client_id: 'zdx-demo', redirect_uri: REDIRECT, code_verifier: pkce.verifier }) });
+    assert.equal(tok.status, 200);
+    const body = await tok.json() as Record<string, unknown>;
+    assert.equal(body.token_type, 'bearer');
+    assert.equal(body.expires_in, 1800);
+    assert.equal(typeof body.refresh_token, 'string');
+    const bad = await fetch(`${s.url}/oauth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'password', client_id: 'zdx-demo' }) });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json() as { error: string }).error, 'unsupported_grant_type');
+  });
+
   for (const mode of ['refreshed by the engine after a 401', 'refreshed ahead of expiry'] as const) {
     it(`an access token that expires mid-export is ${mode}: no page lost or repeated`, async () => {
       const s = await start({ oauth: { accessTokenTtlSeconds: 1 }, latencyMs: 120 });

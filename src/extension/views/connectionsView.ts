@@ -8,11 +8,12 @@ export class ConnectionItem extends vscode.TreeItem {
     const url = baseUrlOf(connection);
     this.id = `connection:${connection.name}`;
     this.description = url;
-    this.contextValue = tokenSet ? 'connection.tokenSet' : 'connection.noToken';
+    // connection.<tokenSet|noToken>.<apiToken|oauth>: menus pick Clear Token / Sign In from it.
+    this.contextValue = `connection.${tokenSet ? 'tokenSet' : 'noToken'}.${connection.authKind}`;
     this.iconPath = new vscode.ThemeIcon(tokenSet ? 'plug' : 'warning', tokenSet ? undefined : new vscode.ThemeColor('problemsWarningIcon.foreground'));
     const tooltip = new vscode.MarkdownString(`**${connection.name}**  \n${url}  \n`);
     tooltip.appendMarkdown(connection.authKind === 'oauth' ? 'OAuth access token' : `API token for ${connection.email ?? '(no email)'}`);
-    tooltip.appendMarkdown(tokenSet ? ' — token set (in the keychain)' : ' — **no token set**');
+    tooltip.appendMarkdown(tokenSet ? ' — signed in / token set (in the keychain)' : ' — **no token set**');
     this.tooltip = tooltip;
   }
 }
@@ -47,7 +48,7 @@ export class ConnectionsTreeProvider implements vscode.TreeDataProvider<Node>, v
     if (!element) {
       const list = this.store.list();
       void vscode.commands.executeCommand('setContext', 'zendesk.hasConnections', list.length > 0);
-      return Promise.all(list.map(async (c) => new ConnectionItem(c, await this.store.hasToken(c.name))));
+      return Promise.all(list.map(async (c) => new ConnectionItem(c, await this.store.hasSecret(c))));
     }
     if (element instanceof ConnectionItem) {
       const c = element.connection;
@@ -57,8 +58,10 @@ export class ConnectionsTreeProvider implements vscode.TreeDataProvider<Node>, v
         new DetailItem(`${prefix}url`, baseUrlOf(c), 'globe', 'base URL'),
         new DetailItem(`${prefix}auth`, c.authKind === 'oauth' ? authLabel : `${authLabel} · ${c.email ?? 'no email'}`, 'account', 'auth'),
         element.tokenSet
-          ? new DetailItem(`${prefix}token`, 'Token set', 'key', 'in the keychain')
-          : new DetailItem(`${prefix}token`, 'No token set', 'warning', 'click to set', { title: 'Set Token', command: 'zendesk.setToken', arguments: [c.name] }),
+          ? new DetailItem(`${prefix}token`, c.authKind === 'oauth' ? 'Signed in / token set' : 'Token set', 'key', 'in the keychain')
+          : c.authKind === 'oauth'
+            ? new DetailItem(`${prefix}token`, 'Not signed in', 'warning', 'click to sign in', { title: 'Sign In', command: 'zendesk.signIn', arguments: [c.name] })
+            : new DetailItem(`${prefix}token`, 'No token set', 'warning', 'click to set', { title: 'Set Token', command: 'zendesk.setToken', arguments: [c.name] }),
       ];
     }
     return [];

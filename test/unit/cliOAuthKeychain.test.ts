@@ -81,7 +81,7 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
     const form = new URLSearchParams();
     for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1], m[2].replace(/&amp;/g, '&').replace(/&quot;/g, '"'));
     form.set('decision', 'allow');
-    const res = await fetch(new URL('/oauth/authorizations', url), { method: 'POST', body: form, redirect: 'manual' });
+    const res = await fetch(new URL(/<form method="post" action="([^"]+)"/.exec(html)![1], url), { method: 'POST', body: form, redirect: 'manual' });
     assert.equal(res.status, 302, await res.text());
     return new URL(res.headers.get('location')!);
   }
@@ -126,12 +126,13 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
   });
 
   it('an access token that expires mid-export is refreshed, the rotated pair is saved, no page lost or repeated', async () => {
-    const s = await start({ oauth: { accessTokenTtlSeconds: 1 }, latencyMs: 100 });
+    // Lifetimes of 2 s (not 1): the login itself must not race the expiry on a busy machine.
+    const s = await start({ oauth: { accessTokenTtlSeconds: 2 }, latencyMs: 200 });
     const r = await login(s, async (url) => void await follow(await approve(url)));
     assert.equal(r.code, 0, r.stderr);
     const before = stored(s)!;
-    // Already expired at the start, and again several times during the run (≈ 12 pages × 100 ms + refreshes).
-    await new Promise((res) => setTimeout(res, 1100));
+    // Already expired at the start, and again during the run (≈ 12 pages × 200 ms).
+    await new Promise((res) => setTimeout(res, 2100));
     const x = await runCli(['export', 'tickets', '--url', s.url, '--per-page', '25', '--out', 'b.jsonl'], { cwd: dir, env });
     assert.equal(x.code, 0, x.stderr);
     const keys = jsonlKeys(join(dir, 'b.jsonl'));
@@ -141,7 +142,7 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
     assert.notEqual(after.refreshToken, before.refreshToken, 'the rotated refresh token was not saved');
     noSecrets(x, before.accessToken, before.refreshToken, after.accessToken, after.refreshToken);
     // The old refresh token is dead (rotation), the saved one works: a second run refreshes with it.
-    await new Promise((res) => setTimeout(res, 1100));
+    await new Promise((res) => setTimeout(res, 2100));
     const again = await runCli(['export', 'tickets', '--url', s.url, '--per-page', '100', '--out', 'b2.jsonl'], { cwd: dir, env });
     assert.equal(again.code, 0, again.stderr);
   });
@@ -195,12 +196,13 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
   });
 
   it('a revoked refresh token: the export fails with exit 3 asking to sign in again, and writes nothing', async () => {
-    const s = await start({ oauth: { accessTokenTtlSeconds: 1 } });
-    assert.equal((await login(s, async (url) => void await follow(await approve(url)))).code, 0);
+    const s = await start({ oauth: { accessTokenTtlSeconds: 2 } });
+    const signedIn = await login(s, async (url) => void await follow(await approve(url)));
+    assert.equal(signedIn.code, 0, signedIn.stderr);
     const e = stored(s)!;
     // Revoking the access token at Zendesk kills its refresh token too.
     assert.equal((await fetch(`${s.url}/api/v2/oauth/tokens/current.json`, { method: 'DELETE', headers: { authorization: `Bearer ${e.accessToken}` } })).status, 204);
-    await new Promise((res) => setTimeout(res, 1100));
+    await new Promise((res) => setTimeout(res, 2100));
     const x = await runCli(['export', 'tickets', '--url', s.url, '--out', 'c.jsonl'], { cwd: dir, env });
     assert.equal(x.code, 3, x.stderr);
     assert.match(x.stderr, /^zdx: .*refresh token: it expired or was revoked; sign in again\.$/m);
@@ -210,7 +212,8 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
 
   it('logout revokes the OAuth token at Zendesk and removes the entry', async () => {
     const s = await start();
-    assert.equal((await login(s, async (url) => void await follow(await approve(url)))).code, 0);
+    const signedIn = await login(s, async (url) => void await follow(await approve(url)));
+    assert.equal(signedIn.code, 0, signedIn.stderr);
     const e = stored(s)!;
     const r = await runCli(['auth', 'logout', '--url', s.url], { cwd: dir, env });
     assert.equal(r.code, 0, r.stderr);
@@ -224,7 +227,7 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
     const clients = [{ id: 'zdx-ci', secret: 'ci-secret-value', scopes: ['read'] }];
 
     it('login --client-credentials stores the token and the secret; runs renew it when it expires', async () => {
-      const s = await start({ oauth: { clients, accessTokenTtlSeconds: 1 } });
+      const s = await start({ oauth: { clients, accessTokenTtlSeconds: 2 } });
       const r = await runCli(['auth', 'login', '--client-credentials', '--client-id', 'zdx-ci', '--url', s.url], { cwd: dir, env, stdin: 'ci-secret-value\n' });
       assert.equal(r.code, 0, r.stderr);
       const e = stored(s)!;
@@ -232,7 +235,7 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
       assert.equal(e.clientSecret, 'ci-secret-value');
       assert.equal(e.refreshToken, undefined);
       noSecrets(r, 'ci-secret-value', e.accessToken);
-      await new Promise((res) => setTimeout(res, 1100));
+      await new Promise((res) => setTimeout(res, 2100));
       const x = await runCli(['export', 'tickets', '--url', s.url, '--out', 'd.jsonl'], { cwd: dir, env });
       assert.equal(x.code, 0, x.stderr);
       assert.deepEqual(jsonlKeys(join(dir, 'd.jsonl')), expectedKeys(s.expected('tickets/cursor', { startTime: EPOCH })));

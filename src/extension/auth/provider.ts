@@ -1,0 +1,366 @@
+// The "Zendesk" authentication provider: one session per OAuth connection, visible in the Accounts
+// menu and reachable with vscode.authentication.getSession('zendesk', …). Sign-in is Authorization
+// Code + PKCE S256 + state; the redirect comes back through this extension's UriHandler, made
+// reachable with vscode.env.asExternalUri (vscode:// on desktop, the workbench's /callback route on
+// the web and in code-server). Tokens live only in context.secrets; they are refreshed ahead of
+// expiry and after a 401, and sign-out revokes them at Zendesk.
+import * as vscode from 'vscode';
+import { checkConnection } from '../../engine/connectionCheck';
+import { ExportError } from '../../engine/errors';
+import {
+  authorizeUrl, createPkce, createState, EXPORT_SCOPES, exchangeCode, missingScopeError, missingScopes, needsRefresh,
+  readAuthorizationResponse, refreshAccessToken, revokeAccessToken, type OAuthTokens,
+} from '../../engine/oauth';
+
+export const AUTH_PROVIDER_ID = 'zendesk';
+export const AUTH_PROVIDER_LABEL = 'Zendesk';
+/** Pseudo-scope that picks the connection: getSession('zendesk', ['read', 'connection:acme']). */
+export const CONNECTION_SCOPE_PREFIX = 'connection:';
+export const CALLBACK_PATH = '/oauth/callback';
+
+const TOKENS_KEY = 'zendesk.oauth.tokens:';
+const SECRET_KEY = 'zendesk.oauth.clientSecret:';
+const CLIENT_ID_KEY = 'zendesk.oauth.clientId:';
+const SIGN_IN_TIMEOUT_MS = 5 * 60_000;
+
+/** What is kept in context.secrets per connection (JSON). */
+interface StoredSession {
+  baseUrl: string;
+  clientId: string;
+  tokens: OAuthTokens;
+  account: { id: string; label: string };
+}
+
+/** The part of a `zendesk.connections` entry this provider needs. */
+export interface OAuthConnection {
+  name: string;
+  baseUrl: string;
+  authKind: 'apiToken' | 'oauth';
+  /** Optional `oauthClientId` in the connection's settings entry. */
+  oauthClientId?: string;
+}
+
+interface PendingSignIn {
+  state: string;
+  resolve: (params: URLSearchParams) => void;
+  reject: (err: Error) => void;
+}
+
+/** Reads `zendesk.connections` directly, so the provider keeps working whatever else the settings hold. */
+export function readConnections(): OAuthConnection[] {
+  const raw = vscode.workspace.getConfiguration('zendesk').get<unknown>('connections');
+  if (!Array.isArray(raw)) return [];
+  const out: OAuthConnection[] = [];
+  for (const item of raw) {
+    if (!item || typeof item !== 'object') continue;
+    const r = item as Record<string, unknown>;
+    if (typeof r.name !== 'string' || !r.name.trim()) continue;
+    const url = typeof r.url === 'string' && r.url.trim() ? r.url.trim().replace(/\/+$/, '') : '';
+    const sub = typeof r.subdomain === 'string' && r.subdomain.trim() ? `https://${r.subdomain.trim().toLowerCase()}.zendesk.com` : '';
+    out.push({
+      name: r.name, baseUrl: url || sub, authKind: r.authKind === 'oauth' ? 'oauth' : 'apiToken',
+      ...(typeof r.oauthClientId === 'string' && r.oauthClientId.trim() ? { oauthClientId: r.oauthClientId.trim() } : {}),
+    });
+  }
+  return out;
+}
+
+export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvider, vscode.UriHandler, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<vscode.AuthenticationProviderAuthenticationSessionsChangeEvent>();
+  readonly onDidChangeSessions = this.changed.event;
+  private readonly pending = new Map<string, PendingSignIn>();
+  /** One refresh at a time per connection (rotation makes a second concurrent one fail). */
+  private readonly refreshing = new Map<string, Promise<StoredSession | undefined>>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log?: vscode.LogOutputChannel,
+    /** For tests: how to open the authorization page (default: vscode.env.openExternal). */
+    private readonly openExternal: (url: string) => Thenable<boolean> = openExternalExactly,
+  ) {
+    this.disposables.push(this.changed, context.secrets.onDidChange((e) => {
+      // Another window signed in, refreshed or signed out.
+      if (e.key.startsWith(TOKENS_KEY)) void this.announceChange(e.key.slice(TOKENS_KEY.length));
+    }));
+  }
+
+  // ---------------------------------------------------------------- AuthenticationProvider
+
+  async getSessions(scopes?: readonly string[]): Promise<vscode.AuthenticationSession[]> {
+    const wanted = connectionFromScopes(scopes);
+    const plain = (scopes ?? []).filter((s) => !s.startsWith(CONNECTION_SCOPE_PREFIX));
+    const out: vscode.AuthenticationSession[] = [];
+    for (const c of readConnections()) {
+      if (wanted && c.name !== wanted) continue;
+      const s = await this.load(c.name);
+      if (s && plain.every((p) => s.tokens.scopes.includes(p))) out.push(toSession(c.name, s));
+    }
+    return out;
+  }
+
+  async createSession(scopes: readonly string[]): Promise<vscode.AuthenticationSession> {
+    const conn = await this.pickConnection(connectionFromScopes(scopes));
+    if (!conn) throw new Error('Sign-in cancelled: no Zendesk connection was chosen.');
+    const stored = await this.signIn(conn);
+    return toSession(conn.name, stored);
+  }
+
+  async removeSession(sessionId: string): Promise<void> {
+    await this.signOut(nameFromSessionId(sessionId));
+  }
+
+  // ---------------------------------------------------------------- UriHandler
+
+  handleUri(uri: vscode.Uri): void {
+    if (uri.path !== CALLBACK_PATH) return;
+    const params = new URLSearchParams(uri.query);
+    const state = params.get('state') ?? '';
+    const match = this.pending.get(state);
+    if (match) {
+      this.pending.delete(state);
+      match.resolve(params);
+      return;
+    }
+    // A redirect that belongs to no sign-in in progress (stale, or forged): fail the one waiting, if any.
+    const waiting = [...this.pending.values()];
+    if (waiting.length === 1) {
+      this.pending.clear();
+      waiting[0].resolve(params);
+      return;
+    }
+    this.log?.warn('Ignored a Zendesk sign-in redirect that matches no sign-in in progress.');
+  }
+
+  // ---------------------------------------------------------------- sign in / out
+
+  /** Runs the browser sign-in for a connection and stores the session; throws ExportError with one sentence. */
+  async signIn(conn: OAuthConnection): Promise<StoredSession> {
+    if (!conn.baseUrl) throw new ExportError('invalidQuery', `The connection "${conn.name}" has no subdomain or URL.`);
+    const clientId = await this.clientIdFor(conn, true);
+    if (!clientId) throw new ExportError('cancelled', 'Sign-in cancelled: no OAuth client id was given.');
+    const clientSecret = await this.context.secrets.get(SECRET_KEY + conn.name) || undefined;
+    const pkce = createPkce();
+    const state = createState();
+    const callback = vscode.Uri.parse(`${vscode.env.uriScheme}://${this.context.extension.id}${CALLBACK_PATH}`);
+    // Desktop: vscode://…; web/code-server: <workbench>/callback?vscode-reqid=…, which carries the code back to handleUri.
+    const redirectUri = (await vscode.env.asExternalUri(callback)).toString(true);
+    const url = authorizeUrl({ baseUrl: conn.baseUrl, clientId, redirectUri, scopes: EXPORT_SCOPES, state, codeChallenge: pkce.challenge });
+
+    const params = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Signing in to Zendesk (${conn.name}) in your browser…`, cancellable: true },
+      (_progress, token) => new Promise<URLSearchParams>((resolve, reject) => {
+        const timer = setTimeout(() => finish(new ExportError('auth', 'No answer from the browser within 5 minutes; nothing was stored, sign in again.')), SIGN_IN_TIMEOUT_MS);
+        const cancel = token.onCancellationRequested(() => finish(new ExportError('cancelled', 'Sign-in cancelled; nothing was stored.')));
+        const finish = (err: Error | null, p?: URLSearchParams): void => {
+          clearTimeout(timer);
+          cancel.dispose();
+          this.pending.delete(state);
+          if (err) reject(err);
+          else resolve(p as URLSearchParams);
+        };
+        this.pending.set(state, { state, resolve: (p) => finish(null, p), reject: (e) => finish(e) });
+        void this.openExternal(url).then((opened) => {
+          if (!opened) finish(new ExportError('cancelled', 'The Zendesk sign-in page was not opened; nothing was stored.'));
+        });
+      }),
+    );
+    const { code } = readAuthorizationResponse(params, state);
+    const tokens = await exchangeCode({ baseUrl: conn.baseUrl, clientId, clientSecret }, { code, redirectUri, codeVerifier: pkce.verifier });
+    let account: StoredSession['account'];
+    try {
+      const missing = missingScopes(tokens);
+      if (missing.length) throw missingScopeError(clientId, missing);
+      const { user } = await checkConnection({ baseUrl: conn.baseUrl, credentials: { kind: 'oauth', accessToken: tokens.accessToken } });
+      account = { id: `${new URL(conn.baseUrl).host}/${user.id}`, label: `${user.email || user.name} (${conn.name})` };
+    } catch (err) {
+      // A token that cannot export is not kept anywhere, not even at Zendesk.
+      await revokeAccessToken(conn.baseUrl, tokens.accessToken).catch(() => undefined);
+      throw err;
+    }
+    const stored: StoredSession = { baseUrl: conn.baseUrl, clientId, tokens, account };
+    const existed = Boolean(await this.load(conn.name));
+    await this.save(conn.name, stored);
+    this.changed.fire({ added: existed ? [] : [toSession(conn.name, stored)], removed: [], changed: existed ? [toSession(conn.name, stored)] : [] });
+    this.log?.info(`Signed in to "${conn.name}" as ${account.label} with OAuth (client ${clientId}).`);
+    return stored;
+  }
+
+  /** Revokes at Zendesk (best effort) and forgets the tokens. */
+  async signOut(name: string): Promise<boolean> {
+    const s = await this.load(name);
+    if (!s) return false;
+    try {
+      await revokeAccessToken(s.baseUrl, s.tokens.accessToken);
+    } catch (err) {
+      this.log?.warn(`Could not revoke the OAuth token of "${name}" at Zendesk: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    await this.context.secrets.delete(TOKENS_KEY + name);
+    this.changed.fire({ added: [], removed: [toSession(name, s)], changed: [] });
+    this.log?.info(`Signed out of "${name}".`);
+    return true;
+  }
+
+  /**
+   * The access token for a connection's request, refreshed first when it is about to expire, or
+   * when `afterRejection` (the engine got a 401 with it). Undefined = not signed in (or the
+   * refresh token is dead, in which case the session is dropped and the person asked to sign in).
+   */
+  async accessToken(name: string, afterRejection = false): Promise<string | undefined> {
+    const s = await this.load(name);
+    if (!s) return undefined;
+    if (!afterRejection && !needsRefresh(s.tokens, Date.now())) return s.tokens.accessToken;
+    // Renewed moments ago (by another export, or another window): the 401 was for the pair that renewal
+    // replaced. Renewing again would revoke the token the other export now uses.
+    if (afterRejection && Date.now() - s.tokens.obtainedAt < 10_000) return s.tokens.accessToken;
+    const renewed = await this.refresh(name, s.tokens.accessToken);
+    return renewed?.tokens.accessToken;
+  }
+
+  isSignedIn(name: string): Promise<boolean> {
+    return this.load(name).then(Boolean);
+  }
+
+  private refresh(name: string, rejected: string): Promise<StoredSession | undefined> {
+    let p = this.refreshing.get(name);
+    if (!p) {
+      p = (async () => {
+        try {
+          // Re-read: another window may have rotated the pair already.
+          const s = await this.load(name);
+          if (!s) return undefined;
+          if (s.tokens.accessToken !== rejected && !needsRefresh(s.tokens, Date.now())) return s;
+          if (!s.tokens.refreshToken) return this.expire(name, s, 'Zendesk gave this sign-in no refresh token');
+          let tokens: OAuthTokens;
+          try {
+            const secret = await this.context.secrets.get(SECRET_KEY + name) || undefined;
+            tokens = await refreshAccessToken({ baseUrl: s.baseUrl, clientId: s.clientId, clientSecret: secret }, s.tokens.refreshToken);
+          } catch (err) {
+            if (err instanceof ExportError && err.code === 'auth') return this.expire(name, s, err.message);
+            throw err;
+          }
+          const next: StoredSession = { ...s, tokens };
+          await this.save(name, next);
+          this.changed.fire({ added: [], removed: [], changed: [toSession(name, next)] });
+          return next;
+        } finally {
+          this.refreshing.delete(name);
+        }
+      })();
+      this.refreshing.set(name, p);
+    }
+    return p;
+  }
+
+  private async expire(name: string, s: StoredSession, why: string): Promise<undefined> {
+    this.log?.warn(`The OAuth sign-in of "${name}" can no longer be refreshed (${why.replace(/\.$/, '')}).`);
+    await this.context.secrets.delete(TOKENS_KEY + name);
+    this.changed.fire({ added: [], removed: [toSession(name, s)], changed: [] });
+    void vscode.window.showWarningMessage(`The Zendesk sign-in of "${name}" has expired or was revoked.`, 'Sign In').then((pick) => {
+      if (pick) void vscode.commands.executeCommand('zendesk.signIn', name);
+    });
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- client id / secret
+
+  /** The connection's OAuth client id: from its settings entry, else remembered, else asked (when `ask`). */
+  async clientIdFor(conn: OAuthConnection, ask: boolean): Promise<string | undefined> {
+    if (conn.oauthClientId) return conn.oauthClientId;
+    const remembered = this.context.globalState.get<string>(CLIENT_ID_KEY + conn.name);
+    if (remembered || !ask) return remembered;
+    const id = (await vscode.window.showInputBox({
+      title: `OAuth client for "${conn.name}"`,
+      prompt: 'Unique Identifier of the OAuth client (Admin Center > Apps and integrations > APIs > OAuth clients)',
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() ? undefined : 'Enter the client\'s Unique Identifier.'),
+    }))?.trim();
+    if (!id) return undefined;
+    const secret = await vscode.window.showInputBox({
+      title: `OAuth client for "${conn.name}"`,
+      prompt: 'Client secret — only for a confidential client; leave empty for a public client (PKCE)',
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (secret === undefined) return undefined;
+    await this.setClient(conn.name, id, secret.trim() || undefined);
+    return id;
+  }
+
+  /** Remembers a connection's client id (globalState) and, for confidential clients, its secret (context.secrets). */
+  async setClient(name: string, clientId: string, clientSecret?: string): Promise<void> {
+    await this.context.globalState.update(CLIENT_ID_KEY + name, clientId);
+    if (clientSecret) await this.context.secrets.store(SECRET_KEY + name, clientSecret);
+    else await this.context.secrets.delete(SECRET_KEY + name);
+  }
+
+  /** The named connection, the only OAuth one, or the one picked from a list. */
+  async pickConnection(wanted: string | undefined): Promise<OAuthConnection | undefined> {
+    const all = readConnections();
+    if (wanted) {
+      const c = all.find((x) => x.name === wanted);
+      if (!c) throw new ExportError('invalidQuery', `There is no Zendesk connection named "${wanted}".`);
+      return c;
+    }
+    const oauth = all.filter((c) => c.authKind === 'oauth');
+    if (oauth.length === 1) return oauth[0];
+    const choices = oauth.length ? oauth : all;
+    if (!choices.length) throw new ExportError('invalidQuery', 'Add a Zendesk connection (with OAuth) first, then sign in.');
+    const pick = await vscode.window.showQuickPick(choices.map((c) => ({ label: c.name, description: c.baseUrl, c })), { placeHolder: 'Sign in to which Zendesk connection?' });
+    return pick?.c;
+  }
+
+  // ---------------------------------------------------------------- storage
+
+  private async load(name: string): Promise<StoredSession | undefined> {
+    const raw = await this.context.secrets.get(TOKENS_KEY + name);
+    if (!raw) return undefined;
+    try {
+      const v = JSON.parse(raw) as StoredSession;
+      return v && typeof v.tokens?.accessToken === 'string' && typeof v.baseUrl === 'string' ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private save(name: string, s: StoredSession): Thenable<void> {
+    return this.context.secrets.store(TOKENS_KEY + name, JSON.stringify(s));
+  }
+
+  private async announceChange(name: string): Promise<void> {
+    const s = await this.load(name);
+    if (s) this.changed.fire({ added: [], removed: [], changed: [toSession(name, s)] });
+  }
+
+  dispose(): void {
+    for (const p of this.pending.values()) p.reject(new ExportError('cancelled', 'Sign-in cancelled.'));
+    this.pending.clear();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/**
+ * openExternal with the URL exactly as built. Given a Uri, VS Code decodes and re-encodes it, which
+ * turns the encoded `&`s inside redirect_uri (the web callback URL has its own query) into top-level
+ * parameters; given the string (which the API implementation accepts and keeps as-is), it doesn't.
+ */
+function openExternalExactly(url: string): Thenable<boolean> {
+  return vscode.env.openExternal(url as unknown as vscode.Uri);
+}
+
+function toSession(name: string, s: StoredSession): vscode.AuthenticationSession {
+  return {
+    id: `${AUTH_PROVIDER_ID}:${name}`,
+    accessToken: s.tokens.accessToken,
+    account: s.account,
+    scopes: [...s.tokens.scopes, CONNECTION_SCOPE_PREFIX + name],
+  };
+}
+
+function nameFromSessionId(id: string): string {
+  return id.startsWith(`${AUTH_PROVIDER_ID}:`) ? id.slice(AUTH_PROVIDER_ID.length + 1) : id;
+}
+
+function connectionFromScopes(scopes: readonly string[] | undefined): string | undefined {
+  return scopes?.find((s) => s.startsWith(CONNECTION_SCOPE_PREFIX))?.slice(CONNECTION_SCOPE_PREFIX.length);
+}
