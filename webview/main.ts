@@ -383,9 +383,13 @@ function showError(text: string | null): void {
   errorEl.textContent = text ?? '';
 }
 
-async function showDetail(id: number): Promise<void> {
+let detailShown: number | null = null;
+async function showDetail(id: number, force = false): Promise<void> {
+  // Focus and click both report the same row: ask once.
+  if (id === detailId && id === detailShown && !force) return;
   detailId = id;
   if (!detailOpen) return;
+  detailShown = id;
   detailTitle.textContent = `Record ${fmt(id + 1)} of the file`;
   try {
     const { records } = await ipc.request(GetRecordsRequest, { ids: [id] });
@@ -399,7 +403,7 @@ async function showDetail(id: number): Promise<void> {
 function toggleDetail(open = !detailOpen): void {
   detailOpen = open;
   detailEl.hidden = !open;
-  if (open && detailId !== null) void showDetail(detailId);
+  if (open && detailId !== null) void showDetail(detailId, true);
   saveState();
 }
 

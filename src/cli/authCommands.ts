@@ -76,7 +76,7 @@ export async function statusCommand(flags: AccountFlags & { verify?: boolean; js
   let keychain: string;
   try {
     const s = readStored(baseUrl);
-    keychain = s ? (s.kind === 'apiToken' ? `holds an API token for ${s.email}` : 'holds an OAuth access token') : 'no entry for this account';
+    keychain = s ? (s.kind === 'apiToken' ? `holds an API token for ${s.email}` : s.grant ? `holds an OAuth ${s.grant === 'client_credentials' ? 'client credentials token' : 'sign-in'} of client "${s.clientId}" (refreshed automatically)` : 'holds an OAuth access token') : 'no entry for this account';
   } catch (err) {
     keychain = err instanceof KeychainUnavailableError ? err.message : String(err);
   }

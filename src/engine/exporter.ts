@@ -1,13 +1,15 @@
 // One export run: resume from the checkpoint, pull pages, and after every page write the records,
 // then the checkpoint, so an interruption at any moment loses at most a page that will be redone.
+// The next page's request is already on its way while a page is written (one page ahead, never
+// more): the fsyncs no longer leave the connection idle, and requests stay one at a time.
 import { endpointById } from './catalogue';
 import { readCheckpoint, writeCheckpointAtomic } from './checkpoint';
 import { BoundaryDedupe } from './dedupe';
 import { ExportError } from './errors';
-import { ZendeskClient, type Emit } from './http';
+import { ZendeskClient, type ClientOptions, type Emit } from './http';
 import type { Checkpoint, Connection, ProgressEvent, ResolvedQuery } from './model';
 import { openOutput, type OutputSink } from './output/index';
-import { initialPerPage, paginate } from './pagination';
+import { initialPerPage, paginate, type Page } from './pagination';
 import { cancelledError, type RetryPolicy } from './retry';
 
 export interface ExportRequest {
@@ -24,6 +26,8 @@ export interface ExportRequest {
   retry?: Partial<Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>>;
   /** Clock in epoch milliseconds (tests). */
   now?: () => number;
+  /** Family budgets used until Zendesk sends the family's rate-limit header; default DEFAULT_BUDGETS. */
+  rateBudgets?: ClientOptions['rateBudgets'];
 }
 
 export interface ExportResult {
@@ -61,12 +65,15 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
   const endpoint = endpointById(endpointId);
   if (!endpoint) throw new ExportError('invalidQuery', `"${endpointId}" is not an endpoint form this tool knows.`);
 
+  // Aborted when the run ends early, so a page fetched ahead stops too (it is refetched on resume).
+  const stop = new AbortController();
   const client = new ZendeskClient({
     connection: req.connection,
-    signal,
+    signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
     emit,
     requestTimeoutMs: req.requestTimeoutMs,
     retry: { maxRetries: req.maxRetries, ...req.retry },
+    rateBudgets: req.rateBudgets,
   });
 
   // The output is opened when the first page has arrived, so a wrong token, a non-admin account or an
@@ -87,15 +94,29 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
   let pages = 0;
   let caughtUp = false;
 
+  const stream = paginate({
+    client, endpoint, params: query.params, startTime: query.startTime, position: previous?.position ?? null,
+    perPage, dedupe, emit, now,
+  });
+  // A settled result, never a rejection: a page fetched ahead may fail while the current one is
+  // being written, and its error must wait until that page's checkpoint is saved.
+  type Pulled = { ok: true; step: IteratorResult<Page, void> } | { ok: false; error: unknown };
+  const pull = (): Promise<Pulled> => stream.next().then((step) => ({ ok: true, step }), (error: unknown) => ({ ok: false, error }));
+  let ahead: Promise<Pulled> | null = null;
+
   try {
     emit({ type: 'start', endpointId, resumed: previous !== null, position: previous?.position ?? null });
     // Sent as exclude_deleted too; filtering here as well keeps the promise if a server ignores it.
     const excludeDeleted = endpoint.excludeDeleted && query.params.excludeDeleted === true;
-    const stream = paginate({
-      client, endpoint, params: query.params, startTime: query.startTime, position: previous?.position ?? null,
-      perPage, dedupe, emit, now,
-    });
-    for await (const page of stream) {
+    ahead = pull();
+    while (ahead) {
+      const pulled: Pulled = await ahead;
+      ahead = null;
+      if (!pulled.ok) throw pulled.error;
+      if (pulled.step.done) break;
+      const page = pulled.step.value;
+      // The end of the stream asks for nothing more.
+      if (!page.endOfStream) ahead = pull();
       const kept = excludeDeleted ? page.records.filter((r) => !isDeleted(r)) : page.records;
       const out = await openSink();
       await out.writePage(kept, page.sideloads);
@@ -109,7 +130,7 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
         endpointId: page.endpointId,
         position: page.nextPosition,
         lastRecordTime: page.lastRecordTime,
-        boundaryKeys: dedupe.boundaryKeys(),
+        boundaryKeys: page.boundaryKeys,
         perPage: perPage.value,
         files: state.files,
         writerState: state.writerState,
@@ -137,10 +158,15 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
       if (signal?.aborted) throw cancelledError();
     }
   } catch (err) {
+    // Stop the page fetched ahead and let it settle, so nothing runs on after the run has failed.
+    stop.abort();
+    if (ahead) await ahead;
     await (sink as OutputSink | null)?.close().catch(() => undefined);
     if (err instanceof ExportError) throw err;
     if (signal?.aborted) throw cancelledError();
     throw asExportError(err);
+  } finally {
+    await stream.return(undefined).catch(() => undefined);
   }
   const out = await openSink();
   await out.close();

@@ -3,7 +3,7 @@
 // HTTPS-only, per-request timeouts, rate-limit pacing, retries, OAuth refresh and one clear
 // sentence per failure.
 import createClient from 'openapi-fetch';
-import type { RateLimitFamily } from './catalogue';
+import type { RateBudget, RateLimitFamily } from './catalogue';
 import { AuthSession } from './auth';
 import { ExportError } from './errors';
 import type { paths } from './generated/zendesk';
@@ -67,6 +67,8 @@ export interface ClientOptions {
   /** Per-request timeout (headers and body). Default 60 s. */
   requestTimeoutMs?: number;
   retry?: Partial<RetryPolicy>;
+  /** Family budgets used until Zendesk sends the family's header; default DEFAULT_BUDGETS (tests shorten them). */
+  rateBudgets?: Partial<Record<RateLimitFamily, RateBudget>>;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
@@ -160,6 +162,7 @@ export class ZendeskClient {
   private readonly signal: AbortSignal | undefined;
   private readonly emit: Emit;
   private readonly timeoutMs: number;
+  private readonly budgets: Partial<Record<RateLimitFamily, RateBudget>>;
   readonly policy: RetryPolicy;
 
   constructor(opts: ClientOptions) {
@@ -170,6 +173,7 @@ export class ZendeskClient {
     this.emit = opts.emit ?? (() => undefined);
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...definedOnly(opts.retry ?? {}) };
+    this.budgets = opts.rateBudgets ?? {};
     const client = createClient<paths>({ baseUrl: this.origin });
     // The engine's paths come from the catalogue at run time; API_PATHS ties them to the document
     // at compile time, and assertKnownPath checks them at run time.
@@ -219,7 +223,7 @@ export class ZendeskClient {
     let failures = 0;
     let rateLimited = 0;
     let refreshed = false;
-    const limiters = req.family ? limitersFor(this.origin, req.family) : null;
+    const limiters = req.family ? limitersFor(this.origin, req.family, this.budgets[req.family]) : null;
     const account = limitersFor(this.origin, 'incremental').account;
 
     for (;;) {
@@ -234,7 +238,8 @@ export class ZendeskClient {
       try {
         await account.waitForBudget(this.signal, this.emit);
         this.emit({ type: 'request', url, perPage: req.perPageParam ? perPage.value : null });
-        raw = await this.send(req.path, query);
+        // Counted whatever the outcome: a failed request may still have reached Zendesk's budget.
+        raw = await this.send(req.path, query).finally(() => limiters?.family.noteRequest());
         const rl = readRateLimitHeaders(raw.headers);
         if (rl.account) account.observe(rl.account, this.emit);
         if (rl.endpoint && limiters) limiters.family.observe(rl.endpoint, this.emit);

@@ -23,6 +23,11 @@ export interface Page {
   endOfStream: boolean;
   /** Newest record timestamp seen so far (Unix seconds). */
   lastRecordTime: number | null;
+  /**
+   * The dedupe keys of that second as of this page, for its checkpoint: taken here because the
+   * exporter may already be fetching (and deduping) the next page while this one is written.
+   */
+  boundaryKeys: string[];
   duplicatesDropped: number;
   /** Endpoint form in force after this page (differs from the query's after a stuck-timestamp switch). */
   endpointId: string;
@@ -167,7 +172,7 @@ function page(ctx: Ctx, endpoint: EndpointForm, raw: Record<string, unknown>[], 
   const { kept, dropped } = ctx.dedupe.filter(raw);
   return {
     records: kept, sideloads: side, nextPosition, endOfStream, lastRecordTime: ctx.dedupe.lastRecordTime(),
-    duplicatesDropped: dropped, endpointId: endpoint.id, requested,
+    boundaryKeys: ctx.dedupe.boundaryKeys(), duplicatesDropped: dropped, endpointId: endpoint.id, requested,
   };
 }
 

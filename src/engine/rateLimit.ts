@@ -1,6 +1,7 @@
 // Proactive pacing: Zendesk tells us on every response how many requests are left in the window,
 // so we wait for the reset instead of running into a 429. One limiter per endpoint family (each
-// has its own budget on Zendesk's side) plus one for the account-wide limit.
+// has its own budget on Zendesk's side) plus one for the account-wide limit. An account that
+// sends no family header is paced to the documented budget instead, until one shows up.
 import { DEFAULT_BUDGETS, type RateBudget, type RateLimitFamily } from './catalogue';
 import type { ProgressEvent } from './model';
 import { cancelledError, sleep } from './retry';
@@ -65,6 +66,16 @@ export function readRateLimitHeaders(headers: Headers): ParsedRateLimitHeaders {
 
 type Emit = (e: ProgressEvent) => void;
 
+export interface RateLimiterOptions {
+  /** One request at a time (a family); the account limiter only waits. */
+  serial: boolean;
+  /**
+   * Until the first header for this budget arrives, keep at most `budget.requests` requests in any
+   * `budget.windowSeconds` (families: Zendesk documents them, but not every account sends the header).
+   */
+  paceWithoutHeaders: boolean;
+}
+
 /**
  * Budget state for one family (or the account). `acquire` serialises requests of the family:
  * Zendesk counts parallel requests against the same 10/min budget, so they only cause 429s.
@@ -76,17 +87,20 @@ export class RateLimiter {
   private blockedUntil = 0;
   private blockReason: 'rateLimit' | 'retryAfter' = 'rateLimit';
   private tail: Promise<void> = Promise.resolve();
+  private headersSeen = false;
+  /** When each recent request was answered (epoch ms), for the budget used without headers. */
+  private answered: number[] = [];
 
   constructor(
     readonly name: string,
     readonly budget: RateBudget,
-    private readonly serial: boolean,
+    private readonly opts: RateLimiterOptions,
   ) {}
 
   /** Takes the family's turn (if serial) and waits until the budget allows a request. Returns the release function. */
   async acquire(signal: AbortSignal | undefined, emit: Emit): Promise<() => void> {
     let release: () => void = () => undefined;
-    if (this.serial) {
+    if (this.opts.serial) {
       const previous = this.tail;
       let done!: () => void;
       this.tail = new Promise<void>((resolve) => { done = resolve; });
@@ -125,6 +139,11 @@ export class RateLimiter {
           reason = 'rateLimit';
         }
       }
+      const slot = this.budgetSlot(now);
+      if (slot > until) {
+        until = slot;
+        reason = 'rateLimit';
+      }
       if (until <= now) {
         if (this.remaining !== null && this.remaining <= 0) this.remaining = null; // window has reset
         return;
@@ -134,8 +153,31 @@ export class RateLimiter {
     }
   }
 
-  /** Records what the last response said about this budget. */
+  /**
+   * Without headers: when the next request fits the documented budget, as a sliding window over the
+   * requests already answered (0 = now). Timing them by their answer, not their start, keeps the
+   * count safe whatever the latency: Zendesk saw each one no later than that.
+   */
+  private budgetSlot(nowMs: number): number {
+    if (!this.opts.paceWithoutHeaders || this.headersSeen) return 0;
+    const windowMs = this.budget.windowSeconds * 1000;
+    while (this.answered.length > 0 && this.answered[0] + windowMs <= nowMs) this.answered.shift();
+    if (this.answered.length < this.budget.requests) return 0;
+    return this.answered[this.answered.length - this.budget.requests] + windowMs;
+  }
+
+  /** Counts a request that was sent (answered, failed or timed out) against the budget used without headers. */
+  noteRequest(nowMs: number = Date.now()): void {
+    if (!this.opts.paceWithoutHeaders || this.headersSeen) return;
+    this.answered.push(nowMs);
+    // Only the newest `requests` entries can ever decide a wait.
+    if (this.answered.length > this.budget.requests) this.answered.splice(0, this.answered.length - this.budget.requests);
+  }
+
+  /** Records what the last response said about this budget; from then on the headers rule. */
   observe(info: RateLimitInfo, emit: Emit, nowMs: number = Date.now()): void {
+    this.headersSeen = true;
+    this.answered = [];
     this.total = info.total ?? this.total;
     this.remaining = info.remaining;
     if (info.resetSeconds !== null) {
@@ -184,19 +226,26 @@ const registry = new Map<string, RateLimiter>();
 
 /**
  * The limiters for one origin: shared by every export in this process against that account, so
- * two exports of the same family take turns instead of racing for one budget.
+ * two exports of the same family take turns instead of racing for one budget. `budget` is the
+ * family's budget used until Zendesk sends its header (tests pass a short one).
  */
-export function limitersFor(origin: string, family: RateLimitFamily): { family: RateLimiter; account: RateLimiter } {
-  const familyKey = `${origin} ${family}`;
+export function limitersFor(
+  origin: string,
+  family: RateLimitFamily,
+  budget: RateBudget = DEFAULT_BUDGETS[family],
+): { family: RateLimiter; account: RateLimiter } {
+  const familyKey = `${origin} ${family} ${budget.requests}/${budget.windowSeconds}`;
   let fam = registry.get(familyKey);
   if (!fam) {
-    fam = new RateLimiter(family, DEFAULT_BUDGETS[family], true);
+    fam = new RateLimiter(family, budget, { serial: true, paceWithoutHeaders: true });
     registry.set(familyKey, fam);
   }
   const accountKey = `${origin} account`;
   let account = registry.get(accountKey);
   if (!account) {
-    account = new RateLimiter('account', ACCOUNT_BUDGET, false);
+    // The plan limit (200 to 2500/min) can't be guessed, so the account is paced by its headers
+    // alone: remaining=0 waits for the reset.
+    account = new RateLimiter('account', ACCOUNT_BUDGET, { serial: false, paceWithoutHeaders: false });
     registry.set(accountKey, account);
   }
   return { family: fam, account };

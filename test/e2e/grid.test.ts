@@ -13,7 +13,6 @@ import type { RunningSimulator } from '../../src/simulator/types';
 import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, waitForWorkbench, webviewFrame, withWorkbench } from '../support/vscode';
 
 type Rec = Record<string, unknown>;
-const EXTENSION = process.env.ZDX_GRID_EXT ?? REPO_ROOT;
 const XSS = '<img src=x onerror=alert(1)>';
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 30_000): Promise<T> {
@@ -90,7 +89,7 @@ describe('Results grid in the real workbench', function () {
   before(async () => {
     execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
     // Slow pages (latency) and real rate limits 30x faster: the run lasts long enough to watch.
-    sim = await startSimulator({ port: 0, seed: 23, counts: { tickets: 3000 }, rateLimits: { timeScale: 30 }, latencyMs: 350 });
+    sim = await startSimulator({ port: 0, seed: 23, counts: { tickets: 3000 }, rateLimits: { timeScale: 30 }, latencyMs: 900 });
   });
 
   after(async () => {
@@ -110,7 +109,7 @@ describe('Results grid in the real workbench', function () {
     const workspace = makeWorkspace({ 'grid-tickets.zdquery.json': JSON.stringify(query, null, 2) }, 'zdx-grid-');
     const output = join(workspace, 'out', 'tickets.jsonl');
     try {
-      await withWorkbench({ name: 'grid-stream', workspace, extensionPath: EXTENSION, env: { ZDX_DEMO_SIMULATOR_URL: sim.url } }, async ({ page, server }) => {
+      await withWorkbench({ name: 'grid-stream', workspace, extensionPath: REPO_ROOT, env: { ZDX_DEMO_SIMULATOR_URL: sim.url } }, async ({ page, server }) => {
         await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
         const dialogs: string[] = [];
         page.on('dialog', (d) => {
@@ -133,9 +132,13 @@ describe('Results grid in the real workbench', function () {
         await page.waitForTimeout(500);
         if (await page.locator('.quick-input-widget input').isVisible()) await page.keyboard.press('Enter');
 
+        // While it runs: Runs view, the run's context menu, "Open in Grid".
         await until('the first page in the output', async () => existsSync(output) && readFileSync(output, 'utf8').includes('\n'), 60_000);
-        await quickOpen(page, 'tickets.jsonl');
-        await runCommand(page, 'Zendesk: Open in Grid');
+        const run = page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header', { hasText: 'Runs' }) }).locator('.monaco-list-row', { hasText: 'Grid tickets' }).first();
+        await run.click({ button: 'right', timeout: 30_000 });
+        const openItem = page.locator('.context-view .action-item', { hasText: 'Open in Grid' }).first();
+        await openItem.waitFor({ state: 'visible', timeout: 15_000 });
+        await openItem.click();
         const frame = grid(page);
         await frame.locator('#row-count').waitFor({ state: 'visible', timeout: 60_000 });
 
@@ -212,6 +215,14 @@ describe('Results grid in the real workbench', function () {
         await page.keyboard.press('Control+C');
         await until('Ctrl+C copy', async () => ((await readClipboard(page)).startsWith('id\t') ? true : undefined));
 
+        // Copy JSON: the whole record of the selected row, through the extension host's clipboard.
+        await frame.locator('#copy-json').click();
+        const json = await until('JSON on the clipboard', async () => {
+          const t = await readClipboard(page);
+          return t.startsWith('{') ? t : undefined;
+        });
+        assert.deepEqual(JSON.parse(json), rec);
+
         // Export the current view (filter + sort) through the save dialog (VS Code's simple dialog here).
         const target = join(workspace, 'out', 'solved-view.jsonl');
         await frame.locator('#export-jsonl').click();
@@ -237,7 +248,7 @@ describe('Results grid in the real workbench', function () {
     ];
     const workspace = makeWorkspace({ 'xss/tickets.jsonl': records.map((r) => JSON.stringify(r)).join('\n') + '\n' }, 'zdx-grid-xss-');
     try {
-      await withWorkbench({ name: 'grid-xss', workspace, extensionPath: EXTENSION }, async ({ page }) => {
+      await withWorkbench({ name: 'grid-xss', workspace, extensionPath: REPO_ROOT }, async ({ page }) => {
         const dialogs: string[] = [];
         page.on('dialog', (d) => {
           dialogs.push(d.message());
@@ -247,9 +258,14 @@ describe('Results grid in the real workbench', function () {
         const explorerRow = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
         await page.keyboard.press('Control+Shift+E');
         await explorerRow('xss').click({ timeout: 30_000 });
-        await explorerRow('tickets.jsonl').click({ button: 'right', timeout: 15_000 });
         const item = page.locator('.context-view .action-item', { hasText: 'Open in Grid' }).first();
-        await until('the explorer context menu entry', async () => item.isVisible(), 20_000);
+        // The menu has the extension's entry once the extension host has loaded it: reopen until then.
+        await until('the explorer context menu entry', async () => {
+          await explorerRow('tickets.jsonl').click({ button: 'right', timeout: 15_000 });
+          if (await item.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) return true;
+          await page.keyboard.press('Escape');
+          return false;
+        }, 90_000);
         await item.click();
 
         const frame = grid(page);
@@ -267,6 +283,15 @@ describe('Results grid in the real workbench', function () {
         await screenshot(page, 'grid-xss-as-text');
         assert.deepEqual(dialogs, []);
 
+        // Column chooser: add a nested field, freeze (pin) the subject column.
+        await frame.locator('#columns').click();
+        await frame.locator('vscode-checkbox[data-column="via.channel"]').click();
+        await until('the via.channel column', async () => JSON.stringify(await columnTexts(frame, 'via.channel', 3)) === JSON.stringify(['web', 'email', 'api']), 20_000);
+        await frame.locator('[data-pin="subject"]').click();
+        await frame.locator('.ag-grid-pinned-left-cells [col-id="subject"]').first().waitFor({ timeout: 10_000 });
+        await frame.locator('#chooser-close').click();
+        await screenshot(page, 'grid-columns-pinned');
+
         // Filter through the floating filter, then reload the window: the serializer restores the grid with its filter.
         await frame.locator(`.ag-floating-filter[col-id="status"] input`).fill('solv');
         await until('the filtered view', async () => (await rowCount(frame)).shown === 1, 20_000);
@@ -281,6 +306,8 @@ describe('Results grid in the real workbench', function () {
           return c.file === 3 && c.shown === 1 ? true : undefined;
         }, 60_000);
         assert.deepEqual(await columnTexts(restored, 'subject', 1), ['plain subject']);
+        assert.deepEqual(await columnTexts(restored, 'via.channel', 1), ['email']);
+        assert.equal(await restored.locator('.ag-grid-pinned-left-cells [col-id="subject"]').count() > 0, true, 'subject still frozen');
         await screenshot(page, 'grid-restored-after-reload');
         assert.deepEqual(dialogs, []);
       });

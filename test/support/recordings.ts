@@ -3,8 +3,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import zlib from 'node:zlib';
+import { SHARED_ZENDESK_DIR } from './shared';
 
-export const RECORDINGS_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'zendesk', 'recorded');
+export const RECORDINGS_DIR = path.join(SHARED_ZENDESK_DIR, 'recorded');
 export const RECORDING_FILES = ['TicketsIncrementalTest.test_pagination.json', 'UsersIncrementalTest.test_pagination.json'];
 
 export interface RecordedExchange {

@@ -17,11 +17,10 @@ import {
   type JsonObject,
 } from '../support/openapi';
 import { readRecordings } from '../support/recordings';
+import { SHARED_ZENDESK_DIR } from '../support/shared';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
-// The shared reference folder sits beside the repository (also in CI).
-const SHARED = path.resolve(REPO_ROOT, '..', 'shared', 'zendesk');
-const OFFICIAL_FILE = path.join(SHARED, 'official-incremental-oas.yaml');
+const OFFICIAL_FILE = path.join(SHARED_ZENDESK_DIR, 'official-incremental-oas.yaml');
 const README_FILE = path.join(REPO_ROOT, 'spec', 'README.md');
 
 const OFFICIAL_SAMPLE = '/api/v2/incremental/{incremental_resource}/sample';

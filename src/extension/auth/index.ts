@@ -19,7 +19,7 @@ export interface ZendeskAuth {
    * token) when it is not signed in; for an API-token connection `fallback()`, after the
    * retirement warning. Null = no secret.
    */
-  secretFor(connection: { name: string; auth: 'apiToken' | 'oauth' }, reason: 'export' | 'testConnection' | 'refresh', fallback: () => Thenable<string | undefined>): Promise<{ secret: string } | null>;
+  secretFor(connection: { name: string; auth: 'apiToken' | 'oauth'; baseUrl?: string }, reason: 'export' | 'testConnection' | 'refresh', fallback: () => Thenable<string | undefined>): Promise<{ secret: string } | null>;
   /** Browser sign-in for a connection (asks which when omitted). True when signed in. */
   signIn(name?: string): Promise<boolean>;
   signOut(name?: string): Promise<boolean>;
@@ -63,7 +63,8 @@ export function registerZendeskAuth(context: vscode.ExtensionContext, log?: vsco
         const token = await provider.accessToken(connection.name, reason === 'refresh');
         if (token) return { secret: token };
         if (reason === 'refresh') return null;
-      } else {
+      } else if (!isLoopback(connection.baseUrl)) {
+        // Not for the local simulator: its API token never retires.
         auth.warnApiToken(connection.name);
       }
       const secret = await fallback();
@@ -111,6 +112,15 @@ export function registerZendeskAuth(context: vscode.ExtensionContext, log?: vsco
   );
   current = auth;
   return auth;
+}
+
+function isLoopback(baseUrl: string | undefined): boolean {
+  try {
+    const host = new URL(baseUrl ?? '').hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
 }
 
 async function pickSignedIn(provider: ZendeskAuthenticationProvider): Promise<string | undefined> {

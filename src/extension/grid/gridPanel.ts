@@ -336,7 +336,6 @@ class GridManager implements vscode.Disposable {
   }
 
   private sessionsChanged(list: SessionInfo[]): void {
-    require('fs').appendFileSync('/tmp/griddbg.log', ['GRIDDBG sessionsChanged', JSON.stringify(list.map((s) => [s.sessionId, s.status, s.outputPath])), JSON.stringify([...this.panels.keys()])].join(' ') + '\n');
     this.sessions.clear();
     for (const s of list) {
       // The newest session per output decides what the header shows.
@@ -346,7 +345,6 @@ class GridManager implements vscode.Disposable {
   }
 
   private progress(p: ExportProgressParams): void {
-    require('fs').appendFileSync('/tmp/griddbg.log', ['GRIDDBG progress', p.sessionId, this.sessions.has(p.sessionId), p.counts.records].join(' ') + '\n');
     const s = this.sessions.get(p.sessionId);
     if (!s) return;
     s.counts = p.counts;
