@@ -176,13 +176,13 @@ async function uiBench(dir: string, name: string, records: number): Promise<UiFi
     const sortedMs = ms(t0);
 
     // Scroll: jump the viewport to 10%, 20%, … 100% and wait for the rows there to render.
-    const viewport = f.locator('.ag-body-viewport');
+    const viewport = f.locator('.ag-grid-viewport').first();
     t0 = performance.now();
     for (let step = 1; step <= 10; step++) {
       await viewport.evaluate((el, s) => (el.scrollTop = (el.scrollHeight - el.clientHeight) * (s / 10)), step);
       await f.waitForFunction(() => {
         const rows = Array.from(document.querySelectorAll(".ag-row"));
-        const view = document.querySelector('.ag-body-viewport')!.getBoundingClientRect();
+        const view = document.querySelector('.ag-grid-viewport')!.getBoundingClientRect();
         return rows.some((r) => {
           const b = r.getBoundingClientRect();
           return b.top >= view.top && b.bottom <= view.bottom && (r.querySelector('.ag-cell[col-id="id"]')?.textContent ?? '').trim() !== '';

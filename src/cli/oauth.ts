@@ -11,7 +11,7 @@ import { ExportError } from '../engine/errors';
 import type { Credentials } from '../engine/model';
 import {
   authorizeUrl, clientCredentialsToken, createPkce, createState, EXPORT_SCOPES, exchangeCode, missingScopeError,
-  missingScopes, OAuthTokenKeeper, readAuthorizationResponse, refreshAccessToken, revokeAccessToken, type OAuthTokens,
+  missingScopes, needsRefresh, OAuthTokenKeeper, readAuthorizationResponse, refreshAccessToken, revokeAccessToken, type OAuthTokens,
 } from '../engine/oauth';
 import type { AccountFlags, Env } from './account';
 import { resolveBaseUrl } from './account';
@@ -218,7 +218,19 @@ export async function prepareCredentials(credentials: Credentials): Promise<void
 /** `zdx auth logout` of an OAuth entry: revoke at Zendesk first (best effort), so the token dies with the entry. */
 export async function revokeStored(baseUrl: string, s: StoredOAuth, io: IO): Promise<void> {
   try {
-    await revokeAccessToken(baseUrl, s.accessToken);
+    // Revocation goes through the access token (and takes its refresh token along); an expired one
+    // can't, so renew first rather than leave a live refresh token behind.
+    let accessToken = s.accessToken;
+    if (s.refreshToken && s.clientId && needsRefresh(fromStored(s), Date.now())) {
+      try {
+        accessToken = (await refreshAccessToken({ baseUrl, clientId: s.clientId }, s.refreshToken)).accessToken;
+      } catch (err) {
+        if (!(err instanceof ExportError && err.code === 'auth')) throw err;
+        io.err(`The OAuth sign-in at ${baseUrl} had already expired or been revoked.`);
+        return;
+      }
+    }
+    await revokeAccessToken(baseUrl, accessToken);
     io.err(`Revoked the OAuth token at ${baseUrl}.`);
   } catch (err) {
     io.err(`zdx: warning: could not revoke the OAuth token at ${baseUrl} (${err instanceof Error ? err.message.replace(/\.$/, '') : String(err)}); it is removed locally anyway.`);

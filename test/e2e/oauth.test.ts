@@ -22,12 +22,16 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   }
 }
 
-/** The Accounts menu's entries (opens and closes the menu). */
-async function accountsMenu(page: Page): Promise<string> {
+/** The Accounts menu's entries (opens and closes the menu; with `shot`, a screenshot of it open). */
+async function accountsMenu(page: Page, shot?: string): Promise<string> {
   await page.locator('.activitybar [aria-label^="Accounts"]').first().click();
   const menu = page.locator('.context-view .monaco-menu').first();
   await menu.waitFor({ state: 'visible', timeout: 10_000 });
   const text = await menu.innerText();
+  if (shot) {
+    await menu.locator('.action-label', { hasText: 'Sim OAuth' }).first().hover().catch(() => undefined);
+    await screenshot(page, shot);
+  }
   await page.keyboard.press('Escape');
   return text;
 }
@@ -59,15 +63,17 @@ describe('OAuth sign-in in the real workbench', function () {
 
   before(async () => {
     execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
-    sim = await startSimulator({ seed: 21, counts: { tickets: 300 }, rateLimits: false });
+    // Access tokens live 4 s and a page takes ≥ 250 ms: the export outlives its first token, so the
+    // extension must refresh (ahead of expiry, or when the server asks after a 401).
+    sim = await startSimulator({ seed: 21, counts: { tickets: 300 }, rateLimits: false, latencyMs: 250, oauth: { accessTokenTtlSeconds: 4 } });
   });
   after(async () => {
     await sim?.close();
   });
 
-  it('signs in through the browser, shows the account, exports with the bearer token, and signs out', async () => {
+  it('signs in through the browser, shows the account, exports with refreshed bearer tokens, and signs out', async () => {
     const workspace = makeWorkspace({
-      'oauth-tickets.zdquery.json': JSON.stringify({ name: 'OAuth tickets', connection: 'Sim OAuth', resource: 'tickets', startTime: EPOCH }, null, 2),
+      'oauth-tickets.zdquery.json': JSON.stringify({ name: 'OAuth tickets', connection: 'Sim OAuth', resource: 'tickets', startTime: EPOCH, params: { perPage: 20 } }, null, 2),
     }, 'zdx-oauth-');
     const settings = { 'zendesk.connections': [{ name: 'Sim OAuth', url: sim.url, authKind: 'oauth', oauthClientId: 'zdx-demo' }] };
     try {
@@ -86,7 +92,7 @@ describe('OAuth sign-in in the real workbench', function () {
           return text.includes('admin@example.com (Sim OAuth)') ? text : undefined;
         }, 30_000);
         assert.match(menu, /admin@example\.com \(Sim OAuth\)/);
-        await screenshot(page, 'oauth-signed-in');
+        await accountsMenu(page, 'oauth-accounts-menu');
         const tokenRequests = sim.stats().requestLog.filter((l) => l.url === '/oauth/tokens');
         assert.equal(tokenRequests.length, 1);
         assert.equal(tokenRequests[0].status, 200);
@@ -100,8 +106,11 @@ describe('OAuth sign-in in the real workbench', function () {
         const lines = readFileSync(join(workspace, 'oauth-tickets', 'tickets.jsonl'), 'utf8').split('\n').filter(Boolean);
         assert.deepEqual(lines.map((l) => { const r = JSON.parse(l) as { id: number; generated_timestamp: number }; return `${r.id}:${r.generated_timestamp}`; }),
           expected.map((r) => `${r.id}:${r.ts}`));
-        const incremental = sim.stats().requestLog.filter((l) => l.url.startsWith('/api/v2/incremental'));
-        assert.ok(incremental.length > 0 && incremental.every((l) => l.authorization && l.status === 200), JSON.stringify(incremental.slice(0, 3)));
+        const log = sim.stats().requestLog;
+        const pages = log.filter((l) => l.url.startsWith('/api/v2/incremental') && l.status === 200);
+        assert.ok(pages.length >= 15 && pages.every((l) => l.authorization), `${pages.length} pages`);
+        const grants = log.filter((l) => l.url === '/oauth/tokens');
+        assert.ok(grants.length >= 2 && grants.every((l) => l.status === 200), `the token was never refreshed: ${JSON.stringify(grants)}`);
 
         // Sign out: revoked at Zendesk, gone from the Accounts menu.
         await runCommand(page, 'Zendesk: Sign Out');

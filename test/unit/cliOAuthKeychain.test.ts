@@ -223,6 +223,21 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
     assert.equal(me.status, 401);
   });
 
+  it('logout after the access token expired still revokes the sign-in (renews, then revokes), leaving no live refresh token', async () => {
+    const s = await start({ oauth: { accessTokenTtlSeconds: 2 } });
+    const signedIn = await login(s, async (url) => void await follow(await approve(url)));
+    assert.equal(signedIn.code, 0, signedIn.stderr);
+    const e = stored(s)!;
+    await new Promise((res) => setTimeout(res, 2100));
+    const r = await runCli(['auth', 'logout', '--url', s.url], { cwd: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Revoked/);
+    assert.ok(s.stats().requestLog.some((l) => l.method === 'DELETE' && l.url.startsWith('/api/v2/oauth/tokens/current') && l.status === 204));
+    const reuse = await fetch(`${s.url}/oauth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'refresh_token', client_id: 'zdx-demo', refresh_token: e.refreshToken }) });
+    assert.equal(reuse.status, 400);
+    assert.equal(stored(s), null);
+  });
+
   describe('client credentials', () => {
     const clients = [{ id: 'zdx-ci', secret: 'ci-secret-value', scopes: ['read'] }];
 

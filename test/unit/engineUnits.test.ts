@@ -8,13 +8,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { authorizationHeader } from '../../src/engine/auth';
-import { endpointById } from '../../src/engine/catalogue';
+import { DEFAULT_BUDGETS, endpointById } from '../../src/engine/catalogue';
 import { BoundaryDedupe, dedupeKey, recordTimestamp } from '../../src/engine/dedupe';
 import { ExportError } from '../../src/engine/errors';
 import { runExport } from '../../src/engine/exporter';
 import { connectionFromUrl, describeErrorBody, validateBaseUrl, ZendeskClient } from '../../src/engine/http';
 import type { ProgressEvent } from '../../src/engine/model';
-import { readRateLimitHeaders } from '../../src/engine/rateLimit';
+import { limitersFor, readRateLimitHeaders } from '../../src/engine/rateLimit';
 import { backoffDelayMs, halvePerPage, parseRetryAfter, sleep } from '../../src/engine/retry';
 
 const creds = { kind: 'apiToken' as const, email: 'admin@example.com', token: 'secret-token' };
@@ -431,5 +431,269 @@ describe('engine: cursors that do not advance', function () {
     assert.ok(err instanceof ExportError && err.code === 'stuck', String(err));
     assert.ok(srv.requests.length <= 10, `stopped after ${srv.requests.length} requests`);
     assert.equal((await fs.readFile(output, 'utf8')).trim().split('\n').length, 2, 'the two records once');
+  });
+});
+
+describe('engine: pacing when Zendesk sends no family header', function () {
+  this.timeout(20_000);
+  let srv: Awaited<ReturnType<typeof serve>> | undefined;
+  let dir = '';
+  beforeEach(async () => { dir = await fs.mkdtemp(path.join(os.tmpdir(), 'zdx-pace-')); });
+  afterEach(async () => {
+    await srv?.close();
+    srv = undefined;
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const page = (res: http.ServerResponse, headers: Record<string, string> = {}) => {
+    res.writeHead(200, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify({ tickets: [], end_of_stream: true, end_time: 5 }));
+  };
+
+  /** A server that allows `limit` requests in any `windowMs` (by arrival) and answers a 429 beyond, like Zendesk without its headers. */
+  function strict(limit: number, windowMs: number, headers: Record<string, string> = {}, respond: Handler = (_req, res) => page(res, headers)) {
+    const arrivals: number[] = [];
+    const state = { limited: 0 };
+    const handler: Handler = (req, res) => {
+      const now = Date.now();
+      if (arrivals.filter((t) => t > now - windowMs).length >= limit) {
+        state.limited++;
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1', ...headers });
+        res.end(JSON.stringify({ error: 'APIRateLimitExceeded', description: 'Number of allowed incremental export API requests per minute exceeded' }));
+        return;
+      }
+      arrivals.push(now);
+      respond(req, res);
+    };
+    return { handler, state };
+  }
+
+  it('keeps to the documented budget as a sliding window over the requests sent, so a header-less account meets no 429', async () => {
+    const server = strict(3, 600);
+    srv = await serve(server.handler);
+    const events: ProgressEvent[] = [];
+    const c = client(srv.url, events, { rateBudgets: { incremental: { requests: 3, windowSeconds: 0.6 } } });
+    const started = Date.now();
+    for (let i = 0; i < 7; i++) assert.equal((await c.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' })).kind, 'ok');
+    assert.equal(server.state.limited, 0, 'no request ran into a 429');
+    assert.ok(Date.now() - started >= 1150, `7 requests at 3 per 0.6 s take two waits (${Date.now() - started} ms)`);
+    assert.ok(events.some((e) => e.type === 'waiting' && e.reason === 'rateLimit'), 'the wait is reported');
+    assert.equal(srv.requests.length, 7);
+  });
+
+  it('a run of the exporter is paced the same way, with the next page fetched ahead', async () => {
+    const server = strict(2, 400, {}, (req, res) => {
+      const i = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('cursor')?.slice(1) ?? 0);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ tickets: [{ id: i + 1, generated_timestamp: 100 + i }], after_cursor: `c${i + 1}`, after_url: null, end_of_stream: i === 4 }));
+    });
+    srv = await serve(server.handler);
+    const output = path.join(dir, 'tickets.jsonl');
+    const result = await runExport({
+      connection: { baseUrl: srv.url, credentials: creds },
+      query: { name: 'x', resource: 'tickets', endpointId: 'tickets/cursor', startTime: 0, params: { perPage: 1 }, output: { path: output, format: 'jsonl' }, digest: 'd' },
+      checkpointPath: path.join(dir, 'tickets.checkpoint.json'),
+      rateBudgets: { incremental: { requests: 2, windowSeconds: 0.4 } },
+    });
+    assert.equal(result.caughtUp, true);
+    assert.equal(result.records, 5);
+    assert.equal(server.state.limited, 0, 'no request ran into a 429');
+    assert.equal(srv.requests.length, 5);
+  });
+
+  it('as soon as a family header arrives, the headers rule instead of the budget', async () => {
+    srv = await serve((_req, res) => page(res, { 'zendesk-ratelimit-incremental-exports': 'total=100; remaining=90; resets=60' }));
+    const events: ProgressEvent[] = [];
+    // Without the header this budget would hold the third request back for 30 s.
+    const c = client(srv.url, events, { rateBudgets: { incremental: { requests: 2, windowSeconds: 30 } } });
+    const started = Date.now();
+    for (let i = 0; i < 6; i++) await c.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
+    assert.ok(Date.now() - started < 5000, `no budget wait (${Date.now() - started} ms)`);
+    assert.ok(!events.some((e) => e.type === 'waiting'), 'nothing waited');
+  });
+
+  it('account headers still pause when remaining reaches 0', async () => {
+    const times: number[] = [];
+    srv = await serve((_req, res) => {
+      times.push(Date.now());
+      page(res, { 'x-rate-limit': '700', 'x-rate-limit-remaining': '0', 'ratelimit-reset': '0.4', 'zendesk-ratelimit-incremental-exports': 'total=100; remaining=90; resets=60' });
+    });
+    const c = client(srv.url);
+    await c.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
+    await c.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
+    assert.ok(times[1] - times[0] >= 380, `second request waited for the account reset (${times[1] - times[0]} ms)`);
+  });
+
+  it('uses the documented budgets by default', () => {
+    for (const family of Object.keys(DEFAULT_BUDGETS) as (keyof typeof DEFAULT_BUDGETS)[]) {
+      assert.deepEqual(limitersFor('https://budget-default.zendesk.com', family).family.budget, DEFAULT_BUDGETS[family]);
+    }
+  });
+});
+
+describe('engine export: the next page is fetched while this one is written', function () {
+  this.timeout(20_000);
+  let srv: Awaited<ReturnType<typeof serve>> | undefined;
+  let dir = '';
+  beforeEach(async () => { dir = await fs.mkdtemp(path.join(os.tmpdir(), 'zdx-ahead-')); });
+  afterEach(async () => {
+    await srv?.close();
+    srv = undefined;
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const FAMILY = { 'zendesk-ratelimit-incremental-exports': 'total=1000; remaining=999; resets=60' };
+
+  /** tickets/cursor pages c0..c<last>, two tickets each; `special` may answer a page itself (return true). */
+  function cursorServer(last: number, special: (i: number, req: http.IncomingMessage, res: http.ServerResponse) => boolean = () => false): Handler {
+    return (req, res) => {
+      const i = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('cursor')?.slice(1) ?? 0);
+      if (special(i, req, res)) return;
+      res.writeHead(200, { 'content-type': 'application/json', ...FAMILY });
+      res.end(JSON.stringify({
+        tickets: [{ id: i * 10 + 1, generated_timestamp: 100 + i }, { id: i * 10 + 2, generated_timestamp: 100 + i }],
+        after_cursor: `c${i + 1}`, after_url: null, end_of_stream: i === last,
+      }));
+    };
+  }
+
+  function request(url: string, extra: Partial<Parameters<typeof runExport>[0]> = {}, perPage = 2): Parameters<typeof runExport>[0] {
+    return {
+      connection: { baseUrl: url, credentials: creds },
+      query: { name: 'x', resource: 'tickets', endpointId: 'tickets/cursor', startTime: 0, params: { perPage }, output: { path: path.join(dir, 'tickets.jsonl'), format: 'jsonl' }, digest: 'd' },
+      checkpointPath: path.join(dir, 'tickets.checkpoint.json'),
+      retry: { baseDelayMs: 5, maxDelayMs: 20 },
+      requestTimeoutMs: 10_000,
+      ...extra,
+    };
+  }
+
+  async function lines(): Promise<number> {
+    return (await fs.readFile(path.join(dir, 'tickets.jsonl'), 'utf8')).split('\n').filter(Boolean).length;
+  }
+
+  /** Collects unhandled rejections while `fn` runs (and a moment after). */
+  async function noUnhandled<T>(fn: () => Promise<T>): Promise<T> {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => { unhandled.push(reason); };
+    process.on('unhandledRejection', listener);
+    try {
+      const out = await fn();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(unhandled, [], 'no unhandled rejection');
+      return out;
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+  }
+
+  it('requests page N+1 before page N is written, and nothing after the end of the stream', async () => {
+    srv = await serve(cursorServer(3));
+    const events: ProgressEvent[] = [];
+    const result = await runExport(request(srv.url, { onProgress: (e) => events.push(e) }));
+    assert.equal(result.caughtUp, true);
+    assert.equal(result.records, 8);
+    assert.equal(srv.requests.length, 4, 'no request after end_of_stream');
+    const kinds = events.filter((e) => e.type === 'request' || e.type === 'page').map((e) => e.type);
+    assert.deepEqual(kinds.slice(0, 3), ['request', 'request', 'page'], 'the second request left before the first page was on disk');
+    assert.equal(await lines(), 8);
+  });
+
+  it("a failure of the page fetched ahead surfaces after the current page's checkpoint, never unhandled", async () => {
+    srv = await serve(cursorServer(5, (i, _req, res) => {
+      if (i !== 1) return false;
+      res.writeHead(403, { 'content-type': 'application/json', ...FAMILY });
+      res.end('{"error":"Forbidden"}');
+      return true;
+    }));
+    const err = await noUnhandled(() => runExport(request(srv!.url)).then(() => null, (e: unknown) => e));
+    assert.ok(err instanceof ExportError && err.code === 'forbidden', String(err));
+    const cp = JSON.parse(await fs.readFile(path.join(dir, 'tickets.checkpoint.json'), 'utf8')) as { pages: number; position: unknown };
+    assert.equal(cp.pages, 1, 'page 1 is checkpointed');
+    assert.deepEqual(cp.position, { kind: 'cursor', cursor: 'c1' });
+    assert.equal(await lines(), 2);
+    assert.equal(srv.requests.length, 2);
+  });
+
+  it('cancelling aborts the page fetched ahead; the resume refetches it', async () => {
+    let hang = true;
+    let closed = false;
+    srv = await serve(cursorServer(2, (i, _req, res) => {
+      if (i !== 1 || !hang) return false;
+      res.on('close', () => { closed = true; });
+      return true; // never answers
+    }));
+    const ac = new AbortController();
+    const started = Date.now();
+    const err = await noUnhandled(() => runExport(request(srv!.url, { signal: ac.signal, onPage: () => setTimeout(() => ac.abort(), 50) })).then(() => null, (e: unknown) => e));
+    assert.ok(err instanceof ExportError && err.code === 'cancelled', String(err));
+    assert.ok(Date.now() - started < 3000, `cancelled at once (${Date.now() - started} ms), not after the request timeout`);
+    for (let t = 0; t < 50 && !closed; t++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(closed, 'the request in flight was aborted');
+    hang = false;
+    const result = await runExport(request(srv.url));
+    assert.equal(result.caughtUp, true);
+    assert.equal(result.checkpoint.records, 6);
+    assert.equal(await lines(), 6, 'every record once');
+  });
+
+  it('a write failure stops the page fetched ahead instead of waiting for it', async () => {
+    let closed = false;
+    srv = await serve(cursorServer(2, (i, _req, res) => {
+      if (i !== 1) return false;
+      res.on('close', () => { closed = true; });
+      return true; // never answers
+    }));
+    const blocker = path.join(dir, 'not-a-folder');
+    await fs.writeFile(blocker, '');
+    const started = Date.now();
+    const q = request(srv.url);
+    const err = await noUnhandled(() => runExport({ ...q, query: { ...q.query, output: { path: path.join(blocker, 'tickets.jsonl'), format: 'jsonl' } } }).then(() => null, (e: unknown) => e));
+    assert.ok(err instanceof ExportError && err.code === 'io', String(err));
+    assert.ok(Date.now() - started < 3000, `failed at once (${Date.now() - started} ms), not after the request timeout`);
+    for (let t = 0; t < 50 && !closed && srv.requests.length > 1; t++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(srv.requests.length === 1 || closed, 'the request fetched ahead was aborted');
+  });
+
+  it('a 504 on the page fetched ahead still halves per_page for it and the rest of the stream', async () => {
+    let failed = false;
+    const sizes: string[] = [];
+    srv = await serve(cursorServer(2, (i, req, res) => {
+      sizes.push(new URL(req.url ?? '/', 'http://x').searchParams.get('per_page') ?? '');
+      if (i !== 1 || failed) return false;
+      failed = true;
+      res.writeHead(504, { 'content-type': 'text/html', ...FAMILY });
+      res.end('<html>Gateway Timeout</html>');
+      return true;
+    }));
+    const result = await runExport(request(srv.url, {}, 40));
+    assert.equal(result.caughtUp, true);
+    assert.deepEqual(sizes, ['40', '40', '20', '20']);
+    assert.equal(result.checkpoint.perPage, 20);
+  });
+
+  it("checkpoints each page's own boundary keys, not those of the page fetched ahead", async () => {
+    // Time-based: page 1 ends on second 5, page 2 (fetched ahead) moves the boundary to second 9.
+    srv = await serve((req, res) => {
+      const start = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('start_time'));
+      const body = start < 5
+        ? { tickets: [{ id: 1, generated_timestamp: 5 }, { id: 2, generated_timestamp: 5 }], end_time: 5, end_of_stream: false }
+        : start < 9
+          ? { tickets: [{ id: 2, generated_timestamp: 5 }, { id: 3, generated_timestamp: 9 }], end_time: 9, end_of_stream: false }
+          : { tickets: [], end_time: 9, end_of_stream: true };
+      res.writeHead(200, { 'content-type': 'application/json', ...FAMILY });
+      res.end(JSON.stringify(body));
+    });
+    const ac = new AbortController();
+    const q = request(srv.url, { signal: ac.signal, onPage: () => ac.abort() });
+    const err = await runExport({ ...q, query: { ...q.query, endpointId: 'tickets' } }).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof ExportError && err.code === 'cancelled', String(err));
+    const cp = JSON.parse(await fs.readFile(q.checkpointPath, 'utf8')) as { lastRecordTime: number; boundaryKeys: string[] };
+    assert.equal(cp.lastRecordTime, 5);
+    assert.deepEqual(cp.boundaryKeys.sort(), ['1@5', '2@5']);
+    const resumed = await runExport({ ...q, signal: undefined, onPage: undefined, query: { ...q.query, endpointId: 'tickets' } });
+    assert.equal(resumed.caughtUp, true);
+    const ids = (await fs.readFile(q.query.output.path, 'utf8')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: number }).id);
+    assert.deepEqual(ids, [1, 2, 3], 'the repeat of ticket 2 was dropped after the resume');
   });
 });

@@ -63,7 +63,12 @@ export function sortKey(value: unknown): SortKey {
   if (typeof value === 'boolean') return value ? 1 : 0;
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   if (PLAIN_NUMBER.test(text)) return Number(text);
-  return text.slice(0, SORT_PREFIX).toLowerCase();
+  const cut = text.slice(0, SORT_PREFIX);
+  const lower = cut.toLowerCase();
+  // toLowerCase returns the same string when nothing changed, and a slice keeps its whole parent
+  // (the record's text) alive in V8: store a copy then.
+  // (V8 copies strings shorter than 13 characters anyway.)
+  return lower === cut && cut.length >= 13 ? (' ' + cut).slice(1) : lower;
 }
 
 /** Numbers before strings; empty values last in either direction. */

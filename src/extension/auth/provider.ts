@@ -146,6 +146,8 @@ export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvi
     // Desktop: vscode://…; web/code-server: <workbench>/callback?vscode-reqid=…, which carries the code back to handleUri.
     const redirectUri = (await vscode.env.asExternalUri(callback)).toString(true);
     const url = authorizeUrl({ baseUrl: conn.baseUrl, clientId, redirectUri, scopes: EXPORT_SCOPES, state, codeChallenge: pkce.challenge });
+    // Zendesk only redirects to URLs listed on the OAuth client: say which one this sign-in uses.
+    this.log?.info(`Signing in to "${conn.name}" with OAuth client ${clientId}; redirect URL: ${redirectUri}`);
 
     const params = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Signing in to Zendesk (${conn.name}) in your browser…`, cancellable: true },
@@ -191,7 +193,11 @@ export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvi
     const s = await this.load(name);
     if (!s) return false;
     try {
-      await revokeAccessToken(s.baseUrl, s.tokens.accessToken);
+      // Zendesk revokes through the access token, and that also kills its refresh token. An expired access
+      // token can't do it, so renew first: otherwise a live refresh token would outlive the sign-out.
+      let live: StoredSession | undefined = s;
+      if (needsRefresh(s.tokens, Date.now()) && s.tokens.refreshToken) live = await this.refresh(name, s.tokens.accessToken, true);
+      if (live) await revokeAccessToken(live.baseUrl, live.tokens.accessToken);
     } catch (err) {
       this.log?.warn(`Could not revoke the OAuth token of "${name}" at Zendesk: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -221,7 +227,7 @@ export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvi
     return this.load(name).then(Boolean);
   }
 
-  private refresh(name: string, rejected: string): Promise<StoredSession | undefined> {
+  private refresh(name: string, rejected: string, quiet = false): Promise<StoredSession | undefined> {
     let p = this.refreshing.get(name);
     if (!p) {
       p = (async () => {
@@ -230,13 +236,13 @@ export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvi
           const s = await this.load(name);
           if (!s) return undefined;
           if (s.tokens.accessToken !== rejected && !needsRefresh(s.tokens, Date.now())) return s;
-          if (!s.tokens.refreshToken) return this.expire(name, s, 'Zendesk gave this sign-in no refresh token');
+          if (!s.tokens.refreshToken) return quiet ? undefined : this.expire(name, s, 'Zendesk gave this sign-in no refresh token');
           let tokens: OAuthTokens;
           try {
             const secret = await this.context.secrets.get(SECRET_KEY + name) || undefined;
             tokens = await refreshAccessToken({ baseUrl: s.baseUrl, clientId: s.clientId, clientSecret: secret }, s.tokens.refreshToken);
           } catch (err) {
-            if (err instanceof ExportError && err.code === 'auth') return this.expire(name, s, err.message);
+            if (err instanceof ExportError && err.code === 'auth') return quiet ? undefined : this.expire(name, s, err.message);
             throw err;
           }
           const next: StoredSession = { ...s, tokens };
