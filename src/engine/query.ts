@@ -1,6 +1,7 @@
 // Saved query files (*.zdquery.json): validation with JSON paths (for diagnostics), reading with
 // line/column on syntax errors, and resolution into what the exporter runs plus a digest that
 // tells a checkpoint whether it belongs to this query.
+import { slug } from './slug';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -272,19 +273,6 @@ export function describeQuery(q: SavedQuery | ResolvedQuery): string {
   const format = q.output?.format ?? 'jsonl';
   const target = q.output?.path ?? `${slug(name)}/${resource}.${format}`;
   return `${parts.join(' ')} → ${target}${target.endsWith(`.${format}`) ? '' : ` (${format})`}`;
-}
-
-/** File-system-safe folder name for a query name: lower case, ASCII letters/digits and dashes. */
-export function slug(name: string): string {
-  const s = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 60)
-    .replace(/-+$/, '');
-  return s || 'query';
 }
 
 /**

@@ -8,7 +8,8 @@ import type { ExportFinishedParams } from '../protocol/customMessages';
 import { baseUrlOf, type ConnectionStore } from './connectionStore';
 import type { ExportCommands } from './exportCommands';
 import { MultiStepInput, type InputStep } from './multiStepInput';
-import { QUERY_SUFFIX, slug } from './queryFiles';
+import { slug } from '../engine/slug';
+import { QUERY_SUFFIX } from './queryFiles';
 
 export type WizardAction = 'run' | 'save' | 'both';
 

@@ -41,22 +41,6 @@ export function queryLabel(s: QuerySummary): string {
   return base.slice(0, -QUERY_SUFFIX.length) || base;
 }
 
-/**
- * File-system-safe name, the same rule as the engine's default output folder (src/engine/query.ts),
- * repeated here so the extension bundle doesn't pull in the engine for one function.
- */
-export function slug(name: string): string {
-  const s = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 60)
-    .replace(/-+$/, '');
-  return s || 'query';
-}
-
 export async function findQueryFiles(): Promise<vscode.Uri[]> {
   const uris = await vscode.workspace.findFiles(QUERY_GLOB, '**/node_modules/**');
   return uris.sort((a, b) => a.path.localeCompare(b.path));

@@ -6,7 +6,8 @@ import Ajv from 'ajv';
 import { ENDPOINTS, RESOURCES } from '../../src/engine/catalogue';
 import { ExportError } from '../../src/engine/errors';
 import type { SavedQuery } from '../../src/engine/model';
-import { describeQuery, readSavedQuery, resolveQuery, slug, validateSavedQuery } from '../../src/engine/query';
+import { describeQuery, readSavedQuery, resolveQuery, validateSavedQuery } from '../../src/engine/query';
+import { slug } from '../../src/engine/slug';
 import { buildQuerySchema } from '../../src/engine/querySchema';
 import { parseStartTime } from '../../src/engine/startTime';
 
