@@ -24,6 +24,13 @@ export function authorizationHeader(credentials: Credentials): string {
  * Holds the credentials for one connection. An expired OAuth access token is refreshed at most
  * once per rejected request; the refreshed token is kept for the rest of the run.
  */
+/** The one sentence for a 401, worded for the kind of credentials that was refused. */
+export function rejectedCredentialsMessage(credentials: Credentials, host: string): string {
+  return credentials.kind === 'oauth'
+    ? `Zendesk rejected the OAuth access token for ${host} and it couldn't be refreshed; sign in again.`
+    : `Zendesk rejected the credentials for ${host}: check the email and API token (or sign in again).`;
+}
+
 export class AuthSession {
   private credentials: Credentials;
   private refreshing: Promise<boolean> | null = null;
@@ -34,6 +41,10 @@ export class AuthSession {
 
   header(): string {
     return authorizationHeader(this.credentials);
+  }
+
+  rejectedMessage(host: string): string {
+    return rejectedCredentialsMessage(this.credentials, host);
   }
 
   /** Whether a 401 can be answered by refreshing (OAuth with a refresh function). */

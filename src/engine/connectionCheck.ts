@@ -1,6 +1,7 @@
 // "Test connection": one cheap authenticated call that tells a person whether exports will work
 // before they start one (wrong token → auth, non-admin → forbidden).
 import { ExportError } from './errors';
+import { rejectedCredentialsMessage } from './auth';
 import { ZendeskClient } from './http';
 import type { Connection } from './model';
 
@@ -23,7 +24,7 @@ export async function checkConnection(connection: Connection, signal?: AbortSign
   };
   // An anonymous answer (id null) means the credentials were not accepted.
   if (user.id === null || user.id === undefined) {
-    throw new ExportError('auth', `Zendesk rejected the credentials for ${client.host}: check the email and API token (or sign in again).`);
+    throw new ExportError('auth', rejectedCredentialsMessage(connection.credentials, client.host));
   }
   if (result.role !== 'admin') {
     throw new ExportError('forbidden', `${result.email || 'This user'} is signed in to ${client.host} as ${result.role || 'a non-admin'}; incremental exports need an admin account.`);

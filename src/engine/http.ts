@@ -299,7 +299,7 @@ export class ZendeskClient {
           refreshed = true;
           if (await this.auth.refresh()) continue;
         }
-        throw new ExportError('auth', `Zendesk rejected the credentials for ${this.host}: check the email and API token (or sign in again).`);
+        throw new ExportError('auth', this.auth.rejectedMessage(this.host));
       }
       const said = describeErrorBody(raw.body);
       if (status === 403) {

@@ -228,9 +228,14 @@ describe('Results grid in the real workbench', function () {
         await frame.locator('#export-jsonl').click();
         const input = page.locator('.quick-input-widget input');
         await input.waitFor({ state: 'visible', timeout: 15_000 });
+        // VS Code's simple file dialog completes the typed path asynchronously and may swallow an
+        // early Enter: type, wait until the value has settled, and press Enter until it closes.
         await input.fill(target);
-        await page.waitForTimeout(300);
-        await page.keyboard.press('Enter');
+        await until('the typed path', async () => ((await input.inputValue()) === target ? true : undefined), 10_000);
+        for (let attempt = 0; attempt < 5 && (await input.isVisible()); attempt++) {
+          await page.keyboard.press('Enter');
+          await page.waitForTimeout(1_000);
+        }
         await until('the exported view', async () => existsSync(target) && readJsonl(target).length === solved.length, 30_000);
         assert.deepEqual(readJsonl(target).map((r) => String(r.id)), solvedBySubject);
         assert.deepEqual(dialogs, []);

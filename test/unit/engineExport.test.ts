@@ -474,6 +474,8 @@ describe('engine: authentication', () => {
     const rejected = query('tickets');
     const bad = await run(s, rejected, { connection: { baseUrl: s.url, credentials: { kind: 'apiToken', email: 'admin@example.com', token: 'wrong' } } });
     assert.equal(bad.error?.code, 'auth');
+    const badOAuth = await run(s, query('tickets', { name: 'bad-oauth' }), { connection: { baseUrl: s.url, credentials: { kind: 'oauth', accessToken: 'expired-or-revoked' } } });
+    assert.equal(badOAuth.error?.message, `Zendesk rejected the OAuth access token for ${new URL(s.url).host} and it couldn't be refreshed; sign in again.`);
     // Nothing is created before Zendesk has answered with a page: no output, no checkpoint, no folder.
     assert.equal(existsSync(path.dirname(rejected.output.path)), false);
     assert.equal(bad.error?.message, `Zendesk rejected the credentials for ${new URL(s.url).host}: check the email and API token (or sign in again).`);
