@@ -3,8 +3,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { RESOURCES } from '../engine/catalogue';
 import { ExportError } from '../engine/errors';
+import { DEFAULT_LOOPBACK_REDIRECT_PORT } from '../engine/oauth';
 import { ACCOUNT_HELP } from './account';
 import { loginCommand, logoutCommand, statusCommand } from './authCommands';
+import { LOGIN_REDIRECT_HELP } from './oauth';
 import { EXIT_CODES, EXIT_INTERNAL, EXIT_USAGE, UsageError, exitCodeHelp } from './exitCodes';
 import { exportCommand, runCommand } from './exportCommands';
 import type { IO } from './exportCommands';
@@ -88,9 +90,9 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--client-id <id>', 'the OAuth client\'s Unique Identifier (Admin Center > Apps and integrations > APIs > OAuth clients)')
     .option('--client-credentials', 'OAuth client credentials for unattended runs (secret from ZENDESK_OAUTH_CLIENT_SECRET or stdin)')
     .option('--no-browser', 'with --oauth: print the sign-in URL instead of opening a browser')
-    .option('--port <n>', 'with --oauth: fixed loopback port for the redirect http://127.0.0.1:PORT/callback', intOption)
+    .option('--port <n>', `with --oauth: loopback port of the redirect http://127.0.0.1:N/callback (default ${DEFAULT_LOOPBACK_REDIRECT_PORT}; 0 = any free port, only for servers that accept any)`, nonNegativeInt)
     .option('--no-verify', 'store without checking the token against the account first')
-    .addHelpText('after', '\nExamples:\n  zdx auth login --email me@acme.com --subdomain acme          (prompts)\n  pass show zendesk | zdx auth login --email me@acme.com --subdomain acme\n  zdx auth login --oauth --client-id zdx-export --subdomain acme     (browser sign-in; API tokens stop working on 2027-04-30)\n  ZENDESK_OAUTH_CLIENT_SECRET=… zdx auth login --client-credentials --client-id zdx-ci --subdomain acme')
+    .addHelpText('after', `\nExamples:\n  zdx auth login --email me@acme.com --subdomain acme          (prompts)\n  pass show zendesk | zdx auth login --email me@acme.com --subdomain acme\n  zdx auth login --oauth --client-id zdx-export --subdomain acme     (browser sign-in; API tokens stop working on 2027-04-30)\n  ZENDESK_OAUTH_CLIENT_SECRET=… zdx auth login --client-credentials --client-id zdx-ci --subdomain acme\n\n${LOGIN_REDIRECT_HELP}`)
     .action(async (opts) => setExit(await loginCommand(opts, io)));
   accountOptions(auth.command('logout'))
     .description('Remove the stored token for an account.')

@@ -1,18 +1,19 @@
 // OAuth for the CLI. `zdx auth login --oauth --client-id ID` runs the browser sign-in (Authorization
-// Code + PKCE S256) with a one-shot redirect listener on 127.0.0.1; `--client-credentials` gets a
+// Code + PKCE S256) with a one-shot redirect listener on 127.0.0.1 at a fixed port (Zendesk redirects
+// only to URLs registered on the OAuth client, so a random port could never match); `--client-credentials` gets a
 // confidential client's token for unattended runs. Tokens (and a client secret) live only in the OS
 // keychain entry of the account; every run refreshes them ahead of expiry, or after a 401, and saves
 // the rotated pair before relying on it.
 import { spawn } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { checkConnection, connectionFromUrl } from '../engine/index';
 import { ExportError } from '../engine/errors';
 import type { Credentials } from '../engine/model';
 import {
-  authorizeUrl, clientCredentialsToken, createPkce, createState, EXPORT_SCOPES, exchangeCode, missingScopeError,
-  missingScopes, needsRefresh, OAuthTokenKeeper, readAuthorizationResponse, refreshAccessToken, revokeAccessToken, type OAuthTokens,
+  authorizeUrl, clientCredentialsToken, createPkce, createState, DEFAULT_LOOPBACK_REDIRECT_PORT, EXPORT_SCOPES, exchangeCode,
+  loopbackRedirectUri, missingScopeError, missingScopes, needsRefresh, OAuthTokenKeeper, readAuthorizationResponse, redirectRegistrationHint,
+  refreshAccessToken, revokeAccessToken, type OAuthTokens,
 } from '../engine/oauth';
+import { startLoopbackReceiver } from '../engine/oauthLoopback';
 import type { AccountFlags, Env } from './account';
 import { resolveBaseUrl } from './account';
 import { EXIT_OK, UsageError } from './exitCodes';
@@ -26,7 +27,7 @@ export interface OAuthLoginFlags extends AccountFlags {
   clientId?: string;
   /** Commander's `--no-browser` sets this to false. */
   browser?: boolean;
-  /** Fixed loopback port for the redirect (when the OAuth client lists an exact redirect URL). */
+  /** Loopback port of the redirect; default DEFAULT_LOOPBACK_REDIRECT_PORT (0 = any free port, for servers that accept any). */
   port?: number;
   verify?: boolean;
 }
@@ -38,7 +39,16 @@ export interface OAuthLoginDeps {
   timeoutMs?: number;
 }
 
-const CALLBACK_PATH = '/callback';
+/** For `zdx auth login --help`: the redirect URL to register on the OAuth client. */
+export const LOGIN_REDIRECT_HELP = `Browser sign-in (--oauth) receives Zendesk's redirect at ${loopbackRedirectUri(DEFAULT_LOOPBACK_REDIRECT_PORT)}:
+register exactly that URL on the OAuth client (Admin Center > Apps and integrations > APIs > OAuth clients >
+Redirect URLs), or register http://127.0.0.1:N/callback and pass --port N.`;
+
+/** One sentence: the port is taken, how to pick another, and that the other URL must be registered too. */
+export function portInUseMessage(port: number): string {
+  return `Port ${port} on 127.0.0.1 is already in use (another sign-in or program), so the sign-in redirect ${loopbackRedirectUri(port)} can't be received; `
+    + `free it, or pass --port N with another port and register http://127.0.0.1:N/callback as a redirect URL on the OAuth client.`;
+}
 
 /** `zdx auth login --oauth --client-id ID` and `zdx auth login --client-credentials`. */
 export async function oauthLoginCommand(flags: OAuthLoginFlags, io: IO, stdin: NodeJS.ReadStream = process.stdin, deps: OAuthLoginDeps = {}): Promise<number> {
@@ -69,20 +79,22 @@ export async function oauthLoginCommand(flags: OAuthLoginFlags, io: IO, stdin: N
 async function browserLogin(baseUrl: string, clientId: string, flags: OAuthLoginFlags, io: IO, deps: OAuthLoginDeps): Promise<StoredOAuth> {
   const pkce = createPkce();
   const state = createState();
-  const receiver = await startRedirectReceiver(flags.port ?? 0);
+  const receiver = await startLoopbackReceiver(flags.port ?? DEFAULT_LOOPBACK_REDIRECT_PORT, portInUseMessage);
   try {
-    const redirectUri = `http://127.0.0.1:${receiver.port}${CALLBACK_PATH}`;
+    const { redirectUri } = receiver;
     const url = authorizeUrl({ baseUrl, clientId, redirectUri, scopes: EXPORT_SCOPES, state, codeChallenge: pkce.challenge });
     const opened = flags.browser === false ? false : await (deps.openBrowser ?? openBrowser)(url);
     io.err(opened
       ? `Opened the Zendesk sign-in page in your browser. If it did not appear, open this URL:\n${url}`
-      : `Open this URL in a browser to sign in to Zendesk (waiting for the redirect to ${redirectUri}):\n${url}`);
+      : `Open this URL in a browser to sign in to Zendesk:\n${url}`);
+    // Zendesk shows a redirect problem in the browser only: name the URL it has to accept up front.
+    io.err(`Waiting for the redirect to ${redirectUri}; ${redirectRegistrationHint(redirectUri)}.`);
     const timeoutSeconds = Number(io.env.ZDX_OAUTH_TIMEOUT_SECONDS);
     const timeoutMs = deps.timeoutMs ?? (timeoutSeconds > 0 ? timeoutSeconds * 1000 : 5 * 60_000);
-    const params = await receiver.wait(timeoutMs);
+    const params = await waitForRedirect(receiver.received, timeoutMs, redirectUri);
     let tokens: OAuthTokens;
     try {
-      const { code } = readAuthorizationResponse(params, state);
+      const { code } = readAuthorizationResponse(params, state, redirectUri);
       tokens = await exchangeCode({ baseUrl, clientId }, { code, redirectUri, codeVerifier: pkce.verifier });
     } catch (err) {
       receiver.answer(false, err instanceof Error ? err.message : String(err));
@@ -94,11 +106,36 @@ async function browserLogin(baseUrl: string, clientId: string, flags: OAuthLogin
       receiver.answer(false, err instanceof Error ? err.message : String(err));
       throw err;
     }
-    receiver.answer(true, 'Signed in. You can close this tab and go back to the terminal.');
+    receiver.answer(true, 'You can close this tab and go back to the terminal.');
     return toStored(tokens, clientId, 'authorization_code');
   } finally {
     await receiver.close();
   }
+}
+
+/** The redirect's query, or a clear error on timeout (naming the URL to register) or Ctrl-C / SIGTERM. */
+function waitForRedirect(received: Promise<URLSearchParams>, timeoutMs: number, redirectUri: string): Promise<URLSearchParams> {
+  return new Promise<URLSearchParams>((resolve, reject) => {
+    const onSignal = (): void => {
+      cleanup();
+      reject(new ExportError('cancelled', 'The sign-in was cancelled; nothing was stored.'));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new ExportError('auth', `No answer from the browser within ${Math.round(timeoutMs / 1000)} s (if Zendesk reported a redirect problem, ${redirectRegistrationHint(redirectUri)}); nothing was stored, run the command again.`));
+    }, timeoutMs);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    void received.then((p) => {
+      cleanup();
+      resolve(p);
+    });
+  });
 }
 
 async function clientCredentialsLogin(baseUrl: string, clientId: string, io: IO, stdin: NodeJS.ReadStream): Promise<StoredOAuth> {
@@ -237,81 +274,7 @@ export async function revokeStored(baseUrl: string, s: StoredOAuth, io: IO): Pro
   }
 }
 
-// ------------------------------------------------------------------ the loopback redirect
-
-interface RedirectReceiver {
-  port: number;
-  /** The redirect's query, once the browser arrives at /callback. */
-  wait(timeoutMs: number): Promise<URLSearchParams>;
-  /** What the browser tab shows: success, or the one-sentence failure. */
-  answer(ok: boolean, message: string): void;
-  close(): Promise<void>;
-}
-
-/** Listens on 127.0.0.1 only (never all interfaces): the code must not be reachable from the network. */
-async function startRedirectReceiver(port: number): Promise<RedirectReceiver> {
-  let arrived: ((p: URLSearchParams) => void) | null = null;
-  let pendingResponse: http.ServerResponse | null = null;
-  const got = new Promise<URLSearchParams>((resolve) => { arrived = resolve; });
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (req.method !== 'GET' || url.pathname !== CALLBACK_PATH || !arrived) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found.');
-      return;
-    }
-    const deliver = arrived;
-    arrived = null;
-    pendingResponse = res;
-    deliver(url.searchParams);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new ExportError('io',
-      err.code === 'EADDRINUSE' ? `Port ${port} on 127.0.0.1 is in use; pick another with --port or leave it out.` : `Could not listen on 127.0.0.1 for the sign-in redirect (${err.code ?? err.message}).`)));
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const send = (ok: boolean, message: string): void => {
-    const res = pendingResponse;
-    pendingResponse = null;
-    if (!res) return;
-    const html = `<!doctype html><meta charset="utf-8"><title>zdx sign-in</title><body style="font:15px system-ui,sans-serif;margin:3em">`
-      + `<h1>${ok ? 'Signed in' : 'Sign-in failed'}</h1><p>${escapeHtml(message)}</p></body>`;
-    res.writeHead(ok ? 200 : 400, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
-  };
-  return {
-    port: (server.address() as AddressInfo).port,
-    wait: (timeoutMs) => new Promise<URLSearchParams>((resolve, reject) => {
-      const onSignal = (): void => {
-        cleanup();
-        reject(new ExportError('cancelled', 'The sign-in was cancelled; nothing was stored.'));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new ExportError('auth', `No answer from the browser within ${Math.round(timeoutMs / 1000)} s; nothing was stored, run the command again.`));
-      }, timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      void got.then((p) => {
-        cleanup();
-        resolve(p);
-      });
-    }),
-    answer: send,
-    close: () => new Promise<void>((resolve) => {
-      send(false, 'The sign-in ended.');
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+// ------------------------------------------------------------------ the browser
 
 /** xdg-open / open / start; false when there is no browser to open (e.g. SSH without a display). */
 export function openBrowser(url: string): Promise<boolean> {

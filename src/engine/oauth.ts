@@ -14,6 +14,24 @@ export const EXPORT_SCOPES: readonly string[] = ['read'];
 /** Zendesk retires API tokens on this day; the UIs name it when API-token auth is used. */
 export const API_TOKEN_RETIREMENT_DATE = '2027-04-30';
 
+/**
+ * The loopback redirect's fixed port (CLI and desktop VS Code). Zendesk only redirects to URLs
+ * registered on the OAuth client (absolute; https unless localhost or 127.0.0.1), so a random port
+ * could never match: a fixed one makes `http://127.0.0.1:47615/callback` registrable once.
+ */
+export const DEFAULT_LOOPBACK_REDIRECT_PORT = 47615;
+export const LOOPBACK_CALLBACK_PATH = '/callback';
+
+/** `http://127.0.0.1:PORT/callback`: 127.0.0.1 rather than localhost, which may resolve to ::1 where nothing listens. */
+export function loopbackRedirectUri(port: number = DEFAULT_LOOPBACK_REDIRECT_PORT): string {
+  return `http://127.0.0.1:${port}${LOOPBACK_CALLBACK_PATH}`;
+}
+
+/** The sentence that tells a person which redirect URL the OAuth client must list. */
+export function redirectRegistrationHint(redirectUri: string): string {
+  return `the OAuth client in Admin Center must list ${redirectUri} among its redirect URLs`;
+}
+
 export interface OAuthClient {
   /** Base URL of the Zendesk account (https://acme.zendesk.com); only its origin is used. */
   baseUrl: string;
@@ -96,7 +114,7 @@ export function authorizeUrl(o: AuthorizeUrlOptions): string {
  * The authorization result carried by the redirect: the code when `state` matches, else a clear
  * error (a mismatched state means the redirect did not come from this sign-in and is ignored).
  */
-export function readAuthorizationResponse(params: URLSearchParams, expectedState: string): { code: string } {
+export function readAuthorizationResponse(params: URLSearchParams, expectedState: string, redirectUri?: string): { code: string } {
   const state = params.get('state');
   if (state !== expectedState) {
     throw new ExportError('auth', 'The sign-in answer did not carry the state this sign-in sent, so it was rejected; start the sign-in again.');
@@ -104,7 +122,9 @@ export function readAuthorizationResponse(params: URLSearchParams, expectedState
   const error = params.get('error');
   if (error) {
     if (error === 'access_denied') throw new ExportError('auth', 'Access was denied on the Zendesk authorization page; nothing was stored.');
-    throw new ExportError('auth', `Zendesk refused the authorization (${safeCode(error)}); check the OAuth client's redirect URLs and scopes.`);
+    throw new ExportError('auth', redirectUri
+      ? `Zendesk refused the authorization (${safeCode(error)}); ${redirectRegistrationHint(redirectUri)} and allow the "read" scope.`
+      : `Zendesk refused the authorization (${safeCode(error)}); check the OAuth client's redirect URLs and scopes.`);
   }
   const code = params.get('code');
   if (!code) throw new ExportError('auth', 'The sign-in answer carried no authorization code; start the sign-in again.');

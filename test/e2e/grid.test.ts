@@ -5,17 +5,18 @@
 // Screenshots go to .test-output/screenshots/grid-*.png.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
-import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, waitForWorkbench, webviewFrame, withWorkbench } from '../support/vscode';
+import { REPO_ROOT, makeWorkspace, notificationTexts, runCommand, screenshot, waitForNotification, waitForWorkbench, webviewFrame, withWorkbench } from '../support/vscode';
 
 type Rec = Record<string, unknown>;
 const XSS = '<img src=x onerror=alert(1)>';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 30_000): Promise<T> {
+/** Polls `probe` until it returns a value; on timeout the error adds what `found()` reports (what was there instead). */
+async function until<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, found?: () => Promise<string> | string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -25,9 +26,36 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline) {
+      const seen = found ? await Promise.resolve().then(found).catch((err: unknown) => `(could not describe: ${String(err)})`) : '';
+      throw new Error(`Timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}${seen ? `; found: ${seen}` : ''}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** The last lines of the extension's output channel log (it has the engine server's lines), for failure messages. */
+function extensionLogTail(userDataDir: string, lines = 15): string {
+  const logs = join(userDataDir, 'logs');
+  const file = existsSync(logs)
+    ? readdirSync(logs, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('Zendesk Export.log')).map((f) => join(logs, f))[0]
+    : undefined;
+  return file ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '(no extension log)';
+}
+
+/** What a JSON Lines file holds, for failure messages: missing, or its size and record count. */
+function describeJsonl(file: string): string {
+  if (!existsSync(file)) return `${file} does not exist`;
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+  const unparsable = lines.filter((l) => {
+    try {
+      JSON.parse(l);
+      return false;
+    } catch {
+      return true;
+    }
+  }).length;
+  return `${file} has ${lines.length} rows${unparsable ? ` (${unparsable} unparsable)` : ''}`;
 }
 
 function readJsonl(file: string): Rec[] {
@@ -228,15 +256,35 @@ describe('Results grid in the real workbench', function () {
         await frame.locator('#export-jsonl').click();
         const input = page.locator('.quick-input-widget input');
         await input.waitFor({ state: 'visible', timeout: 15_000 });
-        // VS Code's simple file dialog completes the typed path asynchronously and may swallow an
-        // early Enter: type, wait until the value has settled, and press Enter until it closes.
+        // VS Code's simple file dialog shows its input before it has listed the folder; when the listing
+        // arrives it replaces the value with the proposed name (out/tickets-view.jsonl), discarding a path
+        // typed meanwhile, and Enter then saves there. So wait for the proposal before typing; Enter may
+        // still be swallowed while it completes the path: press it until the dialog closes.
+        const proposed = join(workspace, 'out', 'tickets-view.jsonl');
+        await until('the save dialog to propose out/tickets-view.jsonl', async () => ((await input.inputValue()) === proposed ? true : undefined), 15_000, async () => `the dialog shows "${await input.inputValue()}"`);
         await input.fill(target);
         await until('the typed path', async () => ((await input.inputValue()) === target ? true : undefined), 10_000);
+        // What the dialog held at each Enter: the failure message shows which path it accepted.
+        const accepted: string[] = [];
         for (let attempt = 0; attempt < 5 && (await input.isVisible()); attempt++) {
+          accepted.push(await input.inputValue().catch(() => '(closed)'));
           await page.keyboard.press('Enter');
           await page.waitForTimeout(1_000);
         }
-        await until('the exported view', async () => existsSync(target) && readJsonl(target).length === solved.length, 30_000);
+        await until('the exported view', async () => existsSync(target) && readJsonl(target).length === solved.length, 30_000, async () => {
+          const outDir = join(workspace, 'out');
+          const others = readdirSync(outDir).filter((n) => n.endsWith('.jsonl') && n !== 'tickets.jsonl' && join(outDir, n) !== target);
+          const gridError = (await frame.locator('#error').innerText({ timeout: 2000 }).catch(() => '')).trim();
+          const notes = (await notificationTexts(page).catch(() => [])).filter((t) => /Export/.test(t));
+          return [
+            `${describeJsonl(target)} (the view has ${solved.length})`,
+            `other .jsonl files in out/: ${others.length ? others.map((n) => describeJsonl(join(outDir, n))).join('; ') : 'none'}`,
+            `dialog value at each Enter: ${JSON.stringify(accepted)}; dialog still open: ${await input.isVisible()}`,
+            `grid error: ${gridError || 'none'}`,
+            `notifications: ${JSON.stringify(notes)}`,
+            `extension log:\n${extensionLogTail(server.userDataDir)}`,
+          ].join('\n');
+        });
         assert.deepEqual(readJsonl(target).map((r) => String(r.id)), solvedBySubject);
         assert.deepEqual(dialogs, []);
       });

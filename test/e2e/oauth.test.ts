@@ -2,10 +2,13 @@
 // the simulator's authorization page in a new tab, Allow redirects to the workbench's /callback route
 // (what vscode.env.asExternalUri gives on the web), the extension's UriHandler finishes the PKCE
 // exchange; the account shows in the Accounts menu, an export runs with the bearer token, and
-// "Zendesk: Sign Out" revokes it and removes the account.
+// "Zendesk: Sign Out" revokes it and removes the account. A second workbench forces the desktop
+// redirect (`zendesk.oauth.redirect: "loopback"`): the test plays the browser, from the authorization
+// URL to the extension host's listener on 127.0.0.1, then a denied sign-in and a busy port.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { EPOCH, startSimulator } from '../../src/simulator/index';
@@ -55,6 +58,25 @@ async function undoProxyMangling(context: BrowserContext, sim: RunningSimulator)
     q.set('redirect_uri', redirect.toString());
     await route.fulfill({ status: 302, headers: { location: `${sim.url}/oauth/authorizations/new?${q}` } });
   });
+}
+
+/** A port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/** True once nothing listens on 127.0.0.1:port any more. */
+async function refused(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/callback`, { signal: AbortSignal.timeout(5_000) });
+    return false;
+  } catch (err) {
+    return (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+  }
 }
 
 describe('OAuth sign-in in the real workbench', function () {
@@ -119,6 +141,76 @@ describe('OAuth sign-in in the real workbench', function () {
         await screenshot(page, 'oauth-signed-out');
       });
     } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+  it('with the loopback redirect: the extension host receives the code on 127.0.0.1:<loopbackPort>, then closes the listener', async () => {
+    const port = await freePort();
+    const redirectUri = `http://127.0.0.1:${port}/callback`;
+    const workspace = makeWorkspace({ 'README.md': 'loopback sign-in\n' }, 'zdx-oauth-loopback-');
+    const settings = {
+      'zendesk.connections': [{ name: 'Sim OAuth', url: sim.url, authKind: 'oauth', oauthClientId: 'zdx-demo' }],
+      'zendesk.oauth.redirect': 'loopback',
+      'zendesk.oauth.loopbackPort': port,
+    };
+    let blocker: Server | undefined;
+    try {
+      await withWorkbench({ name: 'oauth-loopback', workspace, extensionPath: REPO_ROOT, settings }, async ({ page }) => {
+        // The extension opens the authorization URL with openExternal (a new tab here): note it and
+        // play the browser from Node instead, with the simulator's approve=1 / deny=1 shortcut.
+        let opened: string | undefined;
+        await page.context().route(/\/oauth\/authorizations\/new\?/, async (route) => {
+          opened = route.request().url();
+          await route.fulfill({ status: 200, contentType: 'text/plain', body: 'The e2e test plays the browser.' });
+        });
+        const signIn = async (): Promise<URLSearchParams> => {
+          opened = undefined;
+          await runCommand(page, 'Zendesk: Sign In with OAuth');
+          const q = new URL(await until('the authorization page to open', async () => opened, 60_000)).searchParams;
+          assert.equal(q.get('redirect_uri'), redirectUri);
+          assert.equal(q.get('code_challenge_method'), 'S256');
+          return q;
+        };
+        const browse = async (q: URLSearchParams, decision: 'approve' | 'deny'): Promise<{ status: number; type: string; text: string }> => {
+          const res = await fetch(`${sim.url}/oauth/authorizations/new?${q}&${decision}=1`, { redirect: 'manual' });
+          assert.equal(res.status, 302, await res.text());
+          const target = res.headers.get('location')!;
+          assert.ok(target.startsWith(`${redirectUri}?`), target);
+          const tab = await fetch(target);
+          return { status: tab.status, type: tab.headers.get('content-type') ?? '', text: await tab.text() };
+        };
+
+        // Allow: the tab gets a plain-text page, the account appears, the listener is gone.
+        const logStart = sim.stats().requestLog.length;
+        const allowed = await browse(await signIn(), 'approve');
+        assert.equal(allowed.status, 200, allowed.text);
+        assert.match(allowed.type, /^text\/plain/);
+        assert.match(allowed.text, /You can close this tab/);
+        await until('the account in the Accounts menu', async () => (await accountsMenu(page)).includes('admin@example.com (Sim OAuth)'), 30_000);
+        const grants = sim.stats().requestLog.slice(logStart).filter((l) => l.url === '/oauth/tokens');
+        assert.equal(grants.length, 1);
+        assert.equal(grants[0].status, 200);
+        await until('the loopback listener to close', () => refused(port));
+
+        // Deny: the tab and a notification say so, and the listener closes too.
+        const denied = await browse(await signIn(), 'deny');
+        assert.equal(denied.status, 400);
+        assert.match(denied.text, /Access was denied/);
+        await waitForNotification(page, /Access was denied on the Zendesk authorization page/, 30_000);
+        await until('the loopback listener to close', () => refused(port));
+
+        // Busy port: one sentence naming the port and how to pick another; no authorization page.
+        blocker = createServer();
+        await new Promise<void>((resolve) => blocker!.listen(port, '127.0.0.1', () => resolve()));
+        opened = undefined;
+        await runCommand(page, 'Zendesk: Sign In with OAuth');
+        const busy = await waitForNotification(page, new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use`), 30_000);
+        assert.match(busy, /zendesk\.oauth\.loopbackPort/);
+        assert.equal(opened, undefined);
+        await screenshot(page, 'oauth-loopback-port-busy');
+      });
+    } finally {
+      await new Promise<void>((resolve) => (blocker?.listening ? blocker.close(() => resolve()) : resolve()));
       rmSync(workspace, { recursive: true, force: true });
     }
   });

@@ -5,10 +5,12 @@
 // fails on purpose.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Entry } from '@napi-rs/keyring';
 import { KEYCHAIN_SERVICE } from '../../src/cli/keychain';
+import { DEFAULT_LOOPBACK_REDIRECT_PORT } from '../../src/engine/oauth';
 import { EPOCH, startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index';
 import { cleanEnv, duplicates, expectedKeys, jsonlKeys, runCli, startCli, type CliResult } from '../support/cliProcess';
 
@@ -61,7 +63,9 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
    * to do with it, and returns the CLI's result plus what the browser saw.
    */
   async function login(s: RunningSimulator, browser: (authorizeUrl: string) => Promise<void>, extra: string[] = [], clientId = 'zdx-demo'): Promise<CliResult> {
-    const cli = startCli(['auth', 'login', '--oauth', '--client-id', clientId, '--url', s.url, '--no-browser', ...extra], { cwd: dir, env: cleanEnv({ ZDX_OAUTH_TIMEOUT_SECONDS: '30' }) });
+    // Any free port (the simulator's clients accept any loopback port): the default one may be taken on a shared machine.
+    const port = extra.includes('--port') ? [] : ['--port', '0'];
+    const cli = startCli(['auth', 'login', '--oauth', '--client-id', clientId, '--url', s.url, '--no-browser', ...port, ...extra], { cwd: dir, env: cleanEnv({ ZDX_OAUTH_TIMEOUT_SECONDS: '30' }) });
     let stderr = '';
     const url = await new Promise<string>((resolve, reject) => {
       cli.child.stderr!.on('data', (chunk: string) => {
@@ -145,6 +149,34 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
     await new Promise((res) => setTimeout(res, 2100));
     const again = await runCli(['export', 'tickets', '--url', s.url, '--per-page', '100', '--out', 'b2.jsonl'], { cwd: dir, env });
     assert.equal(again.code, 0, again.stderr);
+  });
+
+  it('the redirect URL to register is the fixed loopback one, named in --help', async () => {
+    const r = await runCli(['auth', 'login', '--help'], { cwd: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /http:\/\/127\.0\.0\.1:47615\/callback/);
+    assert.match(r.stdout, /--port N/);
+  });
+
+  it('a busy redirect port: one sentence naming the port, --port, and the URL to register; nothing stored', async () => {
+    const s = await start();
+    // Occupy the default port; when something else already holds it, it is just as busy.
+    const blocker = createServer();
+    await new Promise<void>((resolve) => {
+      blocker.once('error', () => resolve());
+      blocker.listen(DEFAULT_LOOPBACK_REDIRECT_PORT, '127.0.0.1', () => resolve());
+    });
+    try {
+      const r = await runCli(['auth', 'login', '--oauth', '--client-id', 'zdx-demo', '--url', s.url, '--no-browser'], { cwd: dir, env });
+      assert.equal(r.code, 17, r.stderr);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^zdx: Port 47615 on 127\.0\.0\.1 is already in use .*--port N .*register http:\/\/127\.0\.0\.1:N\/callback as a redirect URL on the OAuth client\.$/);
+      assert.equal(stored(s), null);
+      assert.equal(s.stats().requests, 0, 'the CLI talked to Zendesk before it could receive the redirect');
+    } finally {
+      await new Promise<void>((resolve) => (blocker.listening ? blocker.close(() => resolve()) : resolve()));
+    }
   });
 
   it('a mismatched state is refused: clear error, nothing stored', async () => {

@@ -1,16 +1,21 @@
 // The "Zendesk" authentication provider: one session per OAuth connection, visible in the Accounts
 // menu and reachable with vscode.authentication.getSession('zendesk', …). Sign-in is Authorization
-// Code + PKCE S256 + state; the redirect comes back through this extension's UriHandler, made
-// reachable with vscode.env.asExternalUri (vscode:// on desktop, the workbench's /callback route on
-// the web and in code-server). Tokens live only in context.secrets; they are refreshed ahead of
-// expiry and after a 401, and sign-out revokes them at Zendesk.
+// Code + PKCE S256 + state. Zendesk redirects only to registered, absolute URLs (https unless
+// localhost or 127.0.0.1), so a vscode:// redirect would be refused: desktop VS Code receives it on a
+// loopback listener in the extension host (http://127.0.0.1:47615/callback, setting
+// zendesk.oauth.loopbackPort), while the web and remote workbenches (code-server, vscode.dev,
+// Remote-SSH) keep the UriHandler reached through vscode.env.asExternalUri (the workbench's https
+// /callback route). Setting zendesk.oauth.redirect forces either. Tokens live only in
+// context.secrets; they are refreshed ahead of expiry and after a 401, and sign-out revokes them.
 import * as vscode from 'vscode';
 import { checkConnection } from '../../engine/connectionCheck';
 import { ExportError } from '../../engine/errors';
 import {
-  authorizeUrl, createPkce, createState, EXPORT_SCOPES, exchangeCode, missingScopeError, missingScopes, needsRefresh,
-  readAuthorizationResponse, refreshAccessToken, revokeAccessToken, type OAuthTokens,
+  authorizeUrl, createPkce, createState, DEFAULT_LOOPBACK_REDIRECT_PORT, EXPORT_SCOPES, exchangeCode, loopbackRedirectUri,
+  missingScopeError, missingScopes, needsRefresh, readAuthorizationResponse, redirectRegistrationHint, refreshAccessToken,
+  revokeAccessToken, type OAuthTokens,
 } from '../../engine/oauth';
+import { startLoopbackReceiver, type LoopbackReceiver } from '../../engine/oauthLoopback';
 
 export const AUTH_PROVIDER_ID = 'zendesk';
 export const AUTH_PROVIDER_LABEL = 'Zendesk';
@@ -40,8 +45,35 @@ export interface OAuthConnection {
   oauthClientId?: string;
 }
 
+/** How the browser gets the authorization answer back to this extension. */
+export type RedirectMode = 'loopback' | 'uriHandler';
+
+/**
+ * `zendesk.oauth.redirect`: "loopback" / "uriHandler" as set; "auto" = loopback in desktop VS Code
+ * on the local machine (the browser and the extension host share 127.0.0.1), the UriHandler
+ * elsewhere (in a browser workbench or a remote, 127.0.0.1 of the browser is not the host's).
+ */
+export function redirectMode(): RedirectMode {
+  const set = vscode.workspace.getConfiguration('zendesk').get<string>('oauth.redirect', 'auto');
+  if (set === 'loopback' || set === 'uriHandler') return set;
+  return vscode.env.uiKind === vscode.UIKind.Desktop && !vscode.env.remoteName ? 'loopback' : 'uriHandler';
+}
+
+/** `zendesk.oauth.loopbackPort` (default 47615): a fixed port, so the redirect URL can be registered. */
+export function loopbackPort(): number {
+  const set = vscode.workspace.getConfiguration('zendesk').get<number>('oauth.loopbackPort', DEFAULT_LOOPBACK_REDIRECT_PORT);
+  return Number.isInteger(set) && set >= 1 && set <= 65535 ? set : DEFAULT_LOOPBACK_REDIRECT_PORT;
+}
+
+function loopbackPortInUse(port: number): string {
+  return `Port ${port} on 127.0.0.1 is already in use (another sign-in or program), so the sign-in redirect ${loopbackRedirectUri(port)} can't be received; `
+    + 'free it, or set "zendesk.oauth.loopbackPort" to another port and register http://127.0.0.1:PORT/callback as a redirect URL on the OAuth client.';
+}
+
 interface PendingSignIn {
   state: string;
+  /** Loopback sign-ins wait here only so that dispose() can end them; handleUri ignores them. */
+  via: RedirectMode;
   resolve: (params: URLSearchParams) => void;
   reject: (err: Error) => void;
 }
@@ -117,15 +149,15 @@ export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvi
     const params = new URLSearchParams(uri.query);
     const state = params.get('state') ?? '';
     const match = this.pending.get(state);
-    if (match) {
+    if (match?.via === 'uriHandler') {
       this.pending.delete(state);
       match.resolve(params);
       return;
     }
     // A redirect that belongs to no sign-in in progress (stale, or forged): fail the one waiting, if any.
-    const waiting = [...this.pending.values()];
+    const waiting = [...this.pending.values()].filter((p) => p.via === 'uriHandler');
     if (waiting.length === 1) {
-      this.pending.clear();
+      this.pending.delete(waiting[0].state);
       waiting[0].resolve(params);
       return;
     }
@@ -142,32 +174,64 @@ export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvi
     const clientSecret = await this.context.secrets.get(SECRET_KEY + conn.name) || undefined;
     const pkce = createPkce();
     const state = createState();
-    const callback = vscode.Uri.parse(`${vscode.env.uriScheme}://${this.context.extension.id}${CALLBACK_PATH}`);
-    // Desktop: vscode://…; web/code-server: <workbench>/callback?vscode-reqid=…, which carries the code back to handleUri.
-    const redirectUri = (await vscode.env.asExternalUri(callback)).toString(true);
+    const mode = redirectMode();
+    let receiver: LoopbackReceiver | undefined;
+    let redirectUri: string;
+    if (mode === 'loopback') {
+      receiver = await startLoopbackReceiver(loopbackPort(), loopbackPortInUse);
+      redirectUri = receiver.redirectUri;
+    } else {
+      const callback = vscode.Uri.parse(`${vscode.env.uriScheme}://${this.context.extension.id}${CALLBACK_PATH}`);
+      // Web/code-server: <workbench>/callback?vscode-reqid=…, which carries the code back to handleUri.
+      redirectUri = (await vscode.env.asExternalUri(callback)).toString(true);
+    }
+    try {
+      const stored = await this.authorize(conn, clientId, clientSecret, pkce, state, redirectUri, mode, receiver);
+      receiver?.answer(true, `You are signed in to Zendesk (${conn.name}) as ${stored.account.label}. You can close this tab and return to VS Code.`);
+      return stored;
+    } catch (err) {
+      receiver?.answer(false, err instanceof Error ? err.message : String(err));
+      throw err;
+    } finally {
+      await receiver?.close();
+    }
+  }
+
+  private async authorize(
+    conn: OAuthConnection, clientId: string, clientSecret: string | undefined, pkce: { verifier: string; challenge: string },
+    state: string, redirectUri: string, mode: RedirectMode, receiver: LoopbackReceiver | undefined,
+  ): Promise<StoredSession> {
     const url = authorizeUrl({ baseUrl: conn.baseUrl, clientId, redirectUri, scopes: EXPORT_SCOPES, state, codeChallenge: pkce.challenge });
-    // Zendesk only redirects to URLs listed on the OAuth client: say which one this sign-in uses.
-    this.log?.info(`Signing in to "${conn.name}" with OAuth client ${clientId}; redirect URL: ${redirectUri}`);
+    // Zendesk only redirects to URLs listed on the OAuth client, and reports a mismatch in the browser
+    // only: say which one this sign-in uses (the web route's query changes per sign-in, its base doesn't).
+    const registrable = redirectUri.split('?')[0];
+    const hint = redirectRegistrationHint(registrable);
+    this.log?.info(`Signing in to "${conn.name}" with OAuth client ${clientId}; redirect URL (${mode}): ${redirectUri}`);
 
     const params = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Signing in to Zendesk (${conn.name}) in your browser…`, cancellable: true },
-      (_progress, token) => new Promise<URLSearchParams>((resolve, reject) => {
-        const timer = setTimeout(() => finish(new ExportError('auth', 'No answer from the browser within 5 minutes; nothing was stored, sign in again.')), SIGN_IN_TIMEOUT_MS);
+      (progress, token) => new Promise<URLSearchParams>((resolve, reject) => {
+        progress.report({ message: `If Zendesk reports a redirect problem, ${hint}.` });
+        const timer = setTimeout(() => finish(new ExportError('auth', `No answer from the browser within 5 minutes (if Zendesk reported a redirect problem, ${hint}); nothing was stored, sign in again.`)), SIGN_IN_TIMEOUT_MS);
         const cancel = token.onCancellationRequested(() => finish(new ExportError('cancelled', 'Sign-in cancelled; nothing was stored.')));
+        let done = false;
         const finish = (err: Error | null, p?: URLSearchParams): void => {
+          if (done) return;
+          done = true;
           clearTimeout(timer);
           cancel.dispose();
           this.pending.delete(state);
           if (err) reject(err);
           else resolve(p as URLSearchParams);
         };
-        this.pending.set(state, { state, resolve: (p) => finish(null, p), reject: (e) => finish(e) });
+        this.pending.set(state, { state, via: mode, resolve: (p) => finish(null, p), reject: (e) => finish(e) });
+        void receiver?.received.then((p) => finish(null, p));
         void this.openExternal(url).then((opened) => {
           if (!opened) finish(new ExportError('cancelled', 'The Zendesk sign-in page was not opened; nothing was stored.'));
         });
       }),
     );
-    const { code } = readAuthorizationResponse(params, state);
+    const { code } = readAuthorizationResponse(params, state, registrable);
     const tokens = await exchangeCode({ baseUrl: conn.baseUrl, clientId, clientSecret }, { code, redirectUri, codeVerifier: pkce.verifier });
     let account: StoredSession['account'];
     try {
