@@ -64,6 +64,11 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Receives every line code-server prints (default: kept in memory only; see logs()). */
   onLog?: (line: string) => void;
+  /**
+   * Keep workspace trust on (default off): the workspace then opens untrusted, in Restricted Mode,
+   * without the startup trust dialog, so tests can check what the extension does there.
+   */
+  workspaceTrust?: boolean;
 }
 
 export interface CodeServer {
@@ -100,6 +105,12 @@ export const DEFAULT_SETTINGS: Record<string, unknown> = {
   'update.mode': 'none',
   // code-server otherwise watches for and "forwards" every port the tests' servers open.
   'remote.autoForwardPorts': false,
+};
+
+/** Merged over DEFAULT_SETTINGS with `workspaceTrust: true`: trust on, but no modal asking for it at startup. */
+export const WORKSPACE_TRUST_SETTINGS: Record<string, unknown> = {
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
 };
 
 // Process groups still running; killed on exit so a crashed test run leaves no servers behind.
@@ -140,7 +151,7 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   mkdirSync(join(dirs.userData, 'User'), { recursive: true });
-  writeFileSync(join(dirs.userData, 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...opts.settings }, null, 2));
+  writeFileSync(join(dirs.userData, 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...(opts.workspaceTrust ? WORKSPACE_TRUST_SETTINGS : {}), ...opts.settings }, null, 2));
 
   const args = [
     install.codeServerEntry,
@@ -148,7 +159,7 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
     '--auth', 'none',
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(opts.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--reconnection-grace-time', '5',
     '--user-data-dir', dirs.userData,
