@@ -118,7 +118,7 @@ const KEYCHAIN = /keychain/i;
 const definitions = {
   typecheck: simple(bin('tsc'), ['-p', '.', '--noEmit']),
   lint: async () => {
-    const dirs = ['src', 'test', 'bench'].filter((d) => existsSync(join(root, d)));
+    const dirs = ['src', 'test', 'bench', 'webview'].filter((d) => existsSync(join(root, d)));
     return simple(bin('eslint'), dirs)();
   },
   build: simple(node, ['scripts/build.mjs']),

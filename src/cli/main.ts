@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { RESOURCES } from '../engine/catalogue';
 import { ExportError } from '../engine/errors';
 import { DEFAULT_LOOPBACK_REDIRECT_PORT } from '../engine/oauth';
+import { OUTPUT_FORMATS, SUPPORT_TYPE_SCOPES } from '../engine/query';
 import { ACCOUNT_HELP } from './account';
 import { loginCommand, logoutCommand, statusCommand } from './authCommands';
 import { LOGIN_REDIRECT_HELP } from './oauth';
@@ -64,11 +65,11 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--per-page <n>', 'records per request (max 1000; 100 for metric events with --cursor)', intOption)
     .option('--include <list>', 'sideloads, comma-separated (e.g. users,groups)', parseList)
     .option('--exclude-deleted', 'leave deleted tickets / metric events out')
-    .addOption(new Option('--support-type-scope <scope>', 'which tickets (Zendesk default: agent)').choices(['all', 'agent', 'ai_agent']))
+    .addOption(new Option('--support-type-scope <scope>', 'which tickets (Zendesk default: agent)').choices(SUPPORT_TYPE_SCOPES))
     .option('--include-changes', 'ticket_metric_events: include_changes=true')
     .option('--sample', 'the /sample endpoint (at most 50 records)')
     .option('--out <file>', 'output file (default ./<resource>.<format>)')
-    .addOption(new Option('--format <format>', 'output format (default: from --out, else jsonl)').choices(['jsonl', 'csv', 'json']))
+    .addOption(new Option('--format <format>', 'output format (default: from --out, else jsonl)').choices(OUTPUT_FORMATS))
     .option('--state <file>', 'checkpoint file (default: <out dir>/<out name>.checkpoint.json)')
     .option('--json', 'machine-readable progress: one JSON object per line on stdout')
     .addHelpText('after', `\n${ACCOUNT_HELP}`)

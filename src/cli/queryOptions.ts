@@ -4,23 +4,16 @@ import { extname, resolve } from 'node:path';
 import { RESOURCES } from '../engine/catalogue';
 import type { ResourceName } from '../engine/catalogue';
 import type { OutputFormat, QueryParams, SavedQuery } from '../engine/model';
+import { OUTPUT_FORMATS } from '../engine/query';
 import { UsageError } from './exitCodes';
 
-export interface ExportFlags {
+export interface ExportFlags extends QueryParams {
   startTime?: string;
   cursor?: boolean;
   time?: boolean;
-  perPage?: number;
-  include?: string[];
-  excludeDeleted?: boolean;
-  supportTypeScope?: 'all' | 'agent' | 'ai_agent';
-  includeChanges?: boolean;
-  sample?: boolean;
   out?: string;
   format?: OutputFormat;
 }
-
-const FORMATS: readonly OutputFormat[] = ['jsonl', 'csv', 'json'];
 
 export function parseList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -35,7 +28,7 @@ export function savedQueryFromFlags(resourceArg: string, flags: ExportFlags, cwd
 
   // The format follows the output file's extension unless given.
   const fromExt = flags.out ? extname(flags.out).slice(1).toLowerCase() : '';
-  const format: OutputFormat = flags.format ?? ((FORMATS as readonly string[]).includes(fromExt) ? (fromExt as OutputFormat) : 'jsonl');
+  const format: OutputFormat = flags.format ?? ((OUTPUT_FORMATS as readonly string[]).includes(fromExt) ? (fromExt as OutputFormat) : 'jsonl');
   // A sample gets its own default file, so it never collides with the full export's checkpoint.
   const out = resolve(cwd, flags.out ?? `${resource}${flags.sample ? '.sample' : ''}.${format}`);
 

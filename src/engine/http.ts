@@ -100,6 +100,17 @@ export function validateBaseUrl(baseUrl: string): string {
 
 const SUBDOMAIN = /^[a-z0-9][a-z0-9-]{0,62}$/i;
 
+/**
+ * The base URL a hand-edited connection setting names, unvalidated: its URL without trailing
+ * slashes, else https://<subdomain>.zendesk.com, else ''. The URL wins, as in the settings UI.
+ */
+export function settingBaseUrl(setting: { url?: unknown; subdomain?: unknown }): string {
+  const url = typeof setting.url === 'string' ? setting.url.trim().replace(/\/+$/, '') : '';
+  if (url) return url;
+  const subdomain = typeof setting.subdomain === 'string' ? setting.subdomain.trim().toLowerCase() : '';
+  return subdomain ? `https://${subdomain}.zendesk.com` : '';
+}
+
 /** A Connection from a subdomain (https://<sub>.zendesk.com) or a full base URL. */
 export function connectionFromUrl(opts: { subdomain?: string; url?: string; credentials: Credentials }): Connection {
   const sub = opts.subdomain?.trim();

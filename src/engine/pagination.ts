@@ -1,7 +1,7 @@
 // The four pagination behaviours of the Incremental Export API (plus sample), as async generators of
 // pages. Each driver knows when its stream ends (end_of_stream, count == 0, !has_more) and refuses
 // to loop on a position that does not advance.
-import { endpointById, ENDPOINTS, type EndpointForm } from './catalogue';
+import { ENDPOINTS, type EndpointForm } from './catalogue';
 import type { BoundaryDedupe } from './dedupe';
 import { ExportError } from './errors';
 import type { ApiOutcome, ApiRequest, Emit, PerPageState, QueryValues, ZendeskClient } from './http';
@@ -421,11 +421,4 @@ function safeParam(link: string, name: string): string | null {
   } catch {
     return null;
   }
-}
-
-/** The catalogue form to use for a checkpoint's endpointId (it may have switched from the query's). */
-export function formFor(endpointId: string): EndpointForm {
-  const form = endpointById(endpointId);
-  if (!form) throw new ExportError('invalidQuery', `"${endpointId}" is not an endpoint form this tool knows.`);
-  return form;
 }

@@ -14,7 +14,6 @@ import { ExportError } from './errors';
 import type { OutputFormat, QueryParams, ResolvedQuery, SavedQuery } from './model';
 import { formatUnix, parseStartTime, toUnixSeconds } from './startTime';
 
-export const QUERY_FILE_SUFFIX = '.zdquery.json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['jsonl', 'csv', 'json'];
 export const SUPPORT_TYPE_SCOPES: readonly NonNullable<QueryParams['supportTypeScope']>[] = ['all', 'agent', 'ai_agent'];
 /** Zendesk's default for support_type_scope: AI-agent tickets are hidden unless asked for. */

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { baseUrlOf, toConnectionRef, type AuthKind, type ConnectionSetting, type ConnectionStore } from './connectionStore';
 import type { EngineClient } from './engineClient';
-import { presentError } from './errorPresentation';
+import { presentError, presentMissingSecret } from './errorPresentation';
 
 /** Argument of zendesk.addConnection / editConnection when called programmatically. */
 export interface ConnectionInput extends Partial<ConnectionSetting> {
@@ -116,13 +116,7 @@ export class ConnectionCommands {
     const conn = await this.pick(target, 'Test which connection?');
     if (!conn) return false;
     if (!(await this.store.hasSecret(conn))) {
-      const oauth = conn.authKind === 'oauth';
-      const pick = await vscode.window.showErrorMessage(
-        oauth ? `Connection "${conn.name}" is not signed in.` : `No token is set for connection "${conn.name}".`,
-        ...(oauth ? ['Sign In', 'Set Token'] : ['Set Token']),
-      );
-      if (pick === 'Sign In') await vscode.commands.executeCommand('zendesk.signIn', conn.name);
-      if (pick === 'Set Token') await this.setToken(conn.name);
+      await presentMissingSecret(conn);
       return false;
     }
     const result = await vscode.window.withProgress(

@@ -1,6 +1,7 @@
 // Connections live in settings (`zendesk.connections`); their tokens live only in
 // context.secrets (the OS keychain on desktop). This is the one place that knows both.
 import * as vscode from 'vscode';
+import { settingBaseUrl } from '../engine/http';
 import type { ConnectionRef } from '../protocol/customMessages';
 
 export type AuthKind = 'apiToken' | 'oauth';
@@ -21,9 +22,7 @@ const KEY = 'connections';
 const SECRET_PREFIX = 'zendesk.connection.token:';
 
 export function baseUrlOf(c: ConnectionSetting): string {
-  if (c.url) return c.url.trim().replace(/\/+$/, '');
-  if (c.subdomain) return `https://${c.subdomain.trim().toLowerCase()}.zendesk.com`;
-  return '';
+  return settingBaseUrl(c);
 }
 
 export function toConnectionRef(c: ConnectionSetting): ConnectionRef {
@@ -31,7 +30,7 @@ export function toConnectionRef(c: ConnectionSetting): ConnectionRef {
 }
 
 /** Settings are edited by hand too: keep only entries that have the fields we rely on. */
-function sanitize(raw: unknown): ConnectionSetting[] {
+export function sanitizeConnections(raw: unknown): ConnectionSetting[] {
   if (!Array.isArray(raw)) return [];
   const out: ConnectionSetting[] = [];
   for (const item of raw) {
@@ -80,7 +79,7 @@ export class ConnectionStore implements vscode.Disposable {
   }
 
   list(): ConnectionSetting[] {
-    return sanitize(vscode.workspace.getConfiguration(SECTION).get<unknown>(KEY));
+    return sanitizeConnections(vscode.workspace.getConfiguration(SECTION).get<unknown>(KEY));
   }
 
   get(name: string): ConnectionSetting | undefined {
@@ -140,7 +139,7 @@ export class ConnectionStore implements vscode.Disposable {
       [vscode.workspace.isTrusted ? inspected?.workspaceValue : undefined, vscode.ConfigurationTarget.Workspace],
     ];
     for (const [value, target] of levels) {
-      const list = sanitize(value);
+      const list = sanitizeConnections(value);
       if (list.some((c) => c.name === name)) {
         await config.update(KEY, list.filter((c) => c.name !== name).map(stripUndefined), target);
       }
@@ -151,9 +150,9 @@ export class ConnectionStore implements vscode.Disposable {
   private writableList(): { target: vscode.ConfigurationTarget; current: ConnectionSetting[] } {
     const inspected = vscode.workspace.getConfiguration(SECTION).inspect<unknown>(KEY);
     if (vscode.workspace.isTrusted && vscode.workspace.workspaceFolders?.length && Array.isArray(inspected?.workspaceValue)) {
-      return { target: vscode.ConfigurationTarget.Workspace, current: sanitize(inspected?.workspaceValue) };
+      return { target: vscode.ConfigurationTarget.Workspace, current: sanitizeConnections(inspected?.workspaceValue) };
     }
-    return { target: vscode.ConfigurationTarget.Global, current: sanitize(inspected?.globalValue) };
+    return { target: vscode.ConfigurationTarget.Global, current: sanitizeConnections(inspected?.globalValue) };
   }
 
   dispose(): void {

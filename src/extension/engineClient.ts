@@ -21,6 +21,8 @@ import {
   ExportFinished,
   ExportProgress,
   GetCredentials,
+  type GetCredentialsParams,
+  type GetCredentialsResult,
   ListSessions,
   SessionsChanged,
   StartExport,
@@ -36,6 +38,7 @@ import {
   type TestConnectionResult,
   type ConnectionRef,
 } from '../protocol/customMessages';
+import { redactSecrets } from '../engine/redact';
 import type { ZendeskAuth } from './auth/index';
 import type { ConnectionStore } from './connectionStore';
 
@@ -70,6 +73,9 @@ export class EngineClient implements vscode.Disposable {
   readonly onStopped = this.stoppedEmitter.event;
   readonly onReady = this.readyEmitter.event;
   readonly onSessionsChanged = this.sessionsEmitter.event;
+  /** Secrets given to the engine in this window, so the protocol trace can redact them. */
+  private readonly handedOut = new Set<string>();
+  private readonly redactedLog: vscode.LogOutputChannel;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -77,6 +83,7 @@ export class EngineClient implements vscode.Disposable {
     private readonly connections: ConnectionStore,
     private readonly auth?: ZendeskAuth,
   ) {
+    this.redactedLog = redactingChannel(log, this.handedOut);
     this.disposables.push(this.progressEmitter, this.finishedEmitter, this.stoppedEmitter, this.readyEmitter, this.sessionsEmitter);
     this.disposables.push(connections.onDidChange(() => void this.pushConnections()));
   }
@@ -112,7 +119,9 @@ export class EngineClient implements vscode.Disposable {
         { scheme: 'file', language: 'json', pattern: '**/*.zdquery.json' },
         { scheme: 'file', language: 'jsonc', pattern: '**/*.zdquery.json' },
       ],
-      outputChannel: this.log,
+      // The protocol trace prints message contents, GetCredentials replies included.
+      outputChannel: this.redactedLog,
+      traceOutputChannel: this.redactedLog,
       initializationOptions,
       synchronize: {
         // Checkpoints change what the Resume CodeLens says.
@@ -124,15 +133,10 @@ export class EngineClient implements vscode.Disposable {
     this.client = client;
 
     this.disposables.push(
-      client.onRequest(GetCredentials.type, async ({ connection, reason }) => {
-        const pasted = (): Thenable<string | undefined> => this.connections.getToken(connection.name);
-        // OAuth: the provider's access token (refreshed ahead of expiry or after a 401), else a pasted token.
-        if (this.auth && !(connection.auth === 'apiToken' && isLoopback(connection.baseUrl))) {
-          return this.auth.secretFor(connection, reason, pasted);
-        }
-        if (reason === 'refresh') return null;
-        const secret = await pasted();
-        return secret ? { secret } : null;
+      client.onRequest(GetCredentials.type, async (params) => {
+        const answer = await this.credentialsFor(params);
+        if (answer) this.handedOut.add(answer.secret);
+        return answer;
       }),
       client.onNotification(ExportProgress.type, (p) => this.progressEmitter.fire(p)),
       client.onNotification(ExportFinished.type, (p) => this.finishedEmitter.fire(p)),
@@ -147,6 +151,17 @@ export class EngineClient implements vscode.Disposable {
     await client.start();
     this.log.info(`Engine server started in ${Date.now() - started} ms.`);
     return client;
+  }
+
+  private async credentialsFor({ connection, reason }: GetCredentialsParams): Promise<GetCredentialsResult> {
+    const pasted = (): Thenable<string | undefined> => this.connections.getToken(connection.name);
+    // OAuth: the provider's access token (refreshed ahead of expiry or after a 401), else a pasted token.
+    if (this.auth && !(connection.auth === 'apiToken' && isLoopback(connection.baseUrl))) {
+      return this.auth.secretFor(connection, reason, pasted);
+    }
+    if (reason === 'refresh') return null;
+    const secret = await pasted();
+    return secret ? { secret } : null;
   }
 
   private errorHandler(): ErrorHandler {
@@ -214,4 +229,15 @@ export class EngineClient implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
     void this.stop();
   }
+}
+
+/** The same channel, with every secret handed to the engine replaced before it is written. */
+function redactingChannel(channel: vscode.LogOutputChannel, secrets: ReadonlySet<string>): vscode.LogOutputChannel {
+  return new Proxy(channel, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args.map((a) => (typeof a === 'string' ? redactSecrets(a, secrets) : a)));
+    },
+  });
 }

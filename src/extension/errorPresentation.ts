@@ -75,3 +75,14 @@ export async function presentError(log: vscode.LogOutputChannel, err: unknown, c
   if (pick === 'Show Log') log.show(true);
   else await actions.find((a) => a.title === pick)?.run();
 }
+
+/** A connection with no secret yet: says so and offers the way to give it one (Sign In for OAuth, Set Token). */
+export async function presentMissingSecret(connection: { name: string; authKind: 'apiToken' | 'oauth' }): Promise<void> {
+  const oauth = connection.authKind === 'oauth';
+  const pick = await vscode.window.showErrorMessage(
+    oauth ? `Connection "${connection.name}" is not signed in.` : `No token is set for connection "${connection.name}".`,
+    ...(oauth ? ['Sign In', 'Set Token'] : ['Set Token']),
+  );
+  if (pick === 'Sign In') await vscode.commands.executeCommand('zendesk.signIn', connection.name);
+  if (pick === 'Set Token') await vscode.commands.executeCommand('zendesk.setToken', connection.name);
+}

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { ConnectionRef, ExportFinishedParams, SavedQuery, SessionInfo } from '../protocol/customMessages';
 import { toConnectionRef, type ConnectionStore } from './connectionStore';
 import type { EngineClient } from './engineClient';
-import { presentError, toWireError } from './errorPresentation';
+import { presentError, presentMissingSecret, toWireError } from './errorPresentation';
 import { countsText, n, plural, waitingText } from './format';
 import { findQueryFiles, isQueryUri, queryLabel, readQuery } from './queryFiles';
 import { emptyCounts, type SessionStore } from './sessionStore';
@@ -210,13 +210,7 @@ export class ExportCommands {
       return undefined;
     }
     if (!(await this.connections.hasSecret(setting))) {
-      const oauth = setting.authKind === 'oauth';
-      const pick = await vscode.window.showErrorMessage(
-        oauth ? `Connection "${setting.name}" is not signed in.` : `No token is set for connection "${setting.name}".`,
-        ...(oauth ? ['Sign In', 'Set Token'] : ['Set Token']),
-      );
-      if (pick === 'Sign In') await vscode.commands.executeCommand('zendesk.signIn', setting.name);
-      if (pick === 'Set Token') await vscode.commands.executeCommand('zendesk.setToken', setting.name);
+      await presentMissingSecret(setting);
       if (!(await this.connections.hasSecret(setting))) return undefined;
     }
     return toConnectionRef(setting);

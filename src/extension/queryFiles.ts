@@ -2,10 +2,10 @@
 // (name, connection, resource). Validation proper is the server's (diagnostics) and the engine's.
 import * as vscode from 'vscode';
 import { parse, type ParseError } from 'jsonc-parser';
-import type { SavedQuery } from '../protocol/customMessages';
+import { SAVED_QUERY_SUFFIX, type SavedQuery } from '../protocol/customMessages';
 
-export const QUERY_GLOB = '**/*.zdquery.json';
-export const QUERY_SUFFIX = '.zdquery.json';
+export const QUERY_SUFFIX = SAVED_QUERY_SUFFIX;
+export const QUERY_GLOB = `**/*${QUERY_SUFFIX}`;
 
 export interface QuerySummary {
   uri: vscode.Uri;

@@ -46,7 +46,6 @@ export interface IpcMessage<Params = unknown> {
 export type IpcResponse<R> = { ok: true; value: R } | { ok: false; error: string };
 
 export type ParamsOf<T> = T extends IpcCall<infer P> ? P : never;
-export type ResponseOf<T> = T extends IpcRequest<unknown, infer R> ? R : never;
 
 // ---------------------------------------------------------------------------------------------
 // Shapes

@@ -1,5 +1,6 @@
 // The connections the client told the server about (names, base URLs, auth kinds; never secrets).
 // Settings are edited by hand and may come from different clients, so parsing is lenient.
+import { settingBaseUrl } from '../engine/http';
 import type { ConnectionRef } from '../protocol/customMessages';
 
 /**
@@ -36,10 +37,7 @@ function findList(settings: unknown): unknown[] | Record<string, unknown> | unde
 }
 
 function baseUrlOf(raw: Record<string, unknown>): string {
-  const url = typeof raw.baseUrl === 'string' ? raw.baseUrl : typeof raw.url === 'string' ? raw.url : '';
-  if (url.trim()) return url.trim().replace(/\/+$/, '');
-  if (typeof raw.subdomain === 'string' && raw.subdomain.trim()) return `https://${raw.subdomain.trim().toLowerCase()}.zendesk.com`;
-  return '';
+  return settingBaseUrl({ url: typeof raw.baseUrl === 'string' ? raw.baseUrl : raw.url, subdomain: raw.subdomain });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -28,13 +28,6 @@ export interface ZendeskAuth {
   warnApiToken(name: string): void;
 }
 
-let current: ZendeskAuth | undefined;
-
-/** The instance registered by registerZendeskAuth (for code that has no reference to it). */
-export function zendeskAuth(): ZendeskAuth | undefined {
-  return current;
-}
-
 type NameArg = string | { connection?: { name?: string }; name?: string } | undefined;
 
 function nameOf(arg: NameArg): string | undefined {
@@ -108,9 +101,7 @@ export function registerZendeskAuth(context: vscode.ExtensionContext, log?: vsco
     vscode.window.registerUriHandler(provider),
     vscode.commands.registerCommand('zendesk.signIn', (arg?: NameArg) => auth.signIn(nameOf(arg))),
     vscode.commands.registerCommand('zendesk.signOut', (arg?: NameArg) => auth.signOut(nameOf(arg))),
-    { dispose: () => { if (current === auth) current = undefined; } },
   );
-  current = auth;
   return auth;
 }
 

@@ -16,6 +16,7 @@ import {
   revokeAccessToken, type OAuthTokens,
 } from '../../engine/oauth';
 import { startLoopbackReceiver, type LoopbackReceiver } from '../../engine/oauthLoopback';
+import { baseUrlOf, sanitizeConnections } from '../connectionStore';
 
 export const AUTH_PROVIDER_ID = 'zendesk';
 export const AUTH_PROVIDER_LABEL = 'Zendesk';
@@ -80,21 +81,10 @@ interface PendingSignIn {
 
 /** Reads `zendesk.connections` directly, so the provider keeps working whatever else the settings hold. */
 export function readConnections(): OAuthConnection[] {
-  const raw = vscode.workspace.getConfiguration('zendesk').get<unknown>('connections');
-  if (!Array.isArray(raw)) return [];
-  const out: OAuthConnection[] = [];
-  for (const item of raw) {
-    if (!item || typeof item !== 'object') continue;
-    const r = item as Record<string, unknown>;
-    if (typeof r.name !== 'string' || !r.name.trim()) continue;
-    const url = typeof r.url === 'string' && r.url.trim() ? r.url.trim().replace(/\/+$/, '') : '';
-    const sub = typeof r.subdomain === 'string' && r.subdomain.trim() ? `https://${r.subdomain.trim().toLowerCase()}.zendesk.com` : '';
-    out.push({
-      name: r.name, baseUrl: url || sub, authKind: r.authKind === 'oauth' ? 'oauth' : 'apiToken',
-      ...(typeof r.oauthClientId === 'string' && r.oauthClientId.trim() ? { oauthClientId: r.oauthClientId.trim() } : {}),
-    });
-  }
-  return out;
+  return sanitizeConnections(vscode.workspace.getConfiguration('zendesk').get<unknown>('connections')).map((c) => ({
+    name: c.name, baseUrl: baseUrlOf(c), authKind: c.authKind,
+    ...(c.oauthClientId?.trim() ? { oauthClientId: c.oauthClientId.trim() } : {}),
+  }));
 }
 
 export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvider, vscode.UriHandler, vscode.Disposable {
