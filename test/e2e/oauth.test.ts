@@ -14,16 +14,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { EPOCH, startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
 import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import { until } from '../support/workbenchUi';
 
 /** The Accounts menu's entries (opens and closes the menu; with `shot`, a screenshot of it open). */
 async function accountsMenu(page: Page, shot?: string): Promise<string> {

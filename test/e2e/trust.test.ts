@@ -9,31 +9,7 @@ import type { Page } from 'playwright-core';
 import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
 import { REPO_ROOT, makeWorkspace, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** Rows of the tree view titled `title` in the side bar. */
-function viewRows(page: Page, title: string) {
-  const pane = page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header', { hasText: title }) });
-  return pane.locator('.monaco-list-row');
-}
-
-async function openZendeskSidebar(page: Page): Promise<void> {
-  await until('the Zendesk activity bar entry', async () => {
-    const item = page.locator('.activitybar .action-item a[aria-label^="Zendesk"], .activitybar .action-item [aria-label^="Zendesk"]').first();
-    if (!(await item.isVisible())) return false;
-    await item.click();
-    return page.locator('.part.sidebar .pane-header', { hasText: 'Connections' }).first().isVisible();
-  }, 60_000);
-}
+import { until, viewRows, openZendeskSidebar } from '../support/workbenchUi';
 
 async function runFromSidebar(page: Page, queryName: string): Promise<void> {
   const row = viewRows(page, 'Saved Queries').filter({ hasText: queryName }).first();

@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
 import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
+import { until, viewRows, openZendeskSidebar } from '../support/workbenchUi';
 
 /** The sample workspace's files, copied so the run's outputs don't land in the checkout. */
 function sampleWorkspace(): string {
@@ -23,31 +24,6 @@ function sampleWorkspace(): string {
   };
   walk(root);
   return makeWorkspace(files, 'zdx-ui-');
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** Rows of the tree view titled `title` in the side bar. */
-function viewRows(page: Page, title: string) {
-  const pane = page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header', { hasText: title }) });
-  return pane.locator('.monaco-list-row');
-}
-
-async function openZendeskSidebar(page: Page): Promise<void> {
-  await until('the Zendesk activity bar entry', async () => {
-    const item = page.locator('.activitybar .action-item a[aria-label^="Zendesk"], .activitybar .action-item [aria-label^="Zendesk"]').first();
-    if (!(await item.isVisible())) return false;
-    await item.click();
-    return page.locator('.part.sidebar .pane-header', { hasText: 'Connections' }).first().isVisible();
-  }, 60_000);
 }
 
 /** Picks an item in the open quick input once its placeholder (or prompt) shows `waitFor`. */
