@@ -10,7 +10,7 @@ import { createWriteStream, readFileSync, readdirSync, statSync } from 'node:fs'
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { RowIndex } from '../src/engine/rowIndex';
+import { RowIndex } from '../src/engine/rows';
 import { REPO_ROOT, vscodeAvailable, waitForWorkbench, withWorkbench } from '../test/support/vscode';
 import { int, isMain, tempDir } from './support';
 

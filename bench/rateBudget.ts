@@ -2,7 +2,7 @@
 // with the simulator's time scaled (timeScale 20 => 3 s windows). An export that spans several
 // windows should get >= 97 % of the budget in every full window, and must never see a 429.
 import { startSimulator } from '../src/simulator/index';
-import { DEFAULT_BUDGETS } from '../src/engine/catalogue';
+import { DEFAULT_BUDGETS } from '../src/engine/zendesk';
 import { exportTickets, isMain, tempDir } from './support';
 
 export interface RateBudgetResult {

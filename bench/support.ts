@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { connectionFromUrl, resolveQuery, runExport } from '../src/engine/index';
-import type { ExportResult, ProgressEvent } from '../src/engine/index';
+import { connectionFromUrl } from '../src/engine/zendesk';
+import { resolveQuery } from '../src/engine/query';
+import { runExport, type ExportResult, type ProgressEvent } from '../src/engine/export';
 
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `zdx-bench-${prefix}-`));

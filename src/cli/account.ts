@@ -2,9 +2,8 @@
 // from ZENDESK_URL / ZENDESK_SUBDOMAIN; a saved query's `connection` is only a name (the editor maps
 // it to its settings), so the CLI never guesses a host from it. Credentials come from the
 // environment, then from the OS keychain, and never from argv.
-import { connectionFromUrl } from '../engine/index';
+import { connectionFromUrl, type Connection, type Credentials } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
-import type { Connection, Credentials } from '../engine/model';
 import { KeychainUnavailableError, readStored, toCredentials } from './keychain';
 import { UsageError } from './exitCodes';
 import { envClientCredentials, storedOAuthCredentials } from './oauth';

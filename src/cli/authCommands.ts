@@ -1,16 +1,12 @@
 // `zdx auth login|logout|status`: the OS keychain side of credentials. The token is read from
 // stdin (hidden prompt on a terminal), checked against the account, then stored; it is never
 // echoed, logged or accepted as an argument.
-import { checkConnection, connectionFromUrl } from '../engine/index';
+import { checkConnection, connectionFromUrl, type Credentials, API_TOKEN_RETIREMENT_DATE } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
-import type { Credentials } from '../engine/model';
-import { describeSource, resolveBaseUrl, resolveCredentials } from './account';
-import type { AccountFlags } from './account';
+import { describeSource, resolveBaseUrl, resolveCredentials, type AccountFlags } from './account';
 import type { IO } from './exportCommands';
 import { EXIT_CODES, EXIT_OK, UsageError } from './exitCodes';
-import { KeychainUnavailableError, readStored, remove, store } from './keychain';
-import type { StoredCredentials } from './keychain';
-import { API_TOKEN_RETIREMENT_DATE } from '../engine/oauth';
+import { KeychainUnavailableError, readStored, remove, store, type StoredCredentials } from './keychain';
 import { oauthLoginCommand, prepareCredentials, revokeStored, type OAuthLoginFlags } from './oauth';
 import { readSecret } from './secretInput';
 

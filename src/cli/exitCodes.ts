@@ -1,6 +1,6 @@
 // Exit codes are part of the CLI's contract with scripts and cron jobs: one stable number per
 // ErrorCode, so a caller can tell "fix your token" from "try again later" without parsing text.
-import type { ErrorCode } from '../engine/model';
+import type { ErrorCode } from '../engine/errors';
 
 export const EXIT_OK = 0;
 /** A bug or an error the engine did not classify. */

@@ -1,15 +1,12 @@
 // `zdx export` (an ad-hoc query from flags) and `zdx run` (a saved *.zdquery.json file).
 import { dirname, resolve } from 'node:path';
-import { checkpointPathFor } from '../engine/checkpoint';
+import { checkpointPathFor } from '../engine/export';
 import { ExportError } from '../engine/errors';
-import type { ResolvedQuery, SavedQuery } from '../engine/model';
-import { readSavedQuery, resolveQuery, validateSavedQuery } from '../engine/query';
-import { resolveConnection } from './account';
-import type { AccountFlags, Env } from './account';
+import { type ResolvedQuery, type SavedQuery, readSavedQuery, resolveQuery, validateSavedQuery } from '../engine/query';
+import { resolveConnection, type AccountFlags, type Env } from './account';
 import { EXIT_NOT_CAUGHT_UP, EXIT_OK } from './exitCodes';
 import { prepareCredentials } from './oauth';
-import { savedQueryFromFlags } from './queryOptions';
-import type { ExportFlags } from './queryOptions';
+import { savedQueryFromFlags, type ExportFlags } from './queryOptions';
 import { runSession, summaryJson, summaryText } from './session';
 
 export interface IO {

@@ -2,7 +2,7 @@
 // entry is pinned to the Secret Service: the library's silent fallback, the kernel keyring, loses
 // everything on reboot, and a token that quietly vanishes is worse than a clear error.
 import type { Entry } from '@napi-rs/keyring';
-import type { Credentials } from '../engine/model';
+import type { Credentials } from '../engine/zendesk';
 
 export const KEYCHAIN_SERVICE = 'zdx-zendesk-export';
 

@@ -1,16 +1,14 @@
 // `zdx`: the command-line face of the export engine (cron, CI, scripts). Every failure ends with
 // one sentence on stderr, prefixed "zdx: ", and an exit code per error kind (see --help).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { RESOURCES } from '../engine/catalogue';
+import { RESOURCES, DEFAULT_LOOPBACK_REDIRECT_PORT } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
-import { DEFAULT_LOOPBACK_REDIRECT_PORT } from '../engine/oauth';
 import { OUTPUT_FORMATS, SUPPORT_TYPE_SCOPES } from '../engine/query';
 import { ACCOUNT_HELP } from './account';
 import { loginCommand, logoutCommand, statusCommand } from './authCommands';
 import { LOGIN_REDIRECT_HELP } from './oauth';
 import { EXIT_CODES, EXIT_INTERNAL, EXIT_USAGE, UsageError, exitCodeHelp } from './exitCodes';
-import { exportCommand, runCommand } from './exportCommands';
-import type { IO } from './exportCommands';
+import { exportCommand, runCommand, type IO } from './exportCommands';
 import { parseList } from './queryOptions';
 import { demoCommand, simulateCommand } from './simulatorCommands';
 import { version } from '../../package.json';

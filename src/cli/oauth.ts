@@ -5,17 +5,9 @@
 // keychain entry of the account; every run refreshes them ahead of expiry, or after a 401, and saves
 // the rotated pair before relying on it.
 import { spawn } from 'node:child_process';
-import { checkConnection, connectionFromUrl } from '../engine/index';
+import { checkConnection, connectionFromUrl, type Credentials, authorizeUrl, clientCredentialsToken, createPkce, createState, DEFAULT_LOOPBACK_REDIRECT_PORT, EXPORT_SCOPES, exchangeCode, loopbackRedirectUri, missingScopeError, missingScopes, needsRefresh, OAuthTokenKeeper, readAuthorizationResponse, redirectRegistrationHint, refreshAccessToken, revokeAccessToken, type OAuthTokens, startLoopbackReceiver } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
-import type { Credentials } from '../engine/model';
-import {
-  authorizeUrl, clientCredentialsToken, createPkce, createState, DEFAULT_LOOPBACK_REDIRECT_PORT, EXPORT_SCOPES, exchangeCode,
-  loopbackRedirectUri, missingScopeError, missingScopes, needsRefresh, OAuthTokenKeeper, readAuthorizationResponse, redirectRegistrationHint,
-  refreshAccessToken, revokeAccessToken, type OAuthTokens,
-} from '../engine/oauth';
-import { startLoopbackReceiver } from '../engine/oauthLoopback';
-import type { AccountFlags, Env } from './account';
-import { resolveBaseUrl } from './account';
+import { type AccountFlags, type Env, resolveBaseUrl } from './account';
 import { EXIT_OK, UsageError } from './exitCodes';
 import type { IO } from './exportCommands';
 import { KeychainUnavailableError, store, type StoredOAuth } from './keychain';

@@ -2,7 +2,7 @@
 // (cron, CI), or one JSON object per engine event for programs (--json). Human output goes to
 // stderr so stdout stays clean for the summary or the JSON stream.
 import { SingleBar } from 'cli-progress';
-import type { Position, ProgressEvent } from '../engine/model';
+import type { Position, ProgressEvent } from '../engine/export';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';
 

@@ -1,10 +1,8 @@
 // Turns `zdx export` flags into a SavedQuery, so ad-hoc exports and saved query files go through
 // the same validation, defaults and digest (a flag-built export resumes like a saved one).
 import { extname, resolve } from 'node:path';
-import { RESOURCES } from '../engine/catalogue';
-import type { ResourceName } from '../engine/catalogue';
-import type { OutputFormat, QueryParams, SavedQuery } from '../engine/model';
-import { OUTPUT_FORMATS } from '../engine/query';
+import { RESOURCES, type ResourceName } from '../engine/zendesk';
+import { type OutputFormat, type QueryParams, type SavedQuery, OUTPUT_FORMATS } from '../engine/query';
 import { UsageError } from './exitCodes';
 
 export interface ExportFlags extends QueryParams {

@@ -1,13 +1,11 @@
 // One export run as the CLI drives it: check the checkpoint and the account before touching any
 // file, run the engine with a progress display, turn Ctrl-C / SIGTERM into a clean stop (the
 // engine writes the last complete page's checkpoint), and summarise.
-import { checkConnection, runExport } from '../engine/index';
-import type { ExportResult } from '../engine/index';
-import { readCheckpoint } from '../engine/checkpoint';
+import { checkConnection, type Connection } from '../engine/zendesk';
+import { runExport, type ExportResult, readCheckpoint } from '../engine/export';
 import { ExportError } from '../engine/errors';
-import type { Connection, ResolvedQuery } from '../engine/model';
-import { createReporter, fmtDuration, fmtInt, pickMode } from './progress';
-import type { ProgressReporter, RunTally } from './progress';
+import type { ResolvedQuery } from '../engine/query';
+import { createReporter, fmtDuration, fmtInt, pickMode, type ProgressReporter, type RunTally } from './progress';
 
 export interface SessionOptions {
   connection: Connection;

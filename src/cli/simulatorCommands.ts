@@ -2,8 +2,8 @@
 // process + a real export with the progress display), so the tool can be tried without an account.
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { connectionFromUrl } from '../engine/index';
-import { checkpointPathFor } from '../engine/checkpoint';
+import { connectionFromUrl } from '../engine/zendesk';
+import { checkpointPathFor } from '../engine/export';
 import { resolveQuery } from '../engine/query';
 import { startSimulator } from '../simulator/index';
 import type { IO } from './exportCommands';

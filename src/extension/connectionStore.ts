@@ -1,7 +1,7 @@
 // Connections live in settings (`zendesk.connections`); their tokens live only in
 // context.secrets (the OS keychain on desktop). This is the one place that knows both.
 import * as vscode from 'vscode';
-import { settingBaseUrl } from '../engine/http';
+import { settingBaseUrl } from '../engine/zendesk';
 import type { ConnectionRef } from '../protocol/customMessages';
 
 export type AuthKind = 'apiToken' | 'oauth';

@@ -38,7 +38,7 @@ import {
   type TestConnectionResult,
   type ConnectionRef,
 } from '../protocol/customMessages';
-import { redactSecrets } from '../engine/redact';
+import { redactSecrets } from '../engine/zendesk';
 import type { ZendeskAuth } from './auth/index';
 import type { ConnectionStore } from './connectionStore';
 

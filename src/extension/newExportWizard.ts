@@ -2,13 +2,12 @@
 // time → options → format → name → output → Run now / Save / both.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { hasSample, paginationChoices, resolveEndpoint, RESOURCES, type PaginationChoice, type ResourceName } from '../engine/catalogue';
-import type { OutputFormat, QueryParams, SavedQuery } from '../engine/model';
+import { hasSample, paginationChoices, resolveEndpoint, RESOURCES, type PaginationChoice, type ResourceName } from '../engine/zendesk';
+import { type OutputFormat, type QueryParams, type SavedQuery, slug } from '../engine/query';
 import type { ExportFinishedParams } from '../protocol/customMessages';
 import { baseUrlOf, type ConnectionStore } from './connectionStore';
 import type { ExportCommands } from './exportCommands';
 import { MultiStepInput, type InputStep } from './multiStepInput';
-import { slug } from '../engine/slug';
 import { QUERY_SUFFIX } from './queryFiles';
 
 export type WizardAction = 'run' | 'save' | 'both';

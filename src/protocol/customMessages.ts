@@ -5,8 +5,10 @@
 // vscode-languageclient, browser-safe) and engine *types*, so the webview may import it too.
 /* eslint-disable @typescript-eslint/no-namespace -- the `namespace X { method; type }` pattern is the LSP/vscode-eslint convention both sides know */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
-import type { ResourceName } from '../engine/catalogue';
-import type { ErrorCode, ProgressEvent, SavedQuery } from '../engine/model';
+import type { ResourceName } from '../engine/zendesk';
+import type { ErrorCode } from '../engine/errors';
+import type { ProgressEvent } from '../engine/export';
+import type { SavedQuery } from '../engine/query';
 
 export type { ProgressEvent, SavedQuery };
 

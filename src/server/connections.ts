@@ -1,6 +1,6 @@
 // The connections the client told the server about (names, base URLs, auth kinds; never secrets).
 // Settings are edited by hand and may come from different clients, so parsing is lenient.
-import { settingBaseUrl } from '../engine/http';
+import { settingBaseUrl } from '../engine/zendesk';
 import type { ConnectionRef } from '../protocol/customMessages';
 
 /**

@@ -1,15 +1,6 @@
 // Hover text for saved query files: what a resource is, how it pages, which rate-limit family it
 // spends, which sideloads and parameters it takes. Facts come from the catalogue so they can't drift.
-import {
-  DEFAULT_BUDGETS,
-  ENDPOINTS,
-  HIGH_VOLUME_BUDGETS,
-  paginationChoices,
-  type EndpointForm,
-  type PaginationModel,
-  type RateLimitFamily,
-  type ResourceName,
-} from '../engine/catalogue';
+import { DEFAULT_BUDGETS, ENDPOINTS, HIGH_VOLUME_BUDGETS, paginationChoices, type EndpointForm, type PaginationModel, type RateLimitFamily, type ResourceName } from '../engine/zendesk';
 
 const RESOURCE_SUMMARY: Record<ResourceName, string> = {
   tickets: 'Every ticket created or changed since the start time, matched on `generated_timestamp` (system updates included). Deleted tickets stay in the stream with `status: "deleted"` unless `excludeDeleted` is set. Archived tickets are included.',

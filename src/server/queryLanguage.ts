@@ -27,10 +27,9 @@ import {
   TextEdit,
 } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { hasSample, paginationChoices, resolveEndpoint, RESOURCES, type EndpointForm, type ResourceName } from '../engine/catalogue';
+import { hasSample, paginationChoices, resolveEndpoint, RESOURCES, type EndpointForm, type ResourceName } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
-import { validateSavedQuery } from '../engine/query';
-import { formatUnix, MIN_AGE_SECONDS, parseStartTime, toUnixSeconds } from '../engine/startTime';
+import { validateSavedQuery, formatUnix, MIN_START_AGE_SECONDS, parseStartTime, toUnixSeconds } from '../engine/query';
 import { CodeLensCommands, SAVED_QUERY_SUFFIX, type CheckpointInfoResult, type ConnectionRef } from '../protocol/customMessages';
 import { FIELD_TEXT, paramHover, resourceHover, sideloadHover } from './queryDocs';
 
@@ -201,9 +200,9 @@ function startTimeCheck(input: string | number, now: number, add: (p: JSONPath, 
   try {
     parseStartTime(input, now);
     const unclamped = toUnixSeconds(input, now);
-    if (unclamped > Math.floor(now) - MIN_AGE_SECONDS) {
+    if (unclamped > Math.floor(now) - MIN_START_AGE_SECONDS) {
       add(['startTime'], DiagnosticSeverity.Warning,
-        `The start time is less than ${MIN_AGE_SECONDS} seconds ago; it will be clamped to now − ${MIN_AGE_SECONDS} s because Zendesk never returns the most recent minute.`);
+        `The start time is less than ${MIN_START_AGE_SECONDS} seconds ago; it will be clamped to now − ${MIN_START_AGE_SECONDS} s because Zendesk never returns the most recent minute.`);
     }
   } catch (err) {
     if (err instanceof ExportError) add(['startTime'], DiagnosticSeverity.Error, err.message);

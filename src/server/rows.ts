@@ -4,8 +4,7 @@
 import { LSPErrorCodes, ResponseError, type Connection } from 'vscode-languageserver/node';
 import { isAbsolute, resolve } from 'node:path';
 import { ExportError } from '../engine/errors';
-import { RowIndex } from '../engine/rowIndex';
-import { formatOfPath } from '../engine/rows/scanners';
+import { RowIndex, formatOfPath } from '../engine/rows';
 import {
   CloseRows,
   ExportRows,

@@ -6,11 +6,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
-import { checkpointPathFor, readCheckpoint } from '../engine/checkpoint';
+import { checkpointPathFor, readCheckpoint, type Checkpoint, type ProgressEvent, runExport } from '../engine/export';
 import { ExportError } from '../engine/errors';
-import { checkConnection, connectionFromUrl, runExport } from '../engine/index';
-import type { Checkpoint, Credentials, ProgressEvent, ResolvedQuery, SavedQuery } from '../engine/model';
-import { readSavedQuery, resolveQuery, validateSavedQuery } from '../engine/query';
+import { checkConnection, connectionFromUrl, type Credentials } from '../engine/zendesk';
+import { type ResolvedQuery, type SavedQuery, readSavedQuery, resolveQuery, validateSavedQuery } from '../engine/query';
 import type {
   CheckpointInfoParams,
   CheckpointInfoResult,

@@ -1,6 +1,6 @@
 // Fixed-window budgets per endpoint family plus the account-wide one, on real time (scaled by
 // timeScale so tests can exhaust a "minute" in a second), and the header spellings Zendesk uses.
-import { DEFAULT_BUDGETS, HIGH_VOLUME_BUDGETS, type RateBudget, type RateLimitFamily } from '../engine/catalogue';
+import { DEFAULT_BUDGETS, HIGH_VOLUME_BUDGETS, type RateBudget, type RateLimitFamily } from '../engine/zendesk';
 import type { RateLimitOptions } from './types';
 
 class FixedWindow {

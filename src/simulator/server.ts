@@ -2,7 +2,7 @@
 // that turn a generated stream into Zendesk-shaped pages.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { endpointById } from '../engine/catalogue';
+import { endpointById } from '../engine/zendesk';
 import { ADMIN_USER_ID, AGENT_USER_ID, Dataset, iso, type Filters, type Rec } from './dataset';
 import { FaultBook } from './faults';
 import {

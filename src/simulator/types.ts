@@ -1,6 +1,6 @@
 // Public shapes of the simulator: options, faults, the running handle. Consumers (engine tests,
 // CLI `zdx simulate`, benchmarks) import these from src/simulator/index.ts.
-import type { RateBudget, RateLimitFamily } from '../engine/catalogue';
+import type { RateBudget, RateLimitFamily } from '../engine/zendesk';
 
 export type CountName =
   | 'tickets' | 'users' | 'organizations' | 'ticketEvents' | 'metricEvents'

@@ -3,9 +3,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkpointPathFor, readCheckpoint, writeCheckpointAtomic } from '../../src/engine/checkpoint';
+import { checkpointPathFor, readCheckpoint, writeCheckpointAtomic, type Checkpoint } from '../../src/engine/export';
 import { rejectsWith } from '../support/exportErrors';
-import type { Checkpoint } from '../../src/engine/model';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -123,7 +122,7 @@ describe('checkpoint', () => {
     if (process.getuid?.() === 0) {
       // Root ignores permissions: run the write as an unprivileged user instead.
       const script = `
-        const { writeCheckpointAtomic } = require(${JSON.stringify(path.join(ROOT, 'src/engine/checkpoint.ts'))});
+        const { writeCheckpointAtomic } = require(${JSON.stringify(path.join(ROOT, 'src/engine/export/index.ts'))});
         writeCheckpointAtomic(${JSON.stringify(file)}, ${JSON.stringify(sample({ records: 2 }))})
           .then(() => console.log(JSON.stringify({ ok: true })), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));`;
       const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
@@ -145,7 +144,7 @@ describe('checkpoint', () => {
     const script = `
       const fs = require('node:fs');
       const path = require('node:path');
-      const { writeCheckpointAtomic, readCheckpoint } = require(${JSON.stringify(path.join(ROOT, 'src/engine/checkpoint.ts'))});
+      const { writeCheckpointAtomic, readCheckpoint } = require(${JSON.stringify(path.join(ROOT, 'src/engine/export/index.ts'))});
       const dir = process.argv[1];
       const file = path.join(dir, 't.checkpoint.json');
       (async () => {

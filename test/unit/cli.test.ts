@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimulator } from '../../src/simulator/index';
-import type { RunningSimulator } from '../../src/simulator/index';
-import type { Checkpoint } from '../../src/engine/model';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/index';
+import type { Checkpoint } from '../../src/engine/export';
 import {
   cleanEnv, csvKeys, duplicates, expectedKeys, jsonArrayKeys, jsonlKeys, runCli, seededRandom, snapshot, startCli,
 } from '../support/cliProcess';

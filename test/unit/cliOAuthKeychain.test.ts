@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Entry } from '@napi-rs/keyring';
 import { KEYCHAIN_SERVICE } from '../../src/cli/keychain';
-import { DEFAULT_LOOPBACK_REDIRECT_PORT } from '../../src/engine/oauth';
+import { DEFAULT_LOOPBACK_REDIRECT_PORT } from '../../src/engine/zendesk';
 import { EPOCH, startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index';
 import { cleanEnv, duplicates, expectedKeys, jsonlKeys, runCli, startCli, type CliResult } from '../support/cliProcess';
 

@@ -6,13 +6,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { endpointById, ENDPOINTS } from '../../src/engine/catalogue';
-import { checkpointPathFor, readCheckpoint, writeCheckpointAtomic } from '../../src/engine/checkpoint';
-import { checkConnection } from '../../src/engine/connectionCheck';
-import { recordTimestamp } from '../../src/engine/dedupe';
+import { endpointById, ENDPOINTS, checkConnection, type Credentials } from '../../src/engine/zendesk';
+import { checkpointPathFor, readCheckpoint, writeCheckpointAtomic, recordTimestamp, runExport, type ExportRequest, type ExportResult, type ProgressEvent } from '../../src/engine/export';
 import { ExportError } from '../../src/engine/errors';
-import { runExport, type ExportRequest, type ExportResult } from '../../src/engine/exporter';
-import type { Credentials, OutputFormat, ProgressEvent, QueryParams, ResolvedQuery } from '../../src/engine/model';
+import type { OutputFormat, QueryParams, ResolvedQuery } from '../../src/engine/query';
 import { EPOCH, startSimulator, type Fault, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index';
 
 const SMALL = { tickets: 400, users: 150, organizations: 60, ticketEvents: 300, metricEvents: 350, routingAttributes: 10, routingAttributeValues: 40, routingInstanceValues: 120 };
@@ -305,7 +302,7 @@ describe('engine export: cancellation, resume and reruns', function () {
   it('survives SIGKILL at arbitrary moments: every resume cuts back to the checkpoint, the end result is exact', async function () {
     this.timeout(90_000);
     const s = await start({ counts: { ...SMALL, tickets: 3000 }, latencyMs: (n) => 5 + n / 20 });
-    const exporter = path.resolve(__dirname, '..', '..', 'src', 'engine', 'exporter.ts');
+    const exporter = path.resolve(__dirname, '..', '..', 'src', 'engine', 'export', 'index.ts');
     for (const [id, perPage, format] of [['tickets', 1000, 'jsonl'], ['tickets/cursor', 150, 'json']] as const) {
       const q = query(id, { params: { perPage }, format, name: `killed-${format}` });
       const cpPath = checkpointPathFor(q.output.path);

@@ -7,15 +7,9 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { authorizationHeader } from '../../src/engine/auth';
-import { DEFAULT_BUDGETS, endpointById } from '../../src/engine/catalogue';
-import { BoundaryDedupe, dedupeKey, recordTimestamp } from '../../src/engine/dedupe';
+import { authorizationHeader, DEFAULT_BUDGETS, endpointById, connectionFromUrl, describeErrorBody, validateBaseUrl, ZendeskClient, limitersFor, readRateLimitHeaders, backoffDelayMs, halvePerPage, parseRetryAfter, sleep } from '../../src/engine/zendesk';
+import { BoundaryDedupe, dedupeKey, recordTimestamp, runExport, type ProgressEvent } from '../../src/engine/export';
 import { ExportError } from '../../src/engine/errors';
-import { runExport } from '../../src/engine/exporter';
-import { connectionFromUrl, describeErrorBody, validateBaseUrl, ZendeskClient } from '../../src/engine/http';
-import type { ProgressEvent } from '../../src/engine/model';
-import { limitersFor, readRateLimitHeaders } from '../../src/engine/rateLimit';
-import { backoffDelayMs, halvePerPage, parseRetryAfter, sleep } from '../../src/engine/retry';
 
 const creds = { kind: 'apiToken' as const, email: 'admin@example.com', token: 'secret-token' };
 

@@ -4,16 +4,10 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { endpointById } from '../../src/engine/catalogue';
-import { checkpointPathFor } from '../../src/engine/checkpoint';
-import { checkConnection } from '../../src/engine/connectionCheck';
+import { endpointById, checkConnection, type Credentials, authorizeUrl, clientCredentialsToken, createPkce, createState, exchangeCode, missingScopes, needsRefresh, OAuthTokenKeeper, pkceChallenge, readAuthorizationResponse, refreshAccessToken, revokeAccessToken, type OAuthTokens } from '../../src/engine/zendesk';
+import { checkpointPathFor, runExport } from '../../src/engine/export';
 import { ExportError } from '../../src/engine/errors';
-import { runExport } from '../../src/engine/exporter';
-import type { Credentials, ResolvedQuery } from '../../src/engine/model';
-import {
-  authorizeUrl, clientCredentialsToken, createPkce, createState, exchangeCode, missingScopes, needsRefresh,
-  OAuthTokenKeeper, pkceChallenge, readAuthorizationResponse, refreshAccessToken, revokeAccessToken, type OAuthTokens,
-} from '../../src/engine/oauth';
+import type { ResolvedQuery } from '../../src/engine/query';
 import { EPOCH, startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';

@@ -3,8 +3,8 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { rejectsWith } from '../support/exportErrors';
-import type { OutputFormat } from '../../src/engine/model';
-import { openOutput, parseCsv, sideloadPath, type OutputSink } from '../../src/engine/output/index';
+import type { OutputFormat } from '../../src/engine/query';
+import { openOutput, parseCsv, sideloadPath, type OutputSink } from '../../src/engine/export';
 
 type Rec = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { redactSecrets } from '../../src/engine/redact';
+import { redactSecrets } from '../../src/engine/zendesk';
 
 describe('redactSecrets', () => {
   it('removes every occurrence of every secret, also inside JSON as the protocol trace prints it', () => {

@@ -2,9 +2,9 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { OutputFormat } from '../../src/engine/model';
-import { openOutput, parseCsv } from '../../src/engine/output/index';
-import { RowIndex } from '../../src/engine/rowIndex';
+import type { OutputFormat } from '../../src/engine/query';
+import { openOutput, parseCsv } from '../../src/engine/export';
+import { RowIndex } from '../../src/engine/rows';
 import { topLevelField } from '../../src/engine/rows/topLevelField';
 
 type Rec = Record<string, unknown>;

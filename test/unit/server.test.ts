@@ -34,7 +34,7 @@ import {
   type Diagnostic,
   type MarkupContent,
 } from 'vscode-languageserver-protocol';
-import { readCheckpoint } from '../../src/engine/checkpoint';
+import { readCheckpoint } from '../../src/engine/export';
 import {
   CancelExport,
   CheckpointInfo,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import { ENDPOINTS } from '../../src/engine/catalogue';
+import { ENDPOINTS } from '../../src/engine/zendesk';
 import {
   loadSpec,
   normalizePath,

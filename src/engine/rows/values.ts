@@ -1,7 +1,7 @@
 // How the grid reads one column out of a record: dotted paths into nested objects, custom fields
 // by id (`custom_fields.<id>`), and cells as plain text-safe primitives.
-import { flattenRecord } from '../output/csv';
-import type { ResourceName } from '../catalogue';
+import { flattenRecord } from '../export';
+import type { ResourceName } from '../zendesk';
 
 export type Cell = string | number | boolean | null;
 

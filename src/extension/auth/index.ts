@@ -4,7 +4,7 @@
 // that Zendesk retires API tokens on 2027-04-30.
 import * as vscode from 'vscode';
 import { ExportError } from '../../engine/errors';
-import { API_TOKEN_RETIREMENT_DATE } from '../../engine/oauth';
+import { API_TOKEN_RETIREMENT_DATE } from '../../engine/zendesk';
 import { AUTH_PROVIDER_ID, AUTH_PROVIDER_LABEL, ZendeskAuthenticationProvider } from './provider';
 
 export { AUTH_PROVIDER_ID, CONNECTION_SCOPE_PREFIX, ZendeskAuthenticationProvider } from './provider';

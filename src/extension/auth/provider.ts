@@ -8,14 +8,8 @@
 // /callback route). Setting zendesk.oauth.redirect forces either. Tokens live only in
 // context.secrets; they are refreshed ahead of expiry and after a 401, and sign-out revokes them.
 import * as vscode from 'vscode';
-import { checkConnection } from '../../engine/connectionCheck';
+import { checkConnection, authorizeUrl, createPkce, createState, DEFAULT_LOOPBACK_REDIRECT_PORT, EXPORT_SCOPES, exchangeCode, loopbackRedirectUri, missingScopeError, missingScopes, needsRefresh, readAuthorizationResponse, redirectRegistrationHint, refreshAccessToken, revokeAccessToken, type OAuthTokens, startLoopbackReceiver, type LoopbackReceiver } from '../../engine/zendesk';
 import { ExportError } from '../../engine/errors';
-import {
-  authorizeUrl, createPkce, createState, DEFAULT_LOOPBACK_REDIRECT_PORT, EXPORT_SCOPES, exchangeCode, loopbackRedirectUri,
-  missingScopeError, missingScopes, needsRefresh, readAuthorizationResponse, redirectRegistrationHint, refreshAccessToken,
-  revokeAccessToken, type OAuthTokens,
-} from '../../engine/oauth';
-import { startLoopbackReceiver, type LoopbackReceiver } from '../../engine/oauthLoopback';
 import { baseUrlOf, sanitizeConnections } from '../connectionStore';
 
 export const AUTH_PROVIDER_ID = 'zendesk';

@@ -3,7 +3,7 @@
 // answers the browser tab with one line of plain text once the sign-in knows how it ended.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ExportError } from './errors';
+import { ExportError } from '../errors';
 import { LOOPBACK_CALLBACK_PATH, loopbackRedirectUri } from './oauth';
 
 export interface LoopbackReceiver {

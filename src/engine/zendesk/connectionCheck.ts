@@ -1,8 +1,8 @@
 // "Test connection": one cheap authenticated call that tells a person whether exports will work
 // before they start one (wrong token → auth, non-admin → forbidden).
-import { ExportError } from './errors';
+import { ExportError } from '../errors';
 import { rejectedCredentialsMessage } from './auth';
-import { ZendeskClient } from './http';
+import { ZendeskClient } from './client';
 import type { Connection } from './model';
 
 export interface ConnectionCheckResult {

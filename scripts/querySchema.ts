@@ -1,8 +1,9 @@
 // Builds schemas/zdquery.schema.json from the catalogue, so the editor's completion and validation
-// can't drift from what validateSavedQuery accepts. Regenerate: node --import tsx schemas/generate.ts
+// can't drift from what validateSavedQuery accepts (test/unit/query.test.ts checks the file is current).
+// Regenerate: npm run generate
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ENDPOINTS, RESOURCES, hasSample, paginationChoices, type EndpointForm, type ResourceName } from './catalogue';
+import { ENDPOINTS, RESOURCES, hasSample, paginationChoices, type EndpointForm, type ResourceName } from '../src/engine/zendesk';
 
 type Schema = Record<string, unknown>;
 
@@ -210,3 +211,5 @@ export const QUERY_SCHEMA_FILE = path.join('schemas', 'zdquery.schema.json');
 export function writeQuerySchema(rootDir: string): void {
   writeFileSync(path.join(rootDir, QUERY_SCHEMA_FILE), `${JSON.stringify(buildQuerySchema(), null, 2)}\n`);
 }
+
+if (require.main === module) writeQuerySchema(path.resolve(__dirname, '..'));

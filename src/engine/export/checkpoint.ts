@@ -2,7 +2,8 @@
 // moment leaves either the old checkpoint or the new one, never half of one.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { ExportError } from './errors';
+import { ExportError } from '../errors';
+import { writeFileAtomic } from './durableFile';
 import type { Checkpoint, Position } from './model';
 
 /** '<dir>/<basename-without-ext>.checkpoint.json' beside the output file. */
@@ -34,32 +35,13 @@ export async function readCheckpoint(file: string): Promise<Checkpoint | null> {
   return value as Checkpoint;
 }
 
-/**
- * Write to '<file>.tmp-<pid>', fsync, rename over the checkpoint, fsync the directory.
- * On failure the temp file is removed and the previous checkpoint is untouched.
- */
+/** Written atomically (see writeFileAtomic); on failure the previous checkpoint is untouched. */
 export async function writeCheckpointAtomic(file: string, cp: Checkpoint): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const text = `${JSON.stringify(cp, null, 2)}\n`;
   try {
-    await fs.mkdir(dir, { recursive: true });
-    // Never write through whatever sits at the temp name (a planted symlink would redirect the write).
-    await fs.rm(tmp, { force: true });
-    const handle = await fs.open(tmp, 'wx');
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, file);
+    await writeFileAtomic(file, `${JSON.stringify(cp, null, 2)}\n`);
   } catch (err) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw ioError(file, err);
   }
-  await syncDirectory(dir);
-  await removeStaleTemps(file);
 }
 
 /** Null when `value` is a well-formed version-1 checkpoint, otherwise what is wrong with it. */
@@ -126,45 +108,5 @@ function ioError(file: string, err: unknown): ExportError {
       return new ExportError('io', `There is no permission to write the checkpoint ${file} (${code}); ${keep}. Make its folder writable and resume.`, code);
     default:
       return new ExportError('io', `The checkpoint ${file} couldn't be saved (${code ?? (err as Error).message}); ${keep}.`, code);
-  }
-}
-
-/** Makes a rename or a new file's name durable. Some platforms (Windows) can't open a directory; there it is skipped. */
-export async function syncDirectory(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Best effort by design: the checkpoint itself is already fsynced and renamed.
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-}
-
-/** Temp files of processes that crashed mid-write; a live process's temp file is left alone. */
-async function removeStaleTemps(file: string): Promise<void> {
-  const dir = path.dirname(file);
-  const prefix = `${path.basename(file)}.tmp-`;
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length));
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    await fs.rm(path.join(dir, name), { force: true }).catch(() => undefined);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
   }
 }

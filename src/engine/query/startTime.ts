@@ -1,8 +1,8 @@
 // Turns the start time a person writes (ISO, Unix seconds, relative) into the Unix seconds Zendesk wants.
-import { ExportError } from './errors';
+import { ExportError } from '../errors';
 
-/** Zendesk never returns the most recent minute, and rejects a start_time inside it. */
-export const MIN_AGE_SECONDS = 61;
+/** Zendesk never returns the most recent minute, and rejects a start_time inside it (api-behaviour §2, §7). */
+export const MIN_START_AGE_SECONDS = 61;
 
 /** Unix seconds reach 1e11 only in the year 5138: anything larger is milliseconds. */
 const MILLISECONDS_THRESHOLD = 1e11;
@@ -30,7 +30,7 @@ export function parseStartTime(input: string | number, nowSeconds: number): numb
       `The start time ${formatUnix(seconds)} is in the future; Zendesk only exports what already happened.`,
     );
   }
-  return Math.max(0, Math.min(seconds, Math.floor(nowSeconds) - MIN_AGE_SECONDS));
+  return Math.max(0, Math.min(seconds, Math.floor(nowSeconds) - MIN_START_AGE_SECONDS));
 }
 
 /** The unclamped Unix seconds a start time stands for; throws ExportError('invalidQuery') when unreadable. */

@@ -6,11 +6,11 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { csvCell, parseCsv } from './output/csv';
-import { createScanner, formatOfPath, type RowFormat, type Scanner } from './rows/scanners';
-import { topLevelReader } from './rows/topLevelField';
-import { cellText, columnValue, compareKeys, defaultColumns, guessResource, recordColumns, sortKey, toCell, type Cell, type SortKey } from './rows/values';
-import type { ResourceName } from './catalogue';
+import { csvCell, parseCsv } from '../export';
+import { createScanner, formatOfPath, type RowFormat, type Scanner } from './scanners';
+import { topLevelReader } from './topLevelField';
+import { cellText, columnValue, compareKeys, defaultColumns, guessResource, recordColumns, sortKey, toCell, type Cell, type SortKey } from './values';
+import type { ResourceName } from '../zendesk';
 
 export type { Cell, RowFormat };
 

@@ -4,13 +4,13 @@
 // is written after every page (and overwritten by the next), so the file is valid JSON between pages.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { ResourceName } from '../catalogue';
-import { syncDirectory } from '../checkpoint';
-import { ExportError } from '../errors';
-import type { OutputFormat } from '../model';
-import { createFormatWriter, FORMAT_EXTENSIONS, type FormatWriter } from './formatWriter';
+import type { ResourceName } from '../../zendesk';
+import { syncDirectory } from '../durableFile';
+import { ExportError } from '../../errors';
+import type { OutputFormat } from '../../query';
+import { createFormatWriter, FORMAT_EXTENSIONS } from './formats';
+import type { FormatWriter } from './formatWriter';
 
-export { parseCsv, flattenRecord, csvCell, EXTRA_COLUMN } from './csv';
 
 export interface OutputResume {
   /** Byte length of each file when the checkpoint was taken (keys: absolute paths). */

@@ -4,8 +4,8 @@
 // to the account's own origin (HTTPS, or plain HTTP on loopback for the simulator), and no token
 // ever reaches an error message.
 import { createHash, randomBytes } from 'node:crypto';
-import { ExportError } from './errors';
-import { validateBaseUrl } from './http';
+import { ExportError } from '../errors';
+import { validateBaseUrl } from './connectionUrl';
 import type { Credentials } from './model';
 
 /** Incremental exports need the `read` scope (Zendesk: "Missing the following required scopes: read"). */

@@ -1,6 +1,6 @@
 // Builds the Authorization header and owns the one-shot OAuth refresh, so the HTTP client never
 // handles secrets directly and a secret never reaches an error message or a log line.
-import { ExportError } from './errors';
+import { ExportError } from '../errors';
 import type { Credentials } from './model';
 
 /**

@@ -1,7 +1,7 @@
 // Time-based exports re-read the boundary second (end_time = max timestamp on full pages), so the
 // same record version can arrive twice. We remember the versions of the newest second seen and drop
 // repeats; the keys live in the checkpoint so a resumed run drops them too.
-import type { EndpointForm } from './catalogue';
+import type { EndpointForm } from '../zendesk';
 
 /** A record's timestamp in Unix seconds (numbers as-is, ISO strings parsed), or null. */
 export function recordTimestamp(record: Record<string, unknown>, field: string | null): number | null {

@@ -1,14 +1,11 @@
 // The four pagination behaviours of the Incremental Export API (plus sample), as async generators of
 // pages. Each driver knows when its stream ends (end_of_stream, count == 0, !has_more) and refuses
 // to loop on a position that does not advance.
-import { ENDPOINTS, type EndpointForm } from './catalogue';
+import { ENDPOINTS, type EndpointForm, type ApiOutcome, type ApiRequest, type PerPageState, type QueryValues, type ZendeskClient } from '../zendesk';
 import type { BoundaryDedupe } from './dedupe';
-import { ExportError } from './errors';
-import type { ApiOutcome, ApiRequest, Emit, PerPageState, QueryValues, ZendeskClient } from './http';
-import type { Position, QueryParams } from './model';
-
-/** Zendesk never returns the most recent minute and rejects a start_time inside it (api-behaviour §2, §7). */
-export const MIN_START_AGE_SECONDS = 61;
+import { ExportError } from '../errors';
+import type { EmitProgress, Position } from './model';
+import { MIN_START_AGE_SECONDS, type QueryParams } from '../query';
 
 /** Zendesk's page size for time-based exports when no per_page is sent. */
 const FULL_TIME_PAGE = 1000;
@@ -44,7 +41,7 @@ export interface StreamSetup {
   position: Position | null;
   perPage: PerPageState;
   dedupe: BoundaryDedupe;
-  emit: Emit;
+  emit: EmitProgress;
   now?: () => number;
 }
 

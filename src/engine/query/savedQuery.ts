@@ -6,11 +6,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import {
-  ENDPOINTS, RESOURCES, endpointById, hasSample, paginationChoices, resolveEndpoint,
-  type EndpointForm, type PaginationChoice, type ResourceName,
-} from './catalogue';
-import { ExportError } from './errors';
+import { ENDPOINTS, RESOURCES, endpointById, hasSample, paginationChoices, resolveEndpoint, type EndpointForm, type PaginationChoice, type ResourceName } from '../zendesk';
+import { ExportError } from '../errors';
 import type { OutputFormat, QueryParams, ResolvedQuery, SavedQuery } from './model';
 import { formatUnix, parseStartTime, toUnixSeconds } from './startTime';
 

@@ -1,16 +1,8 @@
-// How each output format turns a page of records into bytes; the sink owns files, lengths and fsync.
-import type { OutputFormat } from '../model';
+// The output formats: JSON Lines, a JSON array and CSV, each a FormatWriter; the sink owns files,
+// lengths and fsync.
+import type { OutputFormat } from '../../query';
 import { CsvWriter } from './csv';
-
-export interface FormatWriter {
-  /** Written when the file is created. */
-  readonly prologue: string;
-  /** Written after every page and overwritten by the next; never counted in the checkpoint length. */
-  readonly epilogue: string;
-  encode(records: Record<string, unknown>[]): string;
-  /** Per-file state the checkpoint must keep (CSV columns), or null. */
-  state(): unknown;
-}
+import type { FormatWriter } from './formatWriter';
 
 /** One JSON document per line: appending is the whole story. */
 export class JsonlWriter implements FormatWriter {

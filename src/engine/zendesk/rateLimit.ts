@@ -3,8 +3,9 @@
 // has its own budget on Zendesk's side) plus one for the account-wide limit. An account that
 // sends no family header is paced to the documented budget instead, until one shows up.
 import { DEFAULT_BUDGETS, type RateBudget, type RateLimitFamily } from './catalogue';
-import type { ProgressEvent } from './model';
-import { cancelledError, sleep } from './retry';
+import { cancelledError } from '../errors';
+import type { ClientEvent } from './model';
+import { sleep } from './retry';
 
 export interface RateLimitInfo {
   total: number | null;
@@ -64,7 +65,7 @@ export function readRateLimitHeaders(headers: Headers): ParsedRateLimitHeaders {
   return { account, endpoint };
 }
 
-type Emit = (e: ProgressEvent) => void;
+type Emit = (e: ClientEvent) => void;
 
 export interface RateLimiterOptions {
   /** One request at a time (a family); the account limiter only waits. */

@@ -1,6 +1,6 @@
 // Backoff, Retry-After parsing and abortable waits: the building blocks the HTTP client uses to
 // survive 429s, 5xx storms, timeouts and dropped connections without hammering Zendesk.
-import { ExportError } from './errors';
+import { cancelledError } from '../errors';
 
 export interface RetryPolicy {
   /** Attempts after the first one for 5xx, network errors and timeouts. */
@@ -41,10 +41,6 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number 
 /** per_page after a 504 or a timeout: half, never below 1. */
 export function halvePerPage(perPage: number): number {
   return Math.max(1, Math.floor(perPage / 2));
-}
-
-export function cancelledError(): ExportError {
-  return new ExportError('cancelled', 'The export was cancelled; the checkpoint keeps the last complete page, so it can be resumed.');
 }
 
 /** Waits ms milliseconds, or rejects with ExportError('cancelled') as soon as the signal aborts. */

@@ -2,15 +2,14 @@
 // then the checkpoint, so an interruption at any moment loses at most a page that will be redone.
 // The next page's request is already on its way while a page is written (one page ahead, never
 // more): the fsyncs no longer leave the connection idle, and requests stay one at a time.
-import { endpointById } from './catalogue';
+import { endpointById, ZendeskClient, type ClientOptions, type Connection, type RetryPolicy } from '../zendesk';
 import { readCheckpoint, writeCheckpointAtomic } from './checkpoint';
 import { BoundaryDedupe } from './dedupe';
-import { ExportError } from './errors';
-import { ZendeskClient, type ClientOptions, type Emit } from './http';
-import type { Checkpoint, Connection, ProgressEvent, ResolvedQuery } from './model';
-import { openOutput, type OutputSink } from './output/index';
+import { ExportError, cancelledError } from '../errors';
+import type { Checkpoint, EmitProgress, ProgressEvent } from './model';
+import type { ResolvedQuery } from '../query';
+import { openOutput, type OutputSink } from './output/sink';
 import { initialPerPage, paginate, type Page } from './pagination';
-import { cancelledError, type RetryPolicy } from './retry';
 
 export interface ExportRequest {
   connection: Connection;
@@ -41,7 +40,7 @@ export interface ExportResult {
 
 export async function runExport(req: ExportRequest): Promise<ExportResult> {
   const { query, signal } = req;
-  const emit: Emit = (e) => {
+  const emit: EmitProgress = (e) => {
     try {
       req.onProgress?.(e);
     } catch {

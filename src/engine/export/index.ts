@@ -1,0 +1,11 @@
+// The export room: one run of a query (pages pulled by the pagination drivers, deduped, written to
+// the outputs, then checkpointed), and the files it leaves: outputs and their checkpoint.
+export * from './model';
+export { runExport, type ExportRequest, type ExportResult } from './exporter';
+export { BoundaryDedupe, dedupeKey, recordTimestamp } from './dedupe';
+export { checkpointPathFor, readCheckpoint, writeCheckpointAtomic, checkpointShapeProblem } from './checkpoint';
+export { syncDirectory, writeFileAtomic } from './durableFile';
+export { openOutput, sideloadPath, type OutputSink } from './output/sink';
+export { createFormatWriter, FORMAT_EXTENSIONS } from './output/formats';
+export type { FormatWriter } from './output/formatWriter';
+export { parseCsv, flattenRecord, csvCell, EXTRA_COLUMN } from './output/csv';
