@@ -4,13 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ConnectionRef, ExportFinishedParams, SavedQuery, SessionInfo } from '../protocol/customMessages';
+import { emptySessionCounts, type ConnectionRef, type ExportFinishedParams, type SavedQuery, type SessionInfo } from '../protocol/customMessages';
 import { toConnectionRef, type ConnectionStore } from './connectionStore';
 import type { EngineClient } from './engineClient';
 import { presentError, presentMissingSecret, toWireError } from './errorPresentation';
 import { countsText, n, plural, waitingText } from './format';
 import { findQueryFiles, isQueryUri, queryLabel, readQuery } from './queryFiles';
-import { emptyCounts, type SessionStore } from './sessionStore';
+import type { SessionStore } from './sessionStore';
 
 export interface RunOptions {
   /** Discard the checkpoint and output and export from the start time again. */
@@ -94,7 +94,7 @@ export class ExportCommands {
     const placeholder: SessionInfo = {
       sessionId, status: 'running', queryName: req.name, queryUri: req.queryUri?.toString(), resource: req.resource ?? 'tickets',
       endpointId: '', connectionName: req.connection.name, resumed: false, startedAt: new Date().toISOString(),
-      counts: emptyCounts(), outputPath: '', files: [], checkpointPath: '',
+      counts: emptySessionCounts(), outputPath: '', files: [], checkpointPath: '',
     };
     this.sessions.add(placeholder);
     this.log.info(`Starting "${req.name}" (session ${sessionId}) on ${req.connection.name}${req.fresh ? ', from the start time' : ''}.`);

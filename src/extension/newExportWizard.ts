@@ -2,7 +2,7 @@
 // time → options → format → name → output → Run now / Save / both.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { hasSample, paginationChoices, resolveEndpoint, RESOURCES, type PaginationChoice, type ResourceName } from '../engine/zendesk';
+import { hasSample, ignoresStartTime, paginationChoices, resolveEndpoint, RESOURCES, type PaginationChoice, type ResourceName } from '../engine/zendesk';
 import { type OutputFormat, type QueryParams, type SavedQuery, slug } from '../engine/query';
 import type { ExportFinishedParams } from '../protocol/customMessages';
 import { baseUrlOf, type ConnectionStore } from './connectionStore';
@@ -84,7 +84,7 @@ export class NewExportWizard {
     const order = (): string[] => [
       'connection', 'resource',
       ...(!state.resource || paginationChoices(state.resource).length > 1 ? ['pagination'] : []),
-      ...(!state.resource?.startsWith('routing_') ? ['start'] : []),
+      ...(!(state.resource && ignoresStartTime(state.resource)) ? ['start'] : []),
       'options', 'format', 'name', 'output', 'action',
     ];
     const total = (): number => order().length;
@@ -102,7 +102,7 @@ export class NewExportWizard {
       if (pick.label !== state.resource) state.params = {};
       state.resource = pick.label as ResourceName;
       state.pagination = undefined;
-      return paginationChoices(state.resource).length > 1 ? pickPagination : state.resource.startsWith('routing_') ? pickOptions : pickStart;
+      return paginationChoices(state.resource).length > 1 ? pickPagination : ignoresStartTime(state.resource) ? pickOptions : pickStart;
     };
     const pickPagination: InputStep = async (input) => {
       const items = paginationChoices(state.resource as ResourceName).map((p) => ({
@@ -152,7 +152,7 @@ export class NewExportWizard {
       return inputName;
     };
     const inputName: InputStep = async (input) => {
-      const since = state.startTime && !state.resource?.startsWith('routing_') ? ` since ${state.startTime}` : '';
+      const since = state.startTime && !(state.resource && ignoresStartTime(state.resource)) ? ` since ${state.startTime}` : '';
       state.name = (await input.showInputBox({
         title, step: stepNo('name'), totalSteps: total(), value: state.name ?? `${state.resource}${since}`, prompt: 'Name of the export (also names its output folder)',
         validate: (v) => (v.trim() ? undefined : 'Enter a name.'),
@@ -184,7 +184,7 @@ export class NewExportWizard {
       connection: state.connection,
       resource: state.resource as ResourceName,
       ...(state.pagination ? { pagination: state.pagination } : {}),
-      ...(state.startTime !== undefined && !state.resource?.startsWith('routing_') ? { startTime: /^\d+$/.test(state.startTime) ? Number(state.startTime) : state.startTime } : {}),
+      ...(state.startTime !== undefined && !(state.resource && ignoresStartTime(state.resource)) ? { startTime: /^\d+$/.test(state.startTime) ? Number(state.startTime) : state.startTime } : {}),
       ...(Object.keys(state.params).length ? { params: state.params } : {}),
       output: { ...(state.outputPath ? { path: state.outputPath } : {}), format: state.format },
     };

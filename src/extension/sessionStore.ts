@@ -1,15 +1,8 @@
 // The extension's view of export sessions: seeded from the server's ListSessions, kept live by
 // ExportProgress / ExportFinished, and closed off when the server process dies mid-run.
 import * as vscode from 'vscode';
-import type { ExportFinishedParams, SessionCounts, SessionInfo } from '../protocol/customMessages';
+import type { ExportFinishedParams, SessionInfo } from '../protocol/customMessages';
 import type { EngineClient } from './engineClient';
-
-export function emptyCounts(): SessionCounts {
-  return {
-    records: 0, pages: 0, sessionRecords: 0, sessionPages: 0, requests: 0, duplicatesDropped: 0, retries: 0,
-    rateLimitWaits: 0, waitedMs: 0, waitingUntil: null, lastRecordTime: null, perPage: null, rateLimit: null,
-  };
-}
 
 export const ENGINE_STOPPED_MESSAGE = 'The export engine stopped during this export; resume it to continue from the last complete page.';
 

@@ -94,6 +94,25 @@ export interface SessionCounts {
   rateLimit: { family: string; total: number | null; remaining: number | null; resetsAt: number | null } | null;
 }
 
+/** Counts of a session that has done nothing yet; a resumed one starts from its checkpoint's totals. */
+export function emptySessionCounts(base?: Pick<SessionCounts, 'records' | 'pages' | 'lastRecordTime' | 'perPage'>): SessionCounts {
+  return {
+    records: base?.records ?? 0,
+    pages: base?.pages ?? 0,
+    sessionRecords: 0,
+    sessionPages: 0,
+    requests: 0,
+    duplicatesDropped: 0,
+    retries: 0,
+    rateLimitWaits: 0,
+    waitedMs: 0,
+    waitingUntil: null,
+    lastRecordTime: base?.lastRecordTime ?? null,
+    perPage: base?.perPage ?? null,
+    rateLimit: null,
+  };
+}
+
 /** A session as listed in the Runs tree. */
 export interface SessionInfo {
   sessionId: string;

@@ -10,8 +10,9 @@ import { checkpointPathFor, readCheckpoint, type Checkpoint, type ProgressEvent,
 import { ExportError } from '../engine/errors';
 import { checkConnection, connectionFromUrl, type Credentials } from '../engine/zendesk';
 import { type ResolvedQuery, type SavedQuery, readSavedQuery, resolveQuery, validateSavedQuery } from '../engine/query';
-import type {
-  CheckpointInfoParams,
+import {
+  emptySessionCounts,
+  type CheckpointInfoParams,
   CheckpointInfoResult,
   ConnectionRef,
   ConnectionSpec,
@@ -72,24 +73,6 @@ interface LoadedQuery {
 
 const HISTORY_FILE = 'sessions.json';
 const HISTORY_LIMIT = 100;
-
-function emptyCounts(base?: Checkpoint | null): SessionCounts {
-  return {
-    records: base?.records ?? 0,
-    pages: base?.pages ?? 0,
-    sessionRecords: 0,
-    sessionPages: 0,
-    requests: 0,
-    duplicatesDropped: 0,
-    retries: 0,
-    rateLimitWaits: 0,
-    waitedMs: 0,
-    waitingUntil: null,
-    lastRecordTime: base?.lastRecordTime ?? null,
-    perPage: base?.perPage ?? null,
-    rateLimit: null,
-  };
-}
 
 async function exists(file: string): Promise<boolean> {
   try {
@@ -197,7 +180,7 @@ export class SessionManager {
         connectionName: ref.name,
         resumed,
         startedAt: new Date().toISOString(),
-        counts: emptyCounts(resumed ? existing : null),
+        counts: emptySessionCounts(resumed ? existing ?? undefined : undefined),
         outputPath,
         files: [],
         checkpointPath,

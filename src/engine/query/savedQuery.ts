@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { ENDPOINTS, RESOURCES, endpointById, hasSample, paginationChoices, resolveEndpoint, type EndpointForm, type PaginationChoice, type ResourceName } from '../zendesk';
+import { ENDPOINTS, RESOURCES, endpointById, hasSample, ignoresStartTime, paginationChoices, resolveEndpoint, type EndpointForm, type PaginationChoice, type ResourceName } from '../zendesk';
 import { ExportError } from '../errors';
 import type { OutputFormat, QueryParams, ResolvedQuery, SavedQuery } from './model';
 import { formatUnix, parseStartTime, toUnixSeconds } from './startTime';
@@ -257,10 +257,9 @@ export function describeQuery(q: SavedQuery | ResolvedQuery): string {
   const resource = String(q.resource ?? '(no resource)');
   const name = String(q.name ?? 'Untitled');
   const parts = [`${name}: ${resource}${model ? ` (${model})` : ''}`];
-  const routing = resource.startsWith('routing_');
-  if (!routing) {
-    if (resolved) parts.push(`since ${formatUnix(q.startTime)}`);
-    else parts.push(q.startTime === undefined || q.startTime === 0 ? 'from the beginning' : `since ${String(q.startTime)}`);
+  if (!ignoresStartTime(resource as ResourceName)) {
+    const from = resolved ? (q.startTime === 0 ? undefined : formatUnix(q.startTime)) : q.startTime === undefined || q.startTime === 0 ? undefined : String(q.startTime);
+    parts.push(from === undefined ? 'from the beginning' : `since ${from}`);
   }
   const include = q.params?.include;
   if (Array.isArray(include) && include.length) parts.push(`with ${include.join(', ')}`);

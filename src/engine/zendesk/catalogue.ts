@@ -129,6 +129,11 @@ export function paginationChoices(resource: ResourceName): PaginationChoice[] {
   }
 }
 
+/** Skill-based routing exports take no start time: their first run always returns the full history. */
+export function ignoresStartTime(resource: ResourceName): boolean {
+  return ENDPOINTS.some((e) => e.resource === resource && e.model === 'routing');
+}
+
 /** Resources that have a `/sample` form. */
 export function hasSample(resource: ResourceName): boolean {
   return ENDPOINTS.some((e) => e.resource === resource && e.model === 'sample');
