@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connectionFromUrl } from '../src/engine/zendesk';
-import { resolveQuery } from '../src/engine/query';
+import { loadQuery } from '../src/engine/query';
 import { runExport, type ExportResult, type ProgressEvent } from '../src/engine/export';
 
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
@@ -30,7 +30,7 @@ export interface BenchExport {
 
 /** A cursor export of every ticket (support_type_scope=all) from the start of time, as `zdx export tickets` would run it. */
 export function exportTickets(o: BenchExport): Promise<ExportResult> {
-  const query = resolveQuery(
+  const query = loadQuery(
     { name: 'bench', resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: o.perPage, supportTypeScope: 'all' }, output: { path: 'tickets.jsonl', format: 'jsonl' } },
     { baseDir: o.dir },
   );

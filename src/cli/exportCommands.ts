@@ -1,12 +1,15 @@
-// `zdx export` (an ad-hoc query from flags) and `zdx run` (a saved *.zdquery.json file).
+// `zdx export` (an ad-hoc query from flags) and `zdx run` (a saved *.zdquery.json file). Both go
+// through the engine's one query loader, so a flag-built export validates, defaults and resumes
+// exactly like a saved one.
 import { dirname, resolve } from 'node:path';
 import { checkpointPathFor } from '../engine/export';
-import { ExportError } from '../engine/errors';
-import { type ResolvedQuery, type SavedQuery, readSavedQuery, resolveQuery, validateSavedQuery } from '../engine/query';
-import { resolveConnection, type AccountFlags, type Env } from './account';
+import { loadQuery, loadQueryFile, type ResolvedQuery } from '../engine/query';
+import { resolveConnection } from './account';
+import type { AccountFlags, Env } from './account';
 import { EXIT_NOT_CAUGHT_UP, EXIT_OK } from './exitCodes';
 import { prepareCredentials } from './oauth';
-import { savedQueryFromFlags, type ExportFlags } from './queryOptions';
+import { savedQueryFromFlags } from './queryOptions';
+import type { ExportFlags } from './queryOptions';
 import { runSession, summaryJson, summaryText } from './session';
 
 export interface IO {
@@ -14,16 +17,6 @@ export interface IO {
   env: Env;
   out: (text: string) => void;
   err: (text: string) => void;
-}
-
-/** resolveQuery may throw plain Errors from the catalogue; they are query problems too. */
-function resolveOrExplain(q: SavedQuery, baseDir: string): ResolvedQuery {
-  try {
-    return resolveQuery(q, { baseDir });
-  } catch (err) {
-    if (err instanceof ExportError) throw err;
-    throw new ExportError('invalidQuery', err instanceof Error ? err.message : String(err));
-  }
 }
 
 async function exportResolved(query: ResolvedQuery, account: AccountFlags, state: string | undefined, json: boolean, io: IO): Promise<number> {
@@ -40,19 +33,12 @@ async function exportResolved(query: ResolvedQuery, account: AccountFlags, state
 }
 
 export async function exportCommand(resource: string, flags: ExportFlags & AccountFlags & { state?: string; json?: boolean }, io: IO): Promise<number> {
-  const saved = savedQueryFromFlags(resource, flags, io.cwd);
-  const { problems } = validateSavedQuery(saved);
-  if (problems.length) {
-    const p = problems[0];
-    throw new ExportError('invalidQuery', `Invalid export options: ${p.path ? `${p.path}: ` : ''}${p.message.replace(/\.$/, '')}.`);
-  }
-  const query = resolveOrExplain(saved, io.cwd);
+  const query = loadQuery(savedQueryFromFlags(resource, flags), { baseDir: io.cwd });
   return exportResolved(query, { url: flags.url, subdomain: flags.subdomain }, flags.state, Boolean(flags.json), io);
 }
 
 export async function runCommand(file: string, flags: AccountFlags & { state?: string; json?: boolean }, io: IO): Promise<number> {
   const path = resolve(io.cwd, file);
-  const saved = await readSavedQuery(path);
-  const query = resolveOrExplain(saved, dirname(path));
+  const query = await loadQueryFile(path, { baseDir: dirname(path) });
   return exportResolved(query, { url: flags.url, subdomain: flags.subdomain }, flags.state, Boolean(flags.json), io);
 }

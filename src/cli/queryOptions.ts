@@ -1,6 +1,6 @@
 // Turns `zdx export` flags into a SavedQuery, so ad-hoc exports and saved query files go through
 // the same validation, defaults and digest (a flag-built export resumes like a saved one).
-import { extname, resolve } from 'node:path';
+import { extname } from 'node:path';
 import { RESOURCES, type ResourceName } from '../engine/zendesk';
 import { type OutputFormat, type QueryParams, type SavedQuery, OUTPUT_FORMATS } from '../engine/query';
 import { UsageError } from './exitCodes';
@@ -17,7 +17,8 @@ export function parseList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-export function savedQueryFromFlags(resourceArg: string, flags: ExportFlags, cwd: string): SavedQuery {
+/** The query the flags describe; `--out` stays as written (relative to the current directory, or absolute). */
+export function savedQueryFromFlags(resourceArg: string, flags: ExportFlags): SavedQuery {
   if (!(RESOURCES as readonly string[]).includes(resourceArg)) {
     throw new UsageError(`Unknown resource "${resourceArg}"; use one of ${RESOURCES.join(', ')}.`);
   }
@@ -28,7 +29,7 @@ export function savedQueryFromFlags(resourceArg: string, flags: ExportFlags, cwd
   const fromExt = flags.out ? extname(flags.out).slice(1).toLowerCase() : '';
   const format: OutputFormat = flags.format ?? ((OUTPUT_FORMATS as readonly string[]).includes(fromExt) ? (fromExt as OutputFormat) : 'jsonl');
   // A sample gets its own default file, so it never collides with the full export's checkpoint.
-  const out = resolve(cwd, flags.out ?? `${resource}${flags.sample ? '.sample' : ''}.${format}`);
+  const out = flags.out ?? `${resource}${flags.sample ? '.sample' : ''}.${format}`;
 
   const params: QueryParams = {};
   if (flags.perPage !== undefined) params.perPage = flags.perPage;

@@ -2,7 +2,7 @@
 // file, run the engine with a progress display, turn Ctrl-C / SIGTERM into a clean stop (the
 // engine writes the last complete page's checkpoint), and summarise.
 import { checkConnection, type Connection } from '../engine/zendesk';
-import { runExport, type ExportResult, readCheckpoint } from '../engine/export';
+import { runExport, type ExportResult, loadCheckpoint } from '../engine/export';
 import { ExportError } from '../engine/errors';
 import type { ResolvedQuery } from '../engine/query';
 import { createReporter, fmtDuration, fmtInt, pickMode, type ProgressReporter, type RunTally } from './progress';
@@ -49,10 +49,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const started = Date.now();
 
   // Fail on a foreign or broken checkpoint before any request or file write.
-  const checkpoint = await readCheckpoint(checkpointPath);
-  if (checkpoint && checkpoint.queryDigest !== query.digest) {
-    throw new ExportError('checkpointMismatch', `The checkpoint ${checkpointPath} was written for a different query; delete it to start over, or pass --state FILE to keep it.`);
-  }
+  const checkpoint = await loadCheckpoint(checkpointPath, query);
 
   const reporter = opts.reporter ?? createReporter(pickMode(opts.json), { startTime: query.startTime || null });
   const controller = new AbortController();
@@ -73,6 +70,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
         connection,
         query,
         checkpointPath,
+        previous: checkpoint,
         signal: controller.signal,
         onProgress: (e) => reporter.onEvent(e),
       });

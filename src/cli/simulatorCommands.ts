@@ -4,7 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { connectionFromUrl } from '../engine/zendesk';
 import { checkpointPathFor } from '../engine/export';
-import { resolveQuery } from '../engine/query';
+import { loadQuery } from '../engine/query';
 import { startSimulator } from '../simulator/index';
 import type { IO } from './exportCommands';
 import { EXIT_NOT_CAUGHT_UP, EXIT_OK, UsageError } from './exitCodes';
@@ -84,7 +84,7 @@ export async function demoCommand(flags: DemoFlags, io: IO): Promise<number> {
 
     const admin = sim.credentials.admin;
     const connection = connectionFromUrl({ url: sim.url, credentials: { kind: 'apiToken', email: admin.email, token: admin.token } });
-    const query = resolveQuery(
+    const query = loadQuery(
       { name: 'demo tickets', resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage }, output: { path: out, format: 'jsonl' } },
       { baseDir: io.cwd },
     );

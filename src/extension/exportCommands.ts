@@ -55,7 +55,7 @@ export class ExportCommands {
     if (open?.isDirty) await open.save();
     const summary = await readQuery(uri);
     if (!summary.query) {
-      await presentError(this.log, { code: 'invalidQuery', message: `${path.basename(uri.fsPath)} is not a valid saved query: ${summary.parseError}.` }, { queryUri: uri });
+      await presentError(this.log, { code: 'invalidQuery', message: summary.parseError ?? `${path.basename(uri.fsPath)} is not a saved query.` }, { queryUri: uri });
       return undefined;
     }
     const name = queryLabel(summary);

@@ -1,7 +1,8 @@
-// Reading saved query files (`*.zdquery.json`) on the extension side: only what the UI needs
-// (name, connection, resource). Validation proper is the server's (diagnostics) and the engine's.
+// Reading saved query files (`*.zdquery.json`) on the extension side, only for display (name,
+// connection, resource). It parses with the engine's one loader, so a file the editor lists as
+// valid JSON is one a run accepts; validating and running are the engine server's.
 import * as vscode from 'vscode';
-import { parse, type ParseError } from 'jsonc-parser';
+import { parseQueryText } from '../engine/query';
 import { SAVED_QUERY_SUFFIX, type SavedQuery } from '../protocol/customMessages';
 
 export const QUERY_SUFFIX = SAVED_QUERY_SUFFIX;
@@ -9,8 +10,9 @@ export const QUERY_GLOB = `**/*${QUERY_SUFFIX}`;
 
 export interface QuerySummary {
   uri: vscode.Uri;
-  /** Parsed content, or undefined when the file isn't valid JSON. */
+  /** Parsed content, or undefined when the file isn't a JSON object. */
   query?: Partial<SavedQuery>;
+  /** Why it isn't: the loader's one sentence. */
   parseError?: string;
 }
 
@@ -18,20 +20,21 @@ export function isQueryUri(uri: vscode.Uri | undefined): uri is vscode.Uri {
   return !!uri && uri.scheme === 'file' && uri.path.endsWith(QUERY_SUFFIX);
 }
 
-export function parseQueryText(text: string): { query?: Partial<SavedQuery>; parseError?: string } {
-  const errors: ParseError[] = [];
-  const value: unknown = parse(text, errors, { allowTrailingComma: true });
-  if (errors.length || !value || typeof value !== 'object' || Array.isArray(value)) {
-    return { parseError: 'not a JSON object' };
+function summarize(uri: vscode.Uri, text: string): QuerySummary {
+  try {
+    const { value } = parseQueryText(text, vscode.workspace.asRelativePath(uri));
+    if (value && typeof value === 'object' && !Array.isArray(value)) return { uri, query: value as Partial<SavedQuery> };
+    return { uri, parseError: 'it is not a JSON object' };
+  } catch (err) {
+    return { uri, parseError: err instanceof Error ? err.message : String(err) };
   }
-  return { query: value as Partial<SavedQuery> };
 }
 
 /** Prefers the open document (it may be unsaved) over the file on disk. */
 export async function readQuery(uri: vscode.Uri): Promise<QuerySummary> {
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
   const text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-  return { uri, ...parseQueryText(text) };
+  return summarize(uri, text);
 }
 
 export function queryLabel(s: QuerySummary): string {

@@ -1,7 +1,9 @@
-// The connections the client told the server about (names, base URLs, auth kinds; never secrets).
-// Settings are edited by hand and may come from different clients, so parsing is lenient.
+// The connections the client told the server about (names, base URLs, auth kinds; never secrets):
+// reading them from settings (edited by hand, sent by different clients, so leniently), and finding
+// the one a query or request names.
 import { settingBaseUrl } from '../engine/zendesk';
-import type { ConnectionRef } from '../protocol/customMessages';
+import type { ConnectionRef, ConnectionSpec } from '../protocol/customMessages';
+import { ServerFailure } from './failures';
 
 /**
  * Accepts what arrives in initializationOptions.connections or didChangeConfiguration settings:
@@ -25,6 +27,25 @@ export function parseConnections(settings: unknown): ConnectionRef[] | undefined
     out.push(ref);
   }
   return out;
+}
+
+/** The connection a spec names: the entry itself, or the configured connection of that name. */
+export function findConnection(spec: ConnectionSpec | undefined, known: ConnectionRef[] | undefined): ConnectionRef {
+  if (spec === undefined || spec === '') {
+    throw new ServerFailure('unknownConnection', 'The query names no connection; add "connection" to it or choose one when running it.');
+  }
+  if (typeof spec !== 'string') {
+    if (!spec.baseUrl) throw new ServerFailure('unknownConnection', `The connection "${spec.name}" has no URL or subdomain.`);
+    return spec;
+  }
+  const ref = known?.find((c) => c.name === spec);
+  if (!ref) {
+    throw new ServerFailure('unknownConnection', known?.length
+      ? `There is no connection named "${spec}"; configured connections: ${known.map((c) => c.name).join(', ')}.`
+      : `There is no connection named "${spec}"; no connections are configured.`);
+  }
+  if (!ref.baseUrl) throw new ServerFailure('unknownConnection', `The connection "${spec}" has no URL or subdomain.`);
+  return ref;
 }
 
 function findList(settings: unknown): unknown[] | Record<string, unknown> | undefined {

@@ -7,7 +7,6 @@ import {
   createConnection,
   DidChangeConfigurationNotification,
   ErrorCodes,
-  LSPErrorCodes,
   ProposedFeatures,
   ResponseError,
   TextDocuments,
@@ -29,12 +28,12 @@ import {
   TestConnection,
   type ConnectionRef,
   type InitializationOptions,
-  type ResponseErrorData,
 } from '../protocol/customMessages';
 import { parseConnections } from './connections';
 import { registerRowHandlers } from './rows';
 import { codeLensesFor, computeCompletion, computeDiagnostics, computeHover, isSavedQueryUri, type QueryContext } from './queryLanguage';
-import { SessionManager, toWireError } from './sessions';
+import { toResponseError } from './failures';
+import { SessionManager } from './sessions';
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
@@ -68,19 +67,14 @@ function manager(): SessionManager {
   return sessions;
 }
 
-/** Failures cross the wire as ResponseError: the sentence as message, the code in data. */
-function asResponseError(err: unknown): ResponseError<ResponseErrorData> {
-  if (err instanceof ResponseError) return err as ResponseError<ResponseErrorData>;
-  const wire = toWireError(err);
-  if (wire.code === 'internal') log.error(err instanceof Error ? err.stack ?? err.message : String(err));
-  return new ResponseError<ResponseErrorData>(LSPErrorCodes.RequestFailed, wire.message, { code: wire.code });
-}
-
+/** Failures cross the wire as ResponseError: the sentence as message, the code in data; a bug's stack goes to the log. */
 async function guarded<T>(work: () => Promise<T> | T): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw asResponseError(err);
+    const failure = toResponseError(err);
+    if (failure.data?.code === 'internal') log.error(err instanceof Error ? err.stack ?? err.message : String(err));
+    throw failure;
   }
 }
 
@@ -203,7 +197,7 @@ connection.onRequest(TestConnection.type, (params, token: CancellationToken) =>
 connection.onRequest(CheckpointInfo.type, (params) => guarded(() => manager().checkpointInfo(params)));
 
 // The grid's zendesk/rows/* requests (grid area, src/server/rows.ts).
-registerRowHandlers(connection);
+registerRowHandlers(connection, guarded);
 
 // Running sessions are cancelled on shutdown so their checkpoints end on a complete page.
 connection.onShutdown(async () => {

@@ -29,7 +29,7 @@ import {
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { hasSample, paginationChoices, resolveEndpoint, RESOURCES, type EndpointForm, type ResourceName } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
-import { validateSavedQuery, formatUnix, MIN_START_AGE_SECONDS, parseStartTime, toUnixSeconds } from '../engine/query';
+import { validateSavedQuery, formatUnix, MIN_START_AGE_SECONDS, parseQueryText, parseStartTime, toUnixSeconds, withinQueryBounds, type ParsedQueryText } from '../engine/query';
 import { CodeLensCommands, SAVED_QUERY_SUFFIX, type CheckpointInfoResult, type ConnectionRef } from '../protocol/customMessages';
 import { FIELD_TEXT, paramHover, resourceHover, sideloadHover } from './queryDocs';
 
@@ -50,13 +50,18 @@ export interface QueryContext {
 interface Parsed {
   root: JsonNode | undefined;
   value: unknown;
-  errors: ParseError[];
 }
 
-function parse(text: string): Parsed {
+/**
+ * For hover and completion while a person types: tolerant of a missing comma, so help keeps coming,
+ * but never over text the loader would refuse unread (a recursive parser would overflow on it).
+ * Whether a query is valid is decided by the engine's loader alone (computeDiagnostics).
+ */
+function parseWhileTyping(text: string): Parsed {
+  if (!withinQueryBounds(text)) return { root: undefined, value: undefined };
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
-  return { root, value: root ? getNodeValue(root) : undefined, errors };
+  return { root, value: root ? getNodeValue(root) : undefined };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -109,9 +114,16 @@ function endpointFor(query: Record<string, unknown>): EndpointForm | undefined {
 }
 
 export function computeDiagnostics(doc: TextDocument, ctx: QueryContext): Diagnostic[] {
-  const { root, value } = parse(doc.getText());
-  // Syntax errors are the JSON language service's to report; without a tree there is nothing to add.
-  if (!root) return [];
+  let parsed: ParsedQueryText;
+  try {
+    parsed = parseQueryText(doc.getText(), fsPathOf(doc.uri) ?? doc.uri);
+  } catch (err) {
+    // What a run would say about the text (syntax, size, depth), where the loader stopped.
+    const e = err instanceof ExportError ? err : new ExportError('invalidQuery', String(err));
+    const at = doc.positionAt(Number(e.details) || 0);
+    return [{ range: Range.create(at, at), severity: DiagnosticSeverity.Error, message: e.message, source: DIAGNOSTIC_SOURCE }];
+  }
+  const { root, value } = parsed;
   const out: Diagnostic[] = [];
   const add = (jsonPath: JSONPath, severity: DiagnosticSeverity, message: string) => {
     out.push({ range: rangeOf(doc, nodeFor(root, jsonPath)), severity, message, source: DIAGNOSTIC_SOURCE });
@@ -224,7 +236,7 @@ function isInside(file: string, folder: string): boolean {
 
 export function computeHover(doc: TextDocument, offset: number, ctx: QueryContext): Hover | null {
   const text = doc.getText();
-  const { root, value } = parse(text);
+  const { root, value } = parseWhileTyping(text);
   if (!root || !isObject(value)) return null;
   const loc = getLocation(text, offset);
   const p = loc.path;
@@ -283,7 +295,7 @@ export function computeCompletion(doc: TextDocument, offset: number, ctx: QueryC
   const text = doc.getText();
   const loc = getLocation(text, offset);
   if (loc.isAtPropertyKey) return [];
-  const { value } = parse(text);
+  const { value } = parseWhileTyping(text);
   const q = isObject(value) ? value : {};
   let candidates: { label: string; detail?: string }[] = [];
   if (loc.path.length === 1 && loc.path[0] === 'connection') {
@@ -310,7 +322,9 @@ export function computeCompletion(doc: TextDocument, offset: number, ctx: QueryC
 
 // ---------------------------------------------------------------------------------------------
 
+/** Run / Resume / Open results; none for a query the loader refuses (its diagnostic says why). */
 export function codeLensesFor(uri: string, info: CheckpointInfoResult): CodeLens[] {
+  if (!info.queryValid) return [];
   const range = Range.create(0, 0, 0, 0);
   const lenses: CodeLens[] = [
     { range, command: { title: info.running ? '▶ Run (running now)' : '▶ Run', command: CodeLensCommands.run, arguments: [uri] } },

@@ -1,18 +1,11 @@
 // The grid's requests in the engine server: windows of rows, columns, records and view exports of
 // an output file, answered from a RowIndex per file. Indexes live here (not in the extension host
 // or the webview) so a million-record file costs the UI nothing; a few recently used ones are kept.
-import { LSPErrorCodes, ResponseError, type Connection } from 'vscode-languageserver/node';
+import type { Connection } from 'vscode-languageserver/node';
 import { isAbsolute, resolve } from 'node:path';
-import { ExportError } from '../engine/errors';
 import { RowIndex, formatOfPath } from '../engine/rows';
-import {
-  CloseRows,
-  ExportRows,
-  GetRowColumns,
-  GetRowRecords,
-  GetRows,
-  type ResponseErrorData,
-} from '../protocol/customMessages';
+import { CloseRows, ExportRows, GetRowColumns, GetRowRecords, GetRows } from '../protocol/customMessages';
+import { ServerFailure } from './failures';
 
 /** Indexes kept open at once (about 16 bytes a record each); the least recently used one is closed beyond this. */
 const MAX_OPEN = 6;
@@ -26,8 +19,8 @@ export class RowIndexes {
 
   /** The index of `path` (opened on first use), most recently used last. */
   async get(path: string): Promise<RowIndex> {
-    if (typeof path !== 'string' || !isAbsolute(path)) throw requestError('invalidQuery', `The grid needs an absolute file path, not "${String(path)}".`);
-    if (!formatOfPath(path)) throw requestError('invalidQuery', `${path} is not a .jsonl, .json or .csv file.`);
+    if (typeof path !== 'string' || !isAbsolute(path)) throw new ServerFailure('invalidQuery', `The grid needs an absolute file path, not "${String(path)}".`);
+    if (!formatOfPath(path)) throw new ServerFailure('invalidQuery', `${path} is not a .jsonl, .json or .csv file.`);
     const key = keyOf(path);
     let index = this.open.get(key);
     if (index) {
@@ -59,31 +52,11 @@ export class RowIndexes {
   }
 }
 
-function requestError(code: ResponseErrorData['code'], message: string): ResponseError<ResponseErrorData> {
-  return new ResponseError<ResponseErrorData>(LSPErrorCodes.RequestFailed, message, { code });
-}
-
-function asRequestError(err: unknown): ResponseError<ResponseErrorData> {
-  if (err instanceof ResponseError) return err as ResponseError<ResponseErrorData>;
-  if (err instanceof ExportError) return requestError(err.code, err.message);
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOENT' || e?.code === 'EACCES' || e?.code === 'EISDIR') return requestError('io', `Could not read the file: ${e.message}`);
-  return requestError(/JSON array/.test(String(e?.message)) ? 'invalidQuery' : 'internal', e instanceof Error ? e.message : String(err));
-}
-
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    throw asRequestError(err);
-  }
-}
-
 /**
  * Registers the grid's requests on the server connection. Registers no shutdown handler (the
  * connection keeps only one, main.ts's); the indexes hold only read handles, gone with the process.
  */
-export function registerRowHandlers(connection: Connection): RowIndexes {
+export function registerRowHandlers(connection: Connection, guarded: <T>(work: () => Promise<T>) => Promise<T>): RowIndexes {
   const indexes = new RowIndexes();
   connection.onRequest(GetRows.type, (p) =>
     guarded(async () => (await indexes.get(p.path)).getRows({ start: p.start, count: Math.min(p.count, 5000), columns: p.columns, sort: p.sort, filters: p.filters, search: p.search })),
@@ -98,8 +71,8 @@ export function registerRowHandlers(connection: Connection): RowIndexes {
   connection.onRequest(GetRowRecords.type, (p) => guarded(async () => ({ records: await (await indexes.get(p.path)).getRecords(p.ids.slice(0, 10_000)) })));
   connection.onRequest(ExportRows.type, (p) =>
     guarded(async () => {
-      if (!isAbsolute(p.target)) throw requestError('invalidQuery', `The export target must be an absolute path, not "${p.target}".`);
-      if (keyOf(p.target) === keyOf(p.path)) throw requestError('invalidQuery', 'The export target is the file being shown; pick another file.');
+      if (!isAbsolute(p.target)) throw new ServerFailure('invalidQuery', `The export target must be an absolute path, not "${p.target}".`);
+      if (keyOf(p.target) === keyOf(p.path)) throw new ServerFailure('invalidQuery', 'The export target is the file being shown; pick another file.');
       const { rows } = await (await indexes.get(p.path)).exportView(p.view, p.target, p.format, p.columns);
       return { rows, target: p.target };
     }),

@@ -1,48 +1,35 @@
 // Export sessions: one runExport per session with its own AbortController, running totals for the
-// UI, and a history of past sessions (in memory, plus a small JSON file when a storage path is given).
-// Secrets are fetched from the client per session (GetCredentials) and live only in that closure.
+// UI, and the list of past sessions (kept by SessionHistory). A session loads its query and reads
+// its checkpoint once, then hands both to the exporter.
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
-import { checkpointPathFor, readCheckpoint, type Checkpoint, type ProgressEvent, runExport } from '../engine/export';
-import { ExportError } from '../engine/errors';
-import { checkConnection, connectionFromUrl, type Credentials } from '../engine/zendesk';
-import { type ResolvedQuery, type SavedQuery, readSavedQuery, resolveQuery, validateSavedQuery } from '../engine/query';
+import { cancelledError, ExportError } from '../engine/errors';
+import { checkpointPathFor, loadCheckpoint, readCheckpoint, runExport, sideloadPath, type Checkpoint } from '../engine/export';
+import type { ResolvedQuery } from '../engine/query';
+import { checkConnection, connectionFromUrl } from '../engine/zendesk';
 import {
   emptySessionCounts,
   type CheckpointInfoParams,
-  CheckpointInfoResult,
-  ConnectionRef,
-  ConnectionSpec,
-  ExportFinishedParams,
-  ExportProgressParams,
-  GetCredentialsParams,
-  GetCredentialsResult,
-  PageArrivedParams,
-  ServerErrorCode,
-  SessionCounts,
-  SessionInfo,
-  StartExportParams,
-  StartExportResult,
-  TestConnectionParams,
-  TestConnectionResult,
-  WireError,
+  type CheckpointInfoResult,
+  type ConnectionRef,
+  type ExportFinishedParams,
+  type ExportProgressParams,
+  type GetCredentialsParams,
+  type GetCredentialsResult,
+  type PageArrivedParams,
+  type SessionInfo,
+  type StartExportParams,
+  type StartExportResult,
+  type TestConnectionParams,
+  type TestConnectionResult,
+  type WireError,
 } from '../protocol/customMessages';
-
-/** A failure that is the server's own (not the engine's), with a protocol error code. */
-export class ServerFailure extends Error {
-  constructor(readonly code: ServerErrorCode, message: string) {
-    super(message);
-    this.name = 'ServerFailure';
-  }
-}
-
-export function toWireError(err: unknown): WireError {
-  if (err instanceof ExportError || err instanceof ServerFailure) return { code: err.code, message: err.message };
-  return { code: 'internal', message: `Internal error: ${err instanceof Error ? err.message : String(err)}` };
-}
+import { findConnection } from './connections';
+import { credentialsFor } from './credentials';
+import { ServerFailure, toWireError } from './failures';
+import { SessionHistory } from './history';
+import { loadRequestQuery, type SessionQuery } from './queryLoading';
+import { countEvent } from './sessionCounts';
 
 /** What the session manager needs from the connection it serves. */
 export interface SessionHost {
@@ -60,65 +47,37 @@ export interface SessionHost {
 interface Session {
   info: SessionInfo;
   abort: AbortController;
-  /** Set right after the session is registered (run() needs the registered session). */
-  done?: Promise<ExportFinishedParams>;
+  done: Promise<ExportFinishedParams>;
 }
 
-interface LoadedQuery {
-  query: SavedQuery;
-  baseDir: string;
-  queryFile?: string;
-  queryUri?: string;
-}
-
-const HISTORY_FILE = 'sessions.json';
-const HISTORY_LIMIT = 100;
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function cancelledError(): ExportError {
-  return new ExportError('cancelled', 'The export was cancelled; the next run resumes from the last complete page.');
-}
+/** Runs read the file on disk, like the CLI (the extension saves before running). */
+const ON_DISK = (): undefined => undefined;
 
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private past: SessionInfo[] = [];
   /** Output paths being written, reserved before any await so two starts can't race. */
   private readonly busyOutputs = new Set<string>();
-  private historySave: Promise<void> = Promise.resolve();
+  private readonly history: SessionHistory;
 
   constructor(
     private readonly host: SessionHost,
-    private readonly storagePath?: string,
-  ) {}
+    storagePath?: string,
+  ) {
+    this.history = new SessionHistory(storagePath, (m) => host.log.warn(m));
+  }
 
   async loadHistory(): Promise<void> {
-    if (!this.storagePath) return;
-    try {
-      const raw = JSON.parse(await fs.readFile(path.join(this.storagePath, HISTORY_FILE), 'utf8')) as { sessions?: SessionInfo[] };
-      if (Array.isArray(raw.sessions)) this.past = raw.sessions.filter((s) => s && typeof s.sessionId === 'string' && s.status !== 'running');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.host.log.warn(`Session history unreadable, starting a new one: ${(err as Error).message}`);
-    }
+    this.past = await this.history.load();
   }
 
   list(): SessionInfo[] {
-    const running = [...this.sessions.values()].map((s) => s.info).filter((i) => i.status === 'running');
-    const ended = [...[...this.sessions.values()].map((s) => s.info).filter((i) => i.status !== 'running'), ...this.past]
+    const mine = [...this.sessions.values()].map((s) => s.info);
+    const running = mine.filter((i) => i.status === 'running');
+    const ended = [...mine.filter((i) => i.status !== 'running'), ...this.past]
       .filter((i, idx, all) => all.findIndex((j) => j.sessionId === i.sessionId) === idx);
     const newest = (a: SessionInfo, b: SessionInfo) => b.startedAt.localeCompare(a.startedAt);
     return [...running.sort(newest), ...ended.sort(newest)];
-  }
-
-  isRunning(outputPath: string): boolean {
-    return this.busyOutputs.has(outputPath);
   }
 
   /** Every running session is cancelled and awaited (server shutdown). */
@@ -126,7 +85,7 @@ export class SessionManager {
     const running = [...this.sessions.values()].filter((s) => s.info.status === 'running');
     for (const s of running) s.abort.abort();
     await Promise.allSettled(running.map((s) => s.done));
-    await this.historySave;
+    await this.history.flushed();
   }
 
   cancel(sessionId: string): boolean {
@@ -143,10 +102,9 @@ export class SessionManager {
 
   /** Resolves once the session started, or (waitForCompletion) once it ended; `onCancel` hooks the request's token. */
   async start(params: StartExportParams, onCancel?: (cancel: () => void) => void): Promise<StartExportResult> {
-    // Runs read the file on disk, like the CLI: the extension saves before running.
-    const loaded = await this.loadQuery(params, false);
-    const resolved = resolveQuery(loaded.query, { baseDir: loaded.baseDir });
-    const ref = this.connectionRef(params.connection ?? loaded.query.connection);
+    const query = await loadRequestQuery(params, ON_DISK);
+    const { resolved } = query;
+    const ref = findConnection(params.connection ?? resolved.connection, this.host.connections());
     const outputPath = resolved.output.path;
     const checkpointPath = checkpointPathFor(outputPath);
     const sessionId = params.sessionId ?? randomUUID();
@@ -159,36 +117,31 @@ export class SessionManager {
     this.busyOutputs.add(outputPath);
 
     let session: Session;
-    let done: Promise<ExportFinishedParams>;
     try {
-      if (params.fresh) await this.discard(checkpointPath, outputPath);
-      let existing: Checkpoint | null = null;
-      try {
-        existing = await readCheckpoint(checkpointPath);
-      } catch {
-        // A damaged checkpoint is runExport's to report, in the session's result.
-      }
-      const resumed = existing !== null && existing.queryDigest === resolved.digest;
+      if (params.fresh) await discardOutputs(resolved, checkpointPath);
+      // A damaged or foreign checkpoint fails the session (its ExportFinished says why), not the start.
+      const previous = await loadCheckpoint(checkpointPath, resolved).then((cp) => ({ cp }), (error: unknown) => ({ error }));
+      const base = 'cp' in previous ? previous.cp : null;
       const info: SessionInfo = {
         sessionId,
         status: 'running',
         queryName: resolved.name,
-        queryUri: loaded.queryUri,
-        queryFile: loaded.queryFile,
+        queryUri: query.queryUri,
+        queryFile: query.queryFile,
         resource: resolved.resource,
-        endpointId: resolved.endpointId,
+        endpointId: base?.endpointId ?? resolved.endpointId,
         connectionName: ref.name,
-        resumed,
+        resumed: base !== null,
         startedAt: new Date().toISOString(),
-        counts: emptySessionCounts(resumed ? existing ?? undefined : undefined),
+        counts: emptySessionCounts(base ?? undefined),
         outputPath,
         files: [],
         checkpointPath,
       };
-      session = { info, abort: new AbortController() };
+      const abort = new AbortController();
+      const run = 'cp' in previous ? this.run(info, abort, query, ref, previous.cp, params) : this.fail(info, previous.error);
+      session = { info, abort, done: run };
       this.sessions.set(sessionId, session);
-      done = this.run(session, resolved, ref, params);
-      session.done = done;
     } catch (err) {
       this.busyOutputs.delete(outputPath);
       throw err;
@@ -199,75 +152,81 @@ export class SessionManager {
     const result: StartExportResult = { sessionId, queryName: resolved.name, endpointId: resolved.endpointId, outputPath, checkpointPath };
     if (!params.waitForCompletion) return result;
     onCancel?.(() => session.abort.abort());
-    const finished = await done;
+    const finished = await session.done;
     if (finished.status !== 'done') {
       throw new ServerFailure(finished.error?.code ?? 'internal', finished.error?.message ?? 'The export failed.');
     }
     return { ...result, finished };
   }
 
-  private async run(s: Session, resolved: ResolvedQuery, ref: ConnectionRef, params: StartExportParams): Promise<ExportFinishedParams> {
-    const { info, abort } = s;
+  private async run(info: SessionInfo, abort: AbortController, query: SessionQuery, ref: ConnectionRef, previous: Checkpoint | null, params: StartExportParams): Promise<ExportFinishedParams> {
     const counts = info.counts;
-    let error: WireError | undefined;
-    let caughtUp = false;
     const pageLimit = params.pageRecordsLimit ?? 0;
     try {
-      const credentials = await this.raceAbort(this.credentials(ref, 'export'), abort.signal);
-      const connection = connectionFromUrl({ url: ref.baseUrl, credentials });
+      const credentials = await raceAbort(credentialsFor(ref, 'export', (p) => this.host.getCredentials(p)), abort.signal);
       const result = await runExport({
-        connection,
-        query: resolved,
+        connection: connectionFromUrl({ url: ref.baseUrl, credentials }),
+        query: query.resolved,
         checkpointPath: info.checkpointPath,
+        previous,
         signal: abort.signal,
         requestTimeoutMs: params.requestTimeoutMs,
         maxRetries: params.maxRetries,
         onProgress: (event) => {
-          this.count(counts, event);
+          countEvent(counts, event);
+          if (event.type === 'switched') info.endpointId = event.to;
           this.host.progress({ sessionId: info.sessionId, queryFile: info.queryFile, event, counts: { ...counts } });
         },
         onPage: (records) => {
-          const firstRow = counts.records;
-          counts.records += records.length;
-          counts.sessionRecords += records.length;
-          const page: PageArrivedParams = { sessionId: info.sessionId, outputPath: info.outputPath, firstRow, count: records.length };
+          const page: PageArrivedParams = { sessionId: info.sessionId, outputPath: info.outputPath, firstRow: counts.records - records.length, count: records.length };
           if (records.length <= pageLimit) page.records = records;
           this.host.page(page);
         },
       });
-      caughtUp = result.caughtUp;
-      counts.records = result.checkpoint?.records ?? result.records;
-      counts.pages = result.checkpoint?.pages ?? result.pages;
       info.files = result.files;
-      info.status = 'done';
+      return this.end(info, 'done', result.caughtUp);
     } catch (err) {
       // Once aborted, whatever the abort surfaced as (AbortError, a network error) is a cancellation.
       const cancelled = err instanceof ExportError && err.code === 'cancelled' ? err : abort.signal.aborted ? cancelledError() : undefined;
-      error = toWireError(cancelled ?? err);
-      info.status = error.code === 'cancelled' ? 'cancelled' : 'failed';
-      info.error = error;
+      const error = toWireError(cancelled ?? err);
       if (error.code === 'internal') this.host.log.error(`[${info.sessionId}] ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-      // What is on disk is what the next run resumes from: report that, not the in-memory tally.
-      try {
-        const cp = await readCheckpoint(info.checkpointPath);
-        if (cp && cp.queryDigest === resolved.digest) {
-          counts.records = cp.records;
-          counts.pages = cp.pages;
-          info.files = Object.keys(cp.files);
-
-        }
-      } catch {
-        // The failure above already says what went wrong.
-      }
+      await this.settleFromDisk(info, query.resolved);
+      return this.end(info, error.code === 'cancelled' ? 'cancelled' : 'failed', false, error);
     }
+  }
+
+  /** A session that could not begin (its checkpoint was refused) still ends like any other. */
+  private async fail(info: SessionInfo, err: unknown): Promise<ExportFinishedParams> {
+    await Promise.resolve();
+    return this.end(info, 'failed', false, toWireError(err));
+  }
+
+  /** What is on disk is what the next run resumes from: report that, not the in-memory tally. */
+  private async settleFromDisk(info: SessionInfo, resolved: ResolvedQuery): Promise<void> {
+    try {
+      const cp = await readCheckpoint(info.checkpointPath);
+      if (cp && cp.queryDigest === resolved.digest) {
+        info.counts.records = cp.records;
+        info.counts.pages = cp.pages;
+        info.files = Object.keys(cp.files);
+      }
+    } catch {
+      // The failure being reported already says what went wrong.
+    }
+  }
+
+  private async end(info: SessionInfo, status: ExportFinishedParams['status'], caughtUp: boolean, error?: WireError): Promise<ExportFinishedParams> {
+    const counts = info.counts;
     counts.waitingUntil = null;
     if (!info.files.length && (await exists(info.outputPath))) info.files = [info.outputPath];
+    info.status = status;
+    info.error = error;
     info.caughtUp = caughtUp;
     info.endedAt = new Date().toISOString();
     this.busyOutputs.delete(info.outputPath);
     const finished: ExportFinishedParams = {
       sessionId: info.sessionId,
-      status: info.status as ExportFinishedParams['status'],
+      status,
       error,
       queryName: info.queryName,
       queryFile: info.queryFile,
@@ -279,57 +238,17 @@ export class SessionManager {
       startedAt: info.startedAt,
       endedAt: info.endedAt,
     };
-    this.host.log.info(`[${info.sessionId}] ${info.status}: ${counts.records} records, ${counts.pages} pages${error ? ` (${error.code}: ${error.message})` : ''}`);
+    this.host.log.info(`[${info.sessionId}] ${status}: ${counts.records} records, ${counts.pages} pages${error ? ` (${error.code}: ${error.message})` : ''}`);
     this.host.finished(finished);
     this.host.sessionsChanged(this.list());
-    this.saveHistory();
+    this.history.save(this.list());
     return finished;
-  }
-
-  private count(c: SessionCounts, e: ProgressEvent): void {
-    switch (e.type) {
-      case 'request':
-        c.requests++;
-        c.waitingUntil = null;
-        if (e.perPage !== null) c.perPage = e.perPage;
-        break;
-      case 'page':
-        c.sessionPages++;
-        c.pages++;
-        c.duplicatesDropped += e.duplicatesDropped;
-        c.lastRecordTime = e.lastRecordTime ?? c.lastRecordTime;
-        c.waitingUntil = null;
-        break;
-      case 'rateLimit':
-        c.rateLimit = { family: e.family, total: e.total, remaining: e.remaining, resetsAt: e.resetsAt };
-        break;
-      case 'waiting': {
-        // The engine reports epoch ms; tolerate seconds.
-        const until = e.until < 1e12 ? e.until * 1000 : e.until;
-        c.rateLimitWaits++;
-        c.waitedMs += Math.max(0, until - Date.now());
-        c.waitingUntil = until;
-        break;
-      }
-      case 'retry':
-        c.retries++;
-        break;
-      case 'perPage':
-        c.perPage = e.perPage;
-        break;
-      case 'done':
-        c.records = Math.max(c.records, e.records);
-        c.pages = Math.max(c.pages, e.pages);
-        break;
-      default:
-        break;
-    }
   }
 
   async testConnection(params: TestConnectionParams, signal?: AbortSignal): Promise<TestConnectionResult> {
     try {
-      const ref = this.connectionRef(params.connection);
-      const credentials = await this.credentials(ref, 'testConnection');
+      const ref = findConnection(params.connection, this.host.connections());
+      const credentials = await credentialsFor(ref, 'testConnection', (p) => this.host.getCredentials(p));
       const { user } = await checkConnection(connectionFromUrl({ url: ref.baseUrl, credentials }), signal);
       return { ok: true, user };
     } catch (err) {
@@ -344,8 +263,7 @@ export class SessionManager {
     };
     let resolved: ResolvedQuery;
     try {
-      const loaded = await this.loadQuery(params, true);
-      resolved = resolveQuery(loaded.query, { baseDir: loaded.baseDir });
+      resolved = (await loadRequestQuery(params, (uri) => this.host.documentText(uri))).resolved;
     } catch (err) {
       result.error = toWireError(err);
       return result;
@@ -374,112 +292,32 @@ export class SessionManager {
     }
     return result;
   }
+}
 
-  // -------------------------------------------------------------------------------------------
+/**
+ * "Start over": removes the checkpoint, the output and the sideload files of the query's includes —
+ * names derived from the query alone, never from what a checkpoint lists.
+ */
+async function discardOutputs(resolved: ResolvedQuery, checkpointPath: string): Promise<void> {
+  const { path: output, format } = resolved.output;
+  const sideloads = (resolved.params.include ?? []).map((key) => sideloadPath(output, key, format));
+  for (const f of [checkpointPath, output, ...sideloads]) await fs.rm(f, { force: true });
+}
 
-  private async loadQuery(params: CheckpointInfoParams, preferOpenDocument: boolean): Promise<LoadedQuery> {
-    if (params.query) {
-      if (!params.baseDir) throw new ServerFailure('invalidQuery', 'An inline query needs baseDir, the folder its output is written to.');
-      const { query, problems } = validateSavedQuery(params.query);
-      if (!query || problems.length) throw new ExportError('invalidQuery', `The query is invalid: ${problems.map((p) => `${p.path ? `${p.path}: ` : ''}${p.message}`).join('; ')}`);
-      return { query, baseDir: params.baseDir };
-    }
-    let file = params.queryFile;
-    let uri = params.queryUri;
-    if (!file && uri) {
-      try {
-        file = fileURLToPath(uri);
-      } catch {
-        throw new ServerFailure('invalidQuery', `The query ${uri} is not a file on this machine.`);
-      }
-    }
-    if (!file) throw new ServerFailure('invalidQuery', 'No query given: send queryUri, queryFile or query.');
-    uri ??= pathToFileURL(file).toString();
-    const baseDir = params.baseDir ?? path.dirname(file);
-    const text = preferOpenDocument ? this.host.documentText(uri) : undefined;
-    if (text === undefined) return { query: await readSavedQuery(file), baseDir, queryFile: file, queryUri: uri };
-    const errors: ParseError[] = [];
-    const raw: unknown = parseJsonc(text, errors, { allowTrailingComma: true });
-    if (errors.length) throw new ExportError('invalidQuery', `The query ${file} is not valid JSON.`);
-    const { query, problems } = validateSavedQuery(raw);
-    if (!query || problems.length) throw new ExportError('invalidQuery', `The query ${file} is invalid: ${problems[0]?.message ?? 'unknown problem'}`);
-    return { query, baseDir, queryFile: file, queryUri: uri };
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
   }
+}
 
-  private connectionRef(spec: ConnectionSpec | undefined): ConnectionRef {
-    if (spec === undefined || spec === '') {
-      throw new ServerFailure('unknownConnection', 'The query names no connection; add "connection" to it or choose one when running it.');
-    }
-    if (typeof spec !== 'string') {
-      if (!spec.baseUrl) throw new ServerFailure('unknownConnection', `The connection "${spec.name}" has no URL or subdomain.`);
-      return spec;
-    }
-    const known = this.host.connections() ?? [];
-    const ref = known.find((c) => c.name === spec);
-    if (!ref) {
-      throw new ServerFailure('unknownConnection', known.length
-        ? `There is no connection named "${spec}"; configured connections: ${known.map((c) => c.name).join(', ')}.`
-        : `There is no connection named "${spec}"; no connections are configured.`);
-    }
-    if (!ref.baseUrl) throw new ServerFailure('unknownConnection', `The connection "${spec}" has no URL or subdomain.`);
-    return ref;
-  }
-
-  private async credentials(ref: ConnectionRef, reason: 'export' | 'testConnection'): Promise<Credentials> {
-    const answer = await this.host.getCredentials({ connection: ref, reason });
-    if (!answer || typeof answer.secret !== 'string' || !answer.secret) {
-      throw new ServerFailure('noCredentials', `No token is stored for the connection "${ref.name}"; set one and try again.`);
-    }
-    if (ref.auth === 'oauth') {
-      return {
-        kind: 'oauth',
-        accessToken: answer.secret,
-        refresh: async () => {
-          const renewed = await this.host.getCredentials({ connection: ref, reason: 'refresh' });
-          if (!renewed?.secret) throw new ExportError('auth', `Zendesk rejected the OAuth token of "${ref.name}" and it couldn't be refreshed; sign in again.`);
-          return renewed.secret;
-        },
-      };
-    }
-    if (!ref.email) throw new ServerFailure('unknownConnection', `The connection "${ref.name}" uses an API token but has no email; add the agent's email to it.`);
-    return { kind: 'apiToken', email: ref.email, token: answer.secret };
-  }
-
-  private raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-    if (signal.aborted) return Promise.reject(cancelledError());
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(cancelledError());
-      signal.addEventListener('abort', onAbort, { once: true });
-      p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
-  }
-
-  /** `fresh`: remove the checkpoint and every file it recorded, so the run starts from the start time. */
-  private async discard(checkpointPath: string, outputPath: string): Promise<void> {
-    let files: string[] = [outputPath];
-    try {
-      const cp = await readCheckpoint(checkpointPath);
-      if (cp) files = [...new Set([...files, ...Object.keys(cp.files)])];
-    } catch {
-      // Damaged: delete it all the same, that is what "start over" means.
-    }
-    for (const f of [checkpointPath, ...files]) await fs.rm(f, { force: true });
-  }
-
-  private saveHistory(): void {
-    if (!this.storagePath) return;
-    const dir = this.storagePath;
-    const sessions = this.list().filter((s) => s.status !== 'running').slice(0, HISTORY_LIMIT);
-    this.historySave = this.historySave.then(async () => {
-      const file = path.join(dir, HISTORY_FILE);
-      const tmp = `${file}.tmp-${process.pid}`;
-      try {
-        await fs.mkdir(dir, { recursive: true });
-        await fs.writeFile(tmp, JSON.stringify({ version: 1, sessions }, null, 1));
-        await fs.rename(tmp, file);
-      } catch (err) {
-        this.host.log.warn(`Couldn't save the session history: ${(err as Error).message}`);
-      }
-    });
-  }
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(cancelledError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

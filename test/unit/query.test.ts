@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import Ajv from 'ajv';
 import { ENDPOINTS, RESOURCES } from '../../src/engine/zendesk';
 import { ExportError } from '../../src/engine/errors';
-import { type SavedQuery, describeQuery, readSavedQuery, resolveQuery, validateSavedQuery, slug, parseStartTime } from '../../src/engine/query';
+import { type SavedQuery, describeQuery, loadQuery, loadQueryFile, validateSavedQuery, slug, parseStartTime } from '../../src/engine/query';
 import { buildQuerySchema } from '../../scripts/querySchema';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -232,14 +232,14 @@ describe('zdquery.schema.json', () => {
 
   it('accepts the example query', async () => {
     const file = path.join(ROOT, 'examples', 'tickets.zdquery.json');
-    const q = await readSavedQuery(file);
+    const q = await loadQueryFile(file, { baseDir: os.tmpdir() });
     assert.equal(q.resource, 'tickets');
     const check = new Ajv({ strict: false }).compile(schema);
     assert.ok(check(JSON.parse(readFileSync(file, 'utf8'))));
   });
 });
 
-describe('readSavedQuery', () => {
+describe('loadQueryFile', () => {
   let dir: string;
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'zdq-'));
@@ -251,7 +251,7 @@ describe('readSavedQuery', () => {
   it('names the file, line and column of a JSON syntax error', async () => {
     const file = path.join(dir, 'bad.zdquery.json');
     await fs.writeFile(file, '{\n  "name": "x",\n  "resource": "tickets"\n  "startTime": "-7d"\n}\n');
-    await assert.rejects(readSavedQuery(file), (err: ExportError) => {
+    await assert.rejects(loadQueryFile(file, { baseDir: os.tmpdir() }), (err: ExportError) => {
       assert.equal(err.code, 'invalidQuery');
       assert.equal(err.message, `The query file ${file} is not valid JSON: line 4, column 3: expected a comma between entries.`);
       return true;
@@ -262,14 +262,14 @@ describe('readSavedQuery', () => {
     for (const [name, text] of [['c', '{ // hi\n "name": "x", "resource": "tickets" }'], ['t', '{ "name": "x", "resource": "tickets", }'], ['e', '  \n']]) {
       const file = path.join(dir, `${name}.zdquery.json`);
       await fs.writeFile(file, text);
-      await assert.rejects(readSavedQuery(file), (err: ExportError) => err.code === 'invalidQuery' && err.message.includes(file));
+      await assert.rejects(loadQueryFile(file, { baseDir: os.tmpdir() }), (err: ExportError) => err.code === 'invalidQuery' && err.message.includes(file));
     }
   });
 
   it('reports validation problems in one sentence and all of them in details', async () => {
     const file = path.join(dir, 'invalid.zdquery.json');
     await fs.writeFile(file, JSON.stringify({ name: 'x', resource: 'tickets', params: { include: ['nope'], perPage: 0 } }));
-    await assert.rejects(readSavedQuery(file), (err: ExportError) => {
+    await assert.rejects(loadQueryFile(file, { baseDir: os.tmpdir() }), (err: ExportError) => {
       assert.equal(err.code, 'invalidQuery');
       assert.match(err.message, new RegExp(`^The query file .*invalid\\.zdquery\\.json is invalid: params\\.perPage: .* \\(and 1 more problem\\)\\.$`));
       assert.equal(err.details?.split('\n').length, 2);
@@ -280,16 +280,16 @@ describe('readSavedQuery', () => {
   it('reads a file with a BOM, and reports a missing file as io', async () => {
     const file = path.join(dir, 'bom.zdquery.json');
     await fs.writeFile(file, `\uFEFF${JSON.stringify(base)}`);
-    assert.equal((await readSavedQuery(file)).name, base.name);
-    await assert.rejects(readSavedQuery(path.join(dir, 'missing.zdquery.json')), (err: ExportError) => err.code === 'io' && /doesn't exist/.test(err.message));
+    assert.equal((await loadQueryFile(file, { baseDir: os.tmpdir() })).name, base.name);
+    await assert.rejects(loadQueryFile(path.join(dir, 'missing.zdquery.json'), { baseDir: os.tmpdir() }), (err: ExportError) => err.code === 'io' && /doesn't exist/.test(err.message));
   });
 });
 
-describe('resolveQuery', () => {
+describe('loadQuery', () => {
   const baseDir = path.join(os.tmpdir(), 'ws');
 
   it('resolves endpoint, start time, defaults and the default output path', () => {
-    const r = resolveQuery({ ...base, params: { include: ['users', 'groups'] } }, { baseDir, nowSeconds: NOW });
+    const r = loadQuery({ ...base, params: { include: ['users', 'groups'] } }, { baseDir, nowSeconds: NOW });
     assert.equal(r.endpointId, 'tickets/cursor');
     assert.equal(r.startTime, NOW - 7 * 86400);
     assert.deepEqual(r.params, { perPage: 1000, include: ['groups', 'users'] });
@@ -298,31 +298,31 @@ describe('resolveQuery', () => {
   });
 
   it('resolves relative output paths against baseDir and picks the right endpoint forms', () => {
-    const r = resolveQuery({ name: 'm', resource: 'ticket_metric_events', startTime: 0, output: { path: 'out/m.csv', format: 'csv' } }, { baseDir, nowSeconds: NOW });
+    const r = loadQuery({ name: 'm', resource: 'ticket_metric_events', startTime: 0, output: { path: 'out/m.csv', format: 'csv' } }, { baseDir, nowSeconds: NOW });
     assert.equal(r.endpointId, 'ticket_metric_events/cursor');
     assert.equal(r.params.perPage, 100);
     assert.equal(r.output.path, path.join(baseDir, 'out', 'm.csv'));
-    assert.equal(resolveQuery({ name: 'u', resource: 'users', pagination: 'time' }, { baseDir, nowSeconds: NOW }).endpointId, 'users');
-    assert.equal(resolveQuery({ name: 's', resource: 'users', params: { sample: true } }, { baseDir, nowSeconds: NOW }).endpointId, 'users/sample');
+    assert.equal(loadQuery({ name: 'u', resource: 'users', pagination: 'time' }, { baseDir, nowSeconds: NOW }).endpointId, 'users');
+    assert.equal(loadQuery({ name: 's', resource: 'users', params: { sample: true } }, { baseDir, nowSeconds: NOW }).endpointId, 'users/sample');
     const abs = path.join(os.tmpdir(), 'elsewhere', 'x.json');
-    assert.equal(resolveQuery({ ...base, output: { path: abs } }, { baseDir, nowSeconds: NOW }).output.path, abs);
+    assert.equal(loadQuery({ ...base, output: { path: abs } }, { baseDir, nowSeconds: NOW }).output.path, abs);
   });
 
   it('ignores startTime for routing exports and omits per_page', () => {
-    const r = resolveQuery({ name: 'Routing', resource: 'routing_attributes', startTime: '-7d' }, { baseDir, nowSeconds: NOW });
+    const r = loadQuery({ name: 'Routing', resource: 'routing_attributes', startTime: '-7d' }, { baseDir, nowSeconds: NOW });
     assert.equal(r.startTime, 0);
     assert.equal(r.params.perPage, undefined);
-    const other = resolveQuery({ name: 'Routing', resource: 'routing_attributes', startTime: '2020-01-01' }, { baseDir, nowSeconds: NOW });
+    const other = loadQuery({ name: 'Routing', resource: 'routing_attributes', startTime: '2020-01-01' }, { baseDir, nowSeconds: NOW });
     assert.equal(r.digest, other.digest);
   });
 
   it('throws invalidQuery and futureStartTime', () => {
-    throwsCode(() => resolveQuery({ ...base, params: { include: ['nope'] } }, { baseDir, nowSeconds: NOW }), 'invalidQuery', /params\.include\[0\]/);
-    throwsCode(() => resolveQuery({ ...base, startTime: '2030-01-01' }, { baseDir, nowSeconds: NOW }), 'futureStartTime');
+    throwsCode(() => loadQuery({ ...base, params: { include: ['nope'] } }, { baseDir, nowSeconds: NOW }), 'invalidQuery', /params\.include\[0\]/);
+    throwsCode(() => loadQuery({ ...base, startTime: '2030-01-01' }, { baseDir, nowSeconds: NOW }), 'futureStartTime');
   });
 
   it('keeps the digest stable across time, spelling of defaults, include order and the base folder', () => {
-    const d = (q: SavedQuery, opts: { baseDir: string; nowSeconds?: number } = { baseDir, nowSeconds: NOW }): string => resolveQuery(q, opts).digest;
+    const d = (q: SavedQuery, opts: { baseDir: string; nowSeconds?: number } = { baseDir, nowSeconds: NOW }): string => loadQuery(q, opts).digest;
     const q: SavedQuery = { ...base, params: { include: ['users', 'groups'] } };
     assert.equal(d(q), d(q, { baseDir, nowSeconds: NOW + 7 * 86400 }), 'a relative start time is compared as written');
     assert.equal(d(q), d({ ...q, pagination: 'cursor', params: { include: ['groups', 'users'], perPage: 1000, supportTypeScope: 'agent', excludeDeleted: false }, output: { format: 'jsonl' } }));
@@ -332,7 +332,7 @@ describe('resolveQuery', () => {
   });
 
   it('changes the digest when the stream or its writing changes', () => {
-    const d = (q: SavedQuery): string => resolveQuery(q, { baseDir, nowSeconds: NOW }).digest;
+    const d = (q: SavedQuery): string => loadQuery(q, { baseDir, nowSeconds: NOW }).digest;
     const seen = new Set([
       d(base),
       d({ ...base, startTime: '-8d' }),
@@ -354,7 +354,7 @@ describe('describeQuery and slug', () => {
   it('summarises saved and resolved queries in one line', () => {
     const line = describeQuery({ ...base, params: { include: ['users'], supportTypeScope: 'all' } });
     assert.equal(line, 'Weekly tickets: tickets (cursor) since -7d with users scope all → weekly-tickets/tickets.jsonl');
-    const resolved = resolveQuery({ ...base, output: { path: 'x.out', format: 'csv' } }, { baseDir: os.tmpdir(), nowSeconds: NOW });
+    const resolved = loadQuery({ ...base, output: { path: 'x.out', format: 'csv' } }, { baseDir: os.tmpdir(), nowSeconds: NOW });
     assert.match(describeQuery(resolved), /^Weekly tickets: tickets \(cursor\) since 2026-06-08T12:00:00Z → .*x\.out \(csv\)$/);
     assert.equal(describeQuery({ name: 'R', resource: 'routing_attributes' }), 'R: routing_attributes (cursor) → r/routing_attributes.jsonl');
     assert.doesNotMatch(describeQuery(resolved), /\n/);

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ExportError } from '../errors';
 import { writeFileAtomic } from './durableFile';
+import type { ResolvedQuery } from '../query';
 import type { Checkpoint, Position } from './model';
 
 /** '<dir>/<basename-without-ext>.checkpoint.json' beside the output file. */
@@ -33,6 +34,21 @@ export async function readCheckpoint(file: string): Promise<Checkpoint | null> {
   const problem = checkpointShapeProblem(value);
   if (problem) throw corrupt(file, problem);
   return value as Checkpoint;
+}
+
+/**
+ * The checkpoint of `query`: null when there is none yet; refused with one sentence when it is
+ * damaged or was written for another query (its digest differs).
+ */
+export async function loadCheckpoint(file: string, query: ResolvedQuery): Promise<Checkpoint | null> {
+  const cp = await readCheckpoint(file);
+  if (cp && cp.queryDigest !== query.digest) {
+    throw new ExportError(
+      'checkpointMismatch',
+      `The checkpoint ${file} belongs to a different query (it was written for ${cp.endpointId} with another start time, parameters, format or output); delete it or point the query at a new output to start over.`,
+    );
+  }
+  return cp;
 }
 
 /** Written atomically (see writeFileAtomic); on failure the previous checkpoint is untouched. */

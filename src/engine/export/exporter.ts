@@ -3,7 +3,7 @@
 // The next page's request is already on its way while a page is written (one page ahead, never
 // more): the fsyncs no longer leave the connection idle, and requests stay one at a time.
 import { endpointById, ZendeskClient, type ClientOptions, type Connection, type RetryPolicy } from '../zendesk';
-import { readCheckpoint, writeCheckpointAtomic } from './checkpoint';
+import { loadCheckpoint, writeCheckpointAtomic } from './checkpoint';
 import { BoundaryDedupe } from './dedupe';
 import { ExportError, cancelledError } from '../errors';
 import type { Checkpoint, EmitProgress, ProgressEvent } from './model';
@@ -15,6 +15,8 @@ export interface ExportRequest {
   connection: Connection;
   query: ResolvedQuery;
   checkpointPath: string;
+  /** The checkpoint as the caller already read it (loadCheckpoint); undefined: read it from checkpointPath. */
+  previous?: Checkpoint | null;
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
   /** Called with each page's records after they and the checkpoint are on disk. */
@@ -53,13 +55,7 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
   if (query.startTime > Math.floor(now() / 1000)) {
     throw new ExportError('futureStartTime', `The start time ${new Date(query.startTime * 1000).toISOString()} is in the future; Zendesk only exports what already happened.`);
   }
-  const previous = await readCheckpoint(req.checkpointPath);
-  if (previous && previous.queryDigest !== query.digest) {
-    throw new ExportError(
-      'checkpointMismatch',
-      `The checkpoint ${req.checkpointPath} belongs to a different query (it was written for ${previous.endpointId} with another start time, parameters or format); delete it or point the query at a new output to start over.`,
-    );
-  }
+  const previous = req.previous !== undefined ? req.previous : await loadCheckpoint(req.checkpointPath, query);
   const endpointId = previous?.endpointId ?? query.endpointId;
   const endpoint = endpointById(endpointId);
   if (!endpoint) throw new ExportError('invalidQuery', `"${endpointId}" is not an endpoint form this tool knows.`);

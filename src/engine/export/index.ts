@@ -3,9 +3,9 @@
 export * from './model';
 export { runExport, type ExportRequest, type ExportResult } from './exporter';
 export { BoundaryDedupe, dedupeKey, recordTimestamp } from './dedupe';
-export { checkpointPathFor, readCheckpoint, writeCheckpointAtomic, checkpointShapeProblem } from './checkpoint';
+export { checkpointPathFor, loadCheckpoint, readCheckpoint, writeCheckpointAtomic, checkpointShapeProblem } from './checkpoint';
 export { syncDirectory, writeFileAtomic } from './durableFile';
 export { openOutput, sideloadPath, type OutputSink } from './output/sink';
 export { createFormatWriter, FORMAT_EXTENSIONS } from './output/formats';
 export type { FormatWriter } from './output/formatWriter';
-export { parseCsv, flattenRecord, csvCell, EXTRA_COLUMN } from './output/csv';
+export { parseCsv, flattenRecord, csvCell, CsvTableWriter, EXTRA_COLUMN } from './output/csv';

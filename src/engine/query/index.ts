@@ -1,6 +1,10 @@
-// The query room: the saved-query language (validation with JSON paths, the one loader, resolution
-// into what the exporter runs with its digest) and the start times people write.
+// The query room: the saved-query language. One loader (strict JSON, bounded, validated once,
+// resolved into what the exporter runs with its digest), its validation with JSON paths for the
+// editor, and the start times people write.
 export * from './model';
-export * from './savedQuery';
+export { parseQueryText, withinQueryBounds, readQueryFile, loadQuery, loadQueryFile, invalidQueryError, MAX_QUERY_BYTES, type LoadOptions, type ParsedQueryText } from './load';
+export type { ResolveOptions } from './resolve';
+export { validateSavedQuery, OUTPUT_FORMATS, SUPPORT_TYPE_SCOPES, DEFAULT_SUPPORT_TYPE_SCOPE, type QueryProblem } from './validate';
+export { describeQuery } from './describe';
 export * from './startTime';
 export { slug } from './slug';

@@ -37,6 +37,8 @@ export interface ResolvedQuery {
   startTime: number;
   params: QueryParams;
   output: { path: string; format: OutputFormat };
+  /** The connection the query names, if any. */
+  connection?: string;
   /** sha256 over the fields that change what the stream contains or how it is written. */
   digest: string;
 }

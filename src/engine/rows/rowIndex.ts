@@ -6,10 +6,11 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { csvCell, parseCsv } from '../export';
+import { createFormatWriter, CsvTableWriter, parseCsv } from '../export';
 import { createScanner, formatOfPath, type RowFormat, type Scanner } from './scanners';
 import { topLevelReader } from './topLevelField';
 import { cellText, columnValue, compareKeys, defaultColumns, guessResource, recordColumns, sortKey, toCell, type Cell, type SortKey } from './values';
+import { ExportError } from '../errors';
 import type { ResourceName } from '../zendesk';
 
 export type { Cell, RowFormat };
@@ -111,7 +112,7 @@ export class RowIndex {
    */
   static async open(path: string, opts: { format?: RowFormat; windowBudgetMs?: number } = {}): Promise<RowIndex> {
     const f = opts.format ?? formatOfPath(path);
-    if (!f) throw new Error(`${path} is not a .jsonl, .json or .csv file.`);
+    if (!f) throw new ExportError('invalidQuery', `${path} is not a .jsonl, .json or .csv file; the grid opens those.`);
     const index = new RowIndex(path, f, opts.windowBudgetMs ?? WINDOW_INDEX_BUDGET_MS);
     await index.serial(() => index.refreshNow(index.budgetMs, 1));
     return index;
@@ -179,27 +180,22 @@ export class RowIndex {
       const ids = await this.viewIds(view);
       const total = ids ? ids.length : this.count;
       const out = createWriteStream(target, { encoding: 'utf8' });
-      const failed = once(out, 'error').then(([e]) => Promise.reject(e as Error));
+      const failed = once(out, 'error').then(([e]) => Promise.reject(new ExportError('io', `Couldn't write ${target} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`)));
       failed.catch(() => undefined);
       const write = async (text: string): Promise<void> => {
         if (!out.write(text)) await Promise.race([once(out, 'drain'), failed]);
       };
-      if (format === 'csv') await write(`${columns.map(csvCell).join(',')}\r\n`);
-      if (format === 'json') await write('[');
+      // The same encoders as the export's outputs; CSV carries the view's columns, JSON whole records.
+      const writer = format === 'csv' ? new CsvTableWriter(columns) : createFormatWriter(format, null, null);
+      await write(writer.prologue);
       const batch = 2000;
       for (let at = 0; at < total; at += batch) {
         const wanted: number[] = [];
         for (let i = at; i < Math.min(total, at + batch); i++) wanted.push(ids ? ids[i] : i);
         const records = await this.readRecords(wanted);
-        let text = '';
-        records.forEach((r, i) => {
-          if (format === 'csv') text += `${columns.map((c) => csvCell(columnValue(r, c))).join(',')}\r\n`;
-          else if (format === 'jsonl') text += `${JSON.stringify(r)}\n`;
-          else text += `${at + i === 0 ? '\n' : ',\n'}${JSON.stringify(r)}`;
-        });
-        await write(text);
+        await write(writer.encode(format === 'csv' ? records.map((r) => Object.fromEntries(columns.map((c) => [c, columnValue(r, c)]))) : records));
       }
-      if (format === 'json') await write('\n]\n');
+      await write(writer.epilogue);
       out.end();
       await Promise.race([once(out, 'finish'), failed]);
       return { rows: total };
@@ -265,7 +261,13 @@ export class RowIndex {
       this.reset();
       this.knownIno = info.ino;
     }
-    if (!this.handle) this.handle = await open(this.path, 'r');
+    if (!this.handle) {
+      try {
+        this.handle = await open(this.path, 'r');
+      } catch (err) {
+        throw new ExportError('io', `Couldn't read ${this.path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+      }
+    }
     if (info.size === this.knownSize && this.atEof) return this.count;
     this.knownSize = info.size;
     this.atEof = false;

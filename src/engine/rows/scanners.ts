@@ -3,6 +3,7 @@
 // written (a page half flushed, a JSON array whose closing bracket the next page overwrites) is
 // scanned again from there when it grows. Multi-byte UTF-8 never contains ASCII bytes, so looking
 // at single bytes is safe.
+import { ExportError } from '../errors';
 export type RowFormat = 'jsonl' | 'json' | 'csv';
 
 export interface ScanResult {
@@ -77,7 +78,7 @@ export class JsonArrayScanner implements Scanner {
         inString = true;
       } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
         if (depth === 0) {
-          if (c !== OPEN_BRACKET) throw new Error('The file is not a JSON array of records.');
+          if (c !== OPEN_BRACKET) throw new ExportError('io', 'The file is not a JSON array of records; the grid opens JSON Lines, JSON arrays of records and CSV.');
           this.started = true;
           consumed = i + 1;
         } else if (depth === 1 && c === OPEN_BRACE) {
@@ -96,7 +97,7 @@ export class JsonArrayScanner implements Scanner {
           break;
         }
       } else if (depth === 0 && !(c === 32 || c === 9 || c === CR || c === NL || c === 0xef || c === 0xbb || c === 0xbf)) {
-        throw new Error('The file is not a JSON array of records.');
+        throw new ExportError('io', 'The file is not a JSON array of records; the grid opens JSON Lines, JSON arrays of records and CSV.');
       }
     }
     // Records end at depth 1 outside strings, so the state to resume from is just "inside the array".

@@ -134,6 +134,17 @@ export function ignoresStartTime(resource: ResourceName): boolean {
   return ENDPOINTS.some((e) => e.resource === resource && e.model === 'routing');
 }
 
+/** How people call a form's pagination: time, sample, or cursor (routing and metric events' page[after] included). */
+export function paginationLabel(e: EndpointForm): 'time' | 'sample' | 'cursor' {
+  return e.model === 'time' || e.model === 'sample' ? e.model : 'cursor';
+}
+
+/** The form in words, for messages: "the cursor-based tickets export". */
+export function describeEndpoint(e: EndpointForm): string {
+  if (e.model === 'sample') return `the ${e.resource} sample export`;
+  return `the ${paginationLabel(e)}-based ${e.resource} export`;
+}
+
 /** Resources that have a `/sample` form. */
 export function hasSample(resource: ResourceName): boolean {
   return ENDPOINTS.some((e) => e.resource === resource && e.model === 'sample');

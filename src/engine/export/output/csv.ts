@@ -56,6 +56,24 @@ export class CsvWriter implements FormatWriter {
   }
 }
 
+/** CSV of chosen columns (a grid view's visible ones): the header first, then one row per record. */
+export class CsvTableWriter implements FormatWriter {
+  readonly prologue: string;
+  readonly epilogue = '';
+  constructor(private readonly columns: string[]) {
+    this.prologue = csvLine(columns.map((c) => csvCell(c)));
+  }
+  /** Each record maps a column name to its value. */
+  encode(records: Record<string, unknown>[]): string {
+    let out = '';
+    for (const r of records) out += csvLine(this.columns.map((c) => csvCell(r[c])));
+    return out;
+  }
+  state(): null {
+    return null;
+  }
+}
+
 /**
  * Nested objects become dotted keys, arrays stay JSON, and `custom_fields` ([{id, value}]) become
  * `custom_fields.<id>` so each field is its own column. Key order follows the record.

@@ -1,15 +1,10 @@
-// Saved query files (*.zdquery.json): validation with JSON paths (for diagnostics), reading with
-// line/column on syntax errors, and resolution into what the exporter runs plus a digest that
-// tells a checkpoint whether it belongs to this query.
-import { slug } from './slug';
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { ENDPOINTS, RESOURCES, endpointById, hasSample, ignoresStartTime, paginationChoices, resolveEndpoint, type EndpointForm, type PaginationChoice, type ResourceName } from '../zendesk';
+// Validation of a saved query: every problem with its JSON path, so the editor can point at it and
+// the CLI can say it in one sentence. Catalogue facts (which sideloads, which pagination, which
+// flags a form takes) are checked here, not only in the JSON schema.
+import { ENDPOINTS, RESOURCES, describeEndpoint, hasSample, paginationChoices, resolveEndpoint, type EndpointForm, type PaginationChoice, type ResourceName } from '../zendesk';
 import { ExportError } from '../errors';
-import type { OutputFormat, QueryParams, ResolvedQuery, SavedQuery } from './model';
-import { formatUnix, parseStartTime, toUnixSeconds } from './startTime';
+import type { OutputFormat, QueryParams, SavedQuery } from './model';
+import { parseStartTime, toUnixSeconds } from './startTime';
 
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['jsonl', 'csv', 'json'];
 export const SUPPORT_TYPE_SCOPES: readonly NonNullable<QueryParams['supportTypeScope']>[] = ['all', 'agent', 'ai_agent'];
@@ -167,140 +162,6 @@ export function validateSavedQuery(raw: unknown, opts: ValidateOptions = {}): { 
   return problems.length ? { problems } : { query: raw as unknown as SavedQuery, problems };
 }
 
-/** Read and validate a saved query file; every failure is one ExportError('invalidQuery') sentence naming the file. */
-export async function readSavedQuery(file: string): Promise<SavedQuery> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? "doesn't exist" : code === 'EISDIR' ? 'is a folder' : `can't be read (${code ?? String(err)})`;
-    throw new ExportError('io', `The query file ${file} ${why}.`);
-  }
-  const raw = parseQueryText(text, file);
-  const { query, problems } = validateSavedQuery(raw);
-  if (!query) throw invalidQueryError(file, problems);
-  return query;
-}
-
-/** Parse the text of a query file strictly as JSON, reporting the first syntax error with line and column. */
-export function parseQueryText(text: string, file: string): unknown {
-  const body = text.replace(/^\uFEFF/, '');
-  if (body.trim() === '') throw new ExportError('invalidQuery', `The query file ${file} is empty; it should hold a JSON object with "name" and "resource".`);
-  const errors: ParseError[] = [];
-  const value: unknown = parseJsonc(body, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  if (errors.length) {
-    const first = errors[0];
-    const { line, column } = lineColumn(body, first.offset);
-    throw new ExportError(
-      'invalidQuery',
-      `The query file ${file} is not valid JSON: line ${line}, column ${column}: ${syntaxWords(printParseErrorCode(first.error))}.`,
-    );
-  }
-  return value;
-}
-
-/** ExportError for a query with problems: the first in the sentence, all of them in details. */
-export function invalidQueryError(file: string | undefined, problems: QueryProblem[]): ExportError {
-  const where = (p: QueryProblem): string => (p.path ? `${p.path}: ${p.message}` : p.message);
-  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
-  const subject = file ? `The query file ${file}` : 'The query';
-  return new ExportError('invalidQuery', `${subject} is invalid: ${where(problems[0]).replace(/\.$/, '')}${more}.`, problems.map(where).join('\n'));
-}
-
-/**
- * Resolve a saved query for the exporter: endpoint form, start time in Unix seconds (clamped to
- * now − 61; 0 for routing), per_page filled in, output path made absolute, digest computed.
- */
-export function resolveQuery(q: SavedQuery, opts: { baseDir: string; nowSeconds?: number }): ResolvedQuery {
-  const { problems } = validateSavedQuery(q);
-  if (problems.length) throw invalidQueryError(undefined, problems);
-  const endpoint = resolveEndpoint(q.resource, q.pagination, q.params?.sample === true);
-  const now = opts.nowSeconds ?? Math.floor(Date.now() / 1000);
-  const routing = endpoint.model === 'routing';
-  const startTime = routing ? 0 : parseStartTime(q.startTime ?? 0, now);
-
-  const given = q.params ?? {};
-  const params: QueryParams = {};
-  if (endpoint.defaultPerPage !== null) params.perPage = given.perPage ?? endpoint.defaultPerPage;
-  if (given.include?.length) params.include = [...new Set(given.include)].sort();
-  if (given.excludeDeleted !== undefined) params.excludeDeleted = given.excludeDeleted;
-  if (given.supportTypeScope !== undefined) params.supportTypeScope = given.supportTypeScope;
-  if (given.includeChanges !== undefined) params.includeChanges = given.includeChanges;
-  if (given.sample) params.sample = true;
-
-  const format = q.output?.format ?? 'jsonl';
-  const baseDir = path.resolve(opts.baseDir);
-  const outPath = q.output?.path
-    ? path.resolve(baseDir, q.output.path)
-    : path.join(baseDir, slug(q.name), `${q.resource}.${format}`);
-
-  return {
-    name: q.name,
-    resource: q.resource,
-    endpointId: endpoint.id,
-    startTime,
-    params,
-    output: { path: outPath, format },
-    digest: queryDigest(endpoint, routing ? null : q.startTime, params, format, path.relative(baseDir, outPath)),
-  };
-}
-
-/**
- * One line for lists, titles and tooltips, e.g. `Weekly tickets: tickets (cursor) since -7d with users → weekly-tickets/tickets.jsonl`.
- * Tolerates a query that failed validation, since UIs list those too.
- */
-export function describeQuery(q: SavedQuery | ResolvedQuery): string {
-  const resolved = 'endpointId' in q;
-  const endpoint = resolved ? endpointById(q.endpointId) : safeEndpoint(q);
-  const model = endpoint ? modelLabel(endpoint) : resolved ? '' : q.pagination ?? '';
-  const resource = String(q.resource ?? '(no resource)');
-  const name = String(q.name ?? 'Untitled');
-  const parts = [`${name}: ${resource}${model ? ` (${model})` : ''}`];
-  if (!ignoresStartTime(resource as ResourceName)) {
-    const from = resolved ? (q.startTime === 0 ? undefined : formatUnix(q.startTime)) : q.startTime === undefined || q.startTime === 0 ? undefined : String(q.startTime);
-    parts.push(from === undefined ? 'from the beginning' : `since ${from}`);
-  }
-  const include = q.params?.include;
-  if (Array.isArray(include) && include.length) parts.push(`with ${include.join(', ')}`);
-  if (q.params?.excludeDeleted) parts.push('without deleted');
-  if (q.params?.supportTypeScope && q.params.supportTypeScope !== DEFAULT_SUPPORT_TYPE_SCOPE) parts.push(`scope ${q.params.supportTypeScope}`);
-  const format = q.output?.format ?? 'jsonl';
-  const target = q.output?.path ?? `${slug(name)}/${resource}.${format}`;
-  return `${parts.join(' ')} → ${target}${target.endsWith(`.${format}`) ? '' : ` (${format})`}`;
-}
-
-/**
- * sha256 over what decides the stream's content and how it is written. The start time is taken as
- * written, so a relative `-7d` query keeps resuming next week; defaults are filled in so spelling out
- * a default doesn't orphan a checkpoint.
- */
-function queryDigest(endpoint: EndpointForm, startTime: string | number | undefined | null, params: QueryParams, format: OutputFormat, relOutput: string): string {
-  const written = startTime === null ? null : normalizeWrittenStartTime(startTime);
-  const normalized = {
-    perPage: params.perPage ?? null,
-    include: params.include ?? [],
-    excludeDeleted: endpoint.excludeDeleted ? params.excludeDeleted ?? false : null,
-    supportTypeScope: endpoint.supportTypeScope ? params.supportTypeScope ?? DEFAULT_SUPPORT_TYPE_SCOPE : null,
-    includeChanges: endpoint.includeChanges ? params.includeChanges ?? false : null,
-  };
-  const material = {
-    endpointId: endpoint.id,
-    startTime: written,
-    params: normalized,
-    format,
-    output: relOutput.split(path.sep).join('/'),
-  };
-  return createHash('sha256').update(JSON.stringify(material)).digest('hex');
-}
-
-function normalizeWrittenStartTime(v: string | number | undefined): string | number {
-  if (v === undefined) return 0;
-  if (typeof v === 'number') return v;
-  const t = v.trim();
-  return /^\d+$/.test(t) ? Number(t) : t.replace(/\s+/g, '').toLowerCase();
-}
-
 function startTimeProblem(value: unknown, nowSeconds: number | undefined): string | null {
   if (typeof value !== 'string' && typeof value !== 'number') {
     return '"startTime" must be an ISO date/time, Unix seconds, or a relative time such as "-7d".';
@@ -329,16 +190,7 @@ function unknownKeys(obj: Record<string, unknown>, known: string[], at: (string 
   }
 }
 
-function describeEndpoint(e: EndpointForm): string {
-  if (e.model === 'sample') return `the ${e.resource} sample export`;
-  return `the ${modelLabel(e)}-based ${e.resource} export`;
-}
-
-function modelLabel(e: EndpointForm): string {
-  return e.model === 'time' || e.model === 'sample' ? e.model : 'cursor';
-}
-
-function safeEndpoint(q: SavedQuery): EndpointForm | undefined {
+export function safeEndpoint(q: SavedQuery): EndpointForm | undefined {
   try {
     return resolveEndpoint(q.resource, q.pagination, q.params?.sample === true);
   } catch {
@@ -354,36 +206,10 @@ function allIncludes(): string[] {
   return [...new Set(ENDPOINTS.flatMap((e) => e.includes))];
 }
 
-function formatPath(segments: (string | number)[]): string {
+export function formatPath(segments: (string | number)[]): string {
   let out = '';
   for (const s of segments) out += typeof s === 'number' ? `[${s}]` : out ? `.${s}` : s;
   return out;
-}
-
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text[i] === '\n') {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
-}
-
-function syntaxWords(code: string): string {
-  const words: Record<string, string> = {
-    InvalidSymbol: 'unexpected character', InvalidNumberFormat: 'malformed number',
-    PropertyNameExpected: 'expected a property name in double quotes', ValueExpected: 'expected a value',
-    ColonExpected: 'expected a colon after the property name', CommaExpected: 'expected a comma between entries',
-    CloseBraceExpected: 'expected a closing brace }', CloseBracketExpected: 'expected a closing bracket ]',
-    EndOfFileExpected: 'unexpected text after the end of the JSON', InvalidCommentToken: 'comments are not allowed in JSON',
-    UnexpectedEndOfComment: 'unterminated comment', UnexpectedEndOfString: 'unterminated string',
-    UnexpectedEndOfNumber: 'unterminated number', InvalidUnicode: 'invalid unicode escape',
-    InvalidEscapeCharacter: 'invalid escape character', InvalidCharacter: 'invalid character in a string',
-  };
-  return words[code] ?? code;
 }
 
 /** Closest candidate within a small edit distance, for "did you mean". */
