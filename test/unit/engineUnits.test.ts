@@ -179,7 +179,7 @@ describe('engine: client error mapping on loopback', () => {
     });
     const events: ProgressEvent[] = [];
     const started = Date.now();
-    const out = await client(srv.url, events).request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
+    const out = await client(srv.url, events).request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' });
     assert.equal(out.kind, 'ok');
     assert.ok(Date.now() - started >= 280, 'honoured Retry-After');
     assert.ok(events.some((e) => e.type === 'waiting' && e.reason === 'retryAfter'));
@@ -194,7 +194,7 @@ describe('engine: client error mapping on loopback', () => {
       } else ok(res);
     });
     const started = Date.now();
-    const out = await client(srv.url).request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
+    const out = await client(srv.url).request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' });
     assert.equal(out.kind, 'ok');
     assert.ok(Date.now() - started >= 400, 'waited for the date (second resolution)');
   });
@@ -207,8 +207,8 @@ describe('engine: client error mapping on loopback', () => {
     });
     const events: ProgressEvent[] = [];
     const c = client(srv.url, events);
-    await c.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
-    await c.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
+    await c.request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' });
+    await c.request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' });
     assert.ok(times[1] - times[0] >= 380, `second request waited (${times[1] - times[0]} ms)`);
     assert.ok(events.some((e) => e.type === 'waiting' && e.reason === 'rateLimit'));
     assert.ok(events.some((e) => e.type === 'rateLimit' && e.remaining === 0 && e.total === 10));
@@ -224,8 +224,8 @@ describe('engine: client error mapping on loopback', () => {
         res.end();
       }
     });
-    await rejects(client(srv.url).request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' }), 'forbidden');
-    const e = await rejects(client(srv.url).request({ path: '/api/v2/incremental/users', query: { start_time: '0' }, family: 'incremental' }), 'auth');
+    await rejects(client(srv.url).request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' }), 'forbidden');
+    const e = await rejects(client(srv.url).request({ path: '/api/v2/incremental/users', query: { start_time: 0 }, family: 'incremental' }), 'auth');
     assert.match(e.message, /^Zendesk rejected the credentials for 127\.0\.0\.1:\d+: check the email and API token \(or sign in again\)\.$/);
     assert.equal(srv.requests.filter((r) => r.url.startsWith('/api/v2/incremental/users')).length, 1);
   });
@@ -248,10 +248,10 @@ describe('engine: client error mapping on loopback', () => {
       }
     });
     const c = client(srv.url);
-    assert.equal((await c.request({ path: TICKETS, query: { start_time: '1' }, family: 'incremental' })).kind, 'tooRecent');
-    assert.equal((await c.request({ path: TICKETS, query: { start_time: '2' }, family: 'incremental' })).kind, 'tooRecent');
+    assert.equal((await c.request({ path: TICKETS, query: { start_time: 1 }, family: 'incremental' })).kind, 'tooRecent');
+    assert.equal((await c.request({ path: TICKETS, query: { start_time: 2 }, family: 'incremental' })).kind, 'tooRecent');
     assert.equal((await c.request({ path: '/api/v2/incremental/tickets/cursor', query: { cursor: 'x' }, family: 'incremental' })).kind, 'invalidCursor');
-    const e = await rejects(c.request({ path: TICKETS, query: { start_time: '3' }, family: 'incremental' }), 'badRequest');
+    const e = await rejects(c.request({ path: TICKETS, query: { start_time: 3 }, family: 'incremental' }), 'badRequest');
     assert.match(e.message, /start_time is in the future/);
   });
 
@@ -274,7 +274,7 @@ describe('engine: client error mapping on loopback', () => {
     });
     const events: ProgressEvent[] = [];
     const perPage = { value: 1000 };
-    const out = await client(srv.url, events).request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental', perPageParam: 'per_page' }, perPage);
+    const out = await client(srv.url, events).request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental', perPageParam: 'per_page' }, perPage);
     assert.equal(out.kind, 'ok');
     assert.deepEqual(seen, ['1000', '1000', '500', '500']);
     assert.equal(perPage.value, 500);
@@ -282,7 +282,7 @@ describe('engine: client error mapping on loopback', () => {
 
     await srv.close();
     srv = await serve((_req, res) => { res.writeHead(503); res.end(); });
-    const e = await rejects(client(srv.url).request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' }), 'server');
+    const e = await rejects(client(srv.url).request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' }), 'server');
     assert.match(e.message, /after 4 attempts/);
   });
 
@@ -296,7 +296,7 @@ describe('engine: client error mapping on loopback', () => {
       } else ok(res);
     });
     const events: ProgressEvent[] = [];
-    const out = await client(srv.url, events).request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
+    const out = await client(srv.url, events).request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' });
     assert.equal(out.kind, 'ok');
     assert.ok(times[1] - times[0] >= 550, `retried after ${times[1] - times[0]} ms`);
     assert.ok(events.some((e) => e.type === 'waiting' && e.reason === 'retryAfter'));
@@ -309,7 +309,7 @@ describe('engine: client error mapping on loopback', () => {
       ok(res);
     });
     const perPage = { value: 100 };
-    const out = await client(srv.url, [], { requestTimeoutMs: 200 }).request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental', perPageParam: 'per_page' }, perPage);
+    const out = await client(srv.url, [], { requestTimeoutMs: 200 }).request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental', perPageParam: 'per_page' }, perPage);
     assert.equal(out.kind, 'ok');
     assert.equal(perPage.value, 50);
   });
@@ -323,7 +323,7 @@ describe('engine: client error mapping on loopback', () => {
         assert.throws(() => c.resolveLink(link, TICKETS), (e: ExportError) => e.code === 'foreignOrigin');
       }
       assert.equal(foreign.requests.length, 0);
-      assert.deepEqual(c.resolveLink(`${srv.url}${TICKETS}.json?per_page=1&start_time=5`, TICKETS), { path: TICKETS, query: { per_page: '1', start_time: '5' } });
+      assert.deepEqual(Object.fromEntries(c.resolveLink(`${srv.url}${TICKETS}.json?per_page=1&start_time=5`, TICKETS)), { per_page: '1', start_time: '5' });
     } finally {
       await foreign.close();
     }
@@ -339,14 +339,14 @@ describe('engine: client error mapping on loopback', () => {
       connection: { baseUrl: srv.url, credentials: { kind: 'oauth', accessToken: 'stale', refresh: async () => { refreshes++; return 'fresh'; } } },
       retry: { baseDelayMs: 1 },
     });
-    assert.equal((await c.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' })).kind, 'ok');
+    assert.equal((await c.request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' })).kind, 'ok');
     assert.equal(refreshes, 1);
     assert.deepEqual(srv.requests.map((r) => r.auth), ['Bearer stale', 'Bearer fresh']);
 
     const failing = new ZendeskClient({
       connection: { baseUrl: srv.url, credentials: { kind: 'oauth', accessToken: 'stale', refresh: async () => { refreshes++; return 'also-stale'; } } },
     });
-    await rejects(failing.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' }), 'auth');
+    await rejects(failing.request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' }), 'auth');
     assert.equal(refreshes, 2, 'refreshed once, not in a loop');
   });
 });
@@ -468,7 +468,7 @@ describe('engine: pacing when Zendesk sends no family header', function () {
     const events: ProgressEvent[] = [];
     const c = client(srv.url, events, { rateBudgets: { incremental: { requests: 3, windowSeconds: 0.6 } } });
     const started = Date.now();
-    for (let i = 0; i < 7; i++) assert.equal((await c.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' })).kind, 'ok');
+    for (let i = 0; i < 7; i++) assert.equal((await c.request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' })).kind, 'ok');
     assert.equal(server.state.limited, 0, 'no request ran into a 429');
     assert.ok(Date.now() - started >= 1150, `7 requests at 3 per 0.6 s take two waits (${Date.now() - started} ms)`);
     assert.ok(events.some((e) => e.type === 'waiting' && e.reason === 'rateLimit'), 'the wait is reported');
@@ -501,7 +501,7 @@ describe('engine: pacing when Zendesk sends no family header', function () {
     // Without the header this budget would hold the third request back for 30 s.
     const c = client(srv.url, events, { rateBudgets: { incremental: { requests: 2, windowSeconds: 30 } } });
     const started = Date.now();
-    for (let i = 0; i < 6; i++) await c.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
+    for (let i = 0; i < 6; i++) await c.request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' });
     assert.ok(Date.now() - started < 5000, `no budget wait (${Date.now() - started} ms)`);
     assert.ok(!events.some((e) => e.type === 'waiting'), 'nothing waited');
   });
@@ -513,8 +513,8 @@ describe('engine: pacing when Zendesk sends no family header', function () {
       page(res, { 'x-rate-limit': '700', 'x-rate-limit-remaining': '0', 'ratelimit-reset': '0.4', 'zendesk-ratelimit-incremental-exports': 'total=100; remaining=90; resets=60' });
     });
     const c = client(srv.url);
-    await c.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
-    await c.request({ path: TICKETS, query: { start_time: '0' }, family: 'incremental' });
+    await c.request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' });
+    await c.request({ path: TICKETS, query: { start_time: 0 }, family: 'incremental' });
     assert.ok(times[1] - times[0] >= 380, `second request waited for the account reset (${times[1] - times[0]} ms)`);
   });
 

@@ -68,6 +68,30 @@ export class BoundaryDedupe {
     return { kept, dropped };
   }
 
+  /**
+   * For pages that can't repeat anything (reached by a cursor, which never overlaps): keeps every
+   * record and only moves the boundary second, computing keys for that second's records alone.
+   */
+  observe(records: Record<string, unknown>[]): { kept: Record<string, unknown>[]; dropped: number } {
+    const stamps = new Array<number | null>(records.length);
+    let newest = this.boundaryTime;
+    for (let i = 0; i < records.length; i++) {
+      const ts = recordTimestamp(records[i], this.form.timestampField);
+      stamps[i] = ts;
+      if (ts !== null && (newest === null || ts > newest)) newest = ts;
+    }
+    if (newest !== this.boundaryTime) {
+      this.boundaryTime = newest;
+      this.keys = new Set();
+    }
+    for (let i = 0; i < records.length; i++) {
+      if (stamps[i] !== newest) continue;
+      const key = dedupeKey(records[i], this.form);
+      if (key !== null) this.keys.add(key);
+    }
+    return { kept: records, dropped: 0 };
+  }
+
   /** Newest record timestamp seen (the InvalidCursor restart point). */
   lastRecordTime(): number | null {
     return this.boundaryTime;

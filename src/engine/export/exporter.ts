@@ -3,19 +3,22 @@
 // The next page's request is already on its way while a page is written (one page ahead, never
 // more): the fsyncs no longer leave the connection idle, and requests stay one at a time.
 import { endpointById, ZendeskClient, type ClientOptions, type Connection, type RetryPolicy } from '../zendesk';
-import { loadCheckpoint, writeCheckpointAtomic } from './checkpoint';
 import { BoundaryDedupe } from './dedupe';
 import { ExportError, cancelledError } from '../errors';
 import type { Checkpoint, EmitProgress, ProgressEvent } from './model';
 import type { ResolvedQuery } from '../query';
-import { openOutput, type OutputSink } from './output/sink';
+import { fileTarget } from './fileTarget';
+import type { ExportTarget, TargetWriter } from './target';
 import { initialPerPage, paginate, type Page } from './pagination';
 
 export interface ExportRequest {
   connection: Connection;
   query: ResolvedQuery;
+  /** The checkpoint file of a file target; ignored when `target` is given. */
   checkpointPath: string;
-  /** The checkpoint as the caller already read it (loadCheckpoint); undefined: read it from checkpointPath. */
+  /** Where pages and the checkpoint go; default: the query's output files with the checkpoint at checkpointPath. */
+  target?: ExportTarget;
+  /** The checkpoint as the caller already read it (target.readCheckpoint); undefined: read it here. */
   previous?: Checkpoint | null;
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
@@ -55,7 +58,8 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
   if (query.startTime > Math.floor(now() / 1000)) {
     throw new ExportError('futureStartTime', `The start time ${new Date(query.startTime * 1000).toISOString()} is in the future; Zendesk only exports what already happened.`);
   }
-  const previous = req.previous !== undefined ? req.previous : await loadCheckpoint(req.checkpointPath, query);
+  const target = req.target ?? fileTarget(query, req.checkpointPath);
+  const previous = req.previous !== undefined ? req.previous : await target.readCheckpoint();
   const endpointId = previous?.endpointId ?? query.endpointId;
   const endpoint = endpointById(endpointId);
   if (!endpoint) throw new ExportError('invalidQuery', `"${endpointId}" is not an endpoint form this tool knows.`);
@@ -71,15 +75,10 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
     rateBudgets: req.rateBudgets,
   });
 
-  // The output is opened when the first page has arrived, so a wrong token, a non-admin account or an
+  // The target is opened when the first page has arrived, so a wrong token, a non-admin account or an
   // unreachable host fails before any file is created or truncated.
-  let sink: OutputSink | null = null;
-  const openSink = async (): Promise<OutputSink> => (sink ??= await openOutput({
-    path: query.output.path,
-    format: query.output.format,
-    resource: query.resource,
-    resume: previous ? { files: previous.files, writerState: previous.writerState } : null,
-  }));
+  let writer: TargetWriter | null = null;
+  const openWriter = async (): Promise<TargetWriter> => (writer ??= await target.open(previous));
 
   const perPage = { value: initialPerPage(endpoint, query.params, previous?.perPage ?? null) };
   const dedupe = new BoundaryDedupe(endpoint, previous?.lastRecordTime ?? null, previous?.boundaryKeys ?? []);
@@ -113,13 +112,10 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
       // The end of the stream asks for nothing more.
       if (!page.endOfStream) ahead = pull();
       const kept = excludeDeleted ? page.records.filter((r) => !isDeleted(r)) : page.records;
-      const out = await openSink();
-      await out.writePage(kept, page.sideloads);
-      if (page.endOfStream) await out.finish();
-      const state = out.state();
+      const out = await openWriter();
       if (page.requested) pages++;
       records += kept.length;
-      checkpoint = {
+      const stored: Checkpoint = await out.commit({ records: kept, sideloads: page.sideloads, endOfStream: page.endOfStream }, ({ files, writerState }) => ({
         version: 1,
         queryDigest: query.digest,
         endpointId: page.endpointId,
@@ -127,19 +123,18 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
         lastRecordTime: page.lastRecordTime,
         boundaryKeys: page.boundaryKeys,
         perPage: perPage.value,
-        files: state.files,
-        writerState: state.writerState,
+        files,
+        ...(writerState !== undefined ? { writerState } : {}),
         records: totals.records + kept.length,
         pages: totals.pages + (page.requested ? 1 : 0),
         caughtUp: page.endOfStream,
         updatedAt: new Date(now()).toISOString(),
-      };
-      if (checkpoint.writerState === undefined) delete checkpoint.writerState;
-      await writeCheckpointAtomic(req.checkpointPath, checkpoint);
+      }));
+      checkpoint = stored;
       totals = { records: checkpoint.records, pages: checkpoint.pages };
       emit({
         type: 'page', pages: checkpoint.pages, records: checkpoint.records, pageRecords: kept.length,
-        duplicatesDropped: page.duplicatesDropped, position: page.nextPosition, lastRecordTime: page.lastRecordTime, files: state.files,
+        duplicatesDropped: page.duplicatesDropped, position: page.nextPosition, lastRecordTime: page.lastRecordTime, files: stored.files,
       });
       try {
         req.onPage?.(kept);
@@ -156,14 +151,14 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
     // Stop the page fetched ahead and let it settle, so nothing runs on after the run has failed.
     stop.abort();
     if (ahead) await ahead;
-    await (sink as OutputSink | null)?.close().catch(() => undefined);
+    await (writer as TargetWriter | null)?.close().catch(() => undefined);
     if (err instanceof ExportError) throw err;
     if (signal?.aborted) throw cancelledError();
     throw asExportError(err);
   } finally {
     await stream.return(undefined).catch(() => undefined);
   }
-  const out = await openSink();
+  const out = await openWriter();
   await out.close();
   if (!checkpoint) throw new ExportError('server', 'The export ended without a single page from Zendesk; nothing was written.');
   emit({ type: 'done', caughtUp, records, pages });

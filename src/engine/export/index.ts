@@ -2,6 +2,8 @@
 // the outputs, then checkpointed), and the files it leaves: outputs and their checkpoint.
 export * from './model';
 export { runExport, type ExportRequest, type ExportResult } from './exporter';
+export { fileTarget } from './fileTarget';
+export type { ExportTarget, TargetWriter, CommitPage, StoredState } from './target';
 export { BoundaryDedupe, dedupeKey, recordTimestamp } from './dedupe';
 export { checkpointPathFor, loadCheckpoint, readCheckpoint, writeCheckpointAtomic, checkpointShapeProblem } from './checkpoint';
 export { syncDirectory, writeFileAtomic } from './durableFile';

@@ -1,7 +1,8 @@
-// The four pagination behaviours of the Incremental Export API (plus sample), as async generators of
-// pages. Each driver knows when its stream ends (end_of_stream, count == 0, !has_more) and refuses
-// to loop on a position that does not advance.
-import { ENDPOINTS, type EndpointForm, type ApiOutcome, type ApiRequest, type PerPageState, type QueryValues, type ZendeskClient } from '../zendesk';
+// The pagination behaviours of the Incremental Export API as async generators of pages: time-based
+// (start_time → end_time), three cursor forms over one cursor stream (cursor → after_cursor, routing's
+// next_page cursor, metric events' page[after]), and sample. Each knows when its stream ends
+// (end_of_stream, count == 0, !has_more) and refuses to loop on a position that does not advance.
+import { ENDPOINTS, type ApiOutcome, type ApiQuery, type ApiRequest, type EndpointForm, type PerPageState, type ZendeskClient } from '../zendesk';
 import type { BoundaryDedupe } from './dedupe';
 import { ExportError } from '../errors';
 import type { EmitProgress, Position } from './model';
@@ -97,21 +98,21 @@ type Driver = (ctx: Ctx) => AsyncGenerator<Page, DriverEnd, undefined>;
 function driverFor(model: EndpointForm['model']): Driver {
   switch (model) {
     case 'time': return timeDriver;
-    case 'cursor': return cursorDriver;
-    case 'routing': return routingDriver;
-    case 'metricCursor': return metricCursorDriver;
+    case 'cursor': return (ctx) => cursorStream(ctx, CURSOR);
+    case 'routing': return (ctx) => cursorStream(ctx, ROUTING);
+    case 'metricCursor': return (ctx) => cursorStream(ctx, METRIC_CURSOR);
     case 'sample': return sampleDriver;
   }
 }
 
 /** include / exclude_deleted / support_type_scope / include_changes, limited to what the form accepts. */
-export function filterParams(endpoint: EndpointForm, params: QueryParams): QueryValues {
-  const q: QueryValues = {};
+export function filterParams(endpoint: EndpointForm, params: QueryParams): ApiQuery {
+  const q: ApiQuery = {};
   const include = (params.include ?? []).filter((i) => endpoint.includes.includes(i));
   if (include.length) q.include = include.join(',');
-  if (endpoint.excludeDeleted && params.excludeDeleted) q.exclude_deleted = 'true';
+  if (endpoint.excludeDeleted && params.excludeDeleted) q.exclude_deleted = true;
   if (endpoint.supportTypeScope && params.supportTypeScope) q.support_type_scope = params.supportTypeScope;
-  if (endpoint.includeChanges && params.includeChanges) q.include_changes = 'true';
+  if (endpoint.includeChanges && params.includeChanges) q.include_changes = true;
   return q;
 }
 
@@ -165,19 +166,28 @@ function str(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
 }
 
-function page(ctx: Ctx, endpoint: EndpointForm, raw: Record<string, unknown>[], side: Record<string, unknown[]>, nextPosition: Position, endOfStream: boolean, requested = true): Page {
-  const { kept, dropped } = ctx.dedupe.filter(raw);
+function obj(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+}
+
+/**
+ * A page of records. Pages asked for by start_time can repeat what came before (the boundary
+ * second, or everything since a restart point), so they are deduped; pages reached by a cursor never
+ * overlap, so they only move the boundary the checkpoint keeps.
+ */
+function page(ctx: Ctx, endpoint: EndpointForm, raw: Record<string, unknown>[], side: Record<string, unknown[]>, nextPosition: Position, endOfStream: boolean, opts: { requested?: boolean; byCursor?: boolean } = {}): Page {
+  const { kept, dropped } = opts.byCursor ? ctx.dedupe.observe(raw) : ctx.dedupe.filter(raw);
   return {
     records: kept, sideloads: side, nextPosition, endOfStream, lastRecordTime: ctx.dedupe.lastRecordTime(),
-    boundaryKeys: ctx.dedupe.boundaryKeys(), duplicatesDropped: dropped, endpointId: endpoint.id, requested,
+    boundaryKeys: ctx.dedupe.boundaryKeys(), duplicatesDropped: dropped, endpointId: endpoint.id, requested: opts.requested ?? true,
   };
 }
 
 function endPage(ctx: Ctx, endpoint: EndpointForm, position: Position, requested: boolean): Page {
-  return page(ctx, endpoint, [], {}, position, true, requested);
+  return page(ctx, endpoint, [], {}, position, true, { requested });
 }
 
-async function call(ctx: Ctx, endpoint: EndpointForm, query: QueryValues): Promise<ApiOutcome> {
+async function call(ctx: Ctx, endpoint: EndpointForm, query: ApiQuery): Promise<ApiOutcome> {
   return ctx.client.request({ path: endpoint.path, query, family: endpoint.family, perPageParam: perPageParam(endpoint) }, ctx.perPage);
 }
 
@@ -197,12 +207,9 @@ async function* timeDriver(ctx: Ctx): AsyncGenerator<Page, DriverEnd, undefined>
       yield endPage(ctx, endpoint, { kind: 'time', startTime: start }, false);
       return { kind: 'done' };
     }
-    let query: QueryValues = { ...filterParams(endpoint, ctx.params) };
-    if (link) query = { ...query, ...ctx.client.resolveLink(link, endpoint.path).query };
-    query.start_time = String(clampStart(ctx, start));
-    delete query.cursor;
-
-    const outcome = await call(ctx, endpoint, query);
+    // next_page is followed only on the configured origin and path; the request carries our own parameters.
+    if (link) ctx.client.resolveLink(link, endpoint.path);
+    const outcome = await call(ctx, endpoint, { ...filterParams(endpoint, ctx.params), start_time: clampStart(ctx, start) });
     if (outcome.kind === 'tooRecent') {
       yield endPage(ctx, endpoint, { kind: 'time', startTime: start }, true);
       return { kind: 'done' };
@@ -240,152 +247,129 @@ async function* timeDriver(ctx: Ctx): AsyncGenerator<Page, DriverEnd, undefined>
   }
 }
 
-/** start_time once, then cursor=after_cursor (never both); stop on end_of_stream; exact pages. */
-async function* cursorDriver(ctx: Ctx): AsyncGenerator<Page, DriverEnd, undefined> {
+/** What tells the three cursor forms apart; cursorStream does the rest. */
+interface CursorForm {
+  /** The query parameter that carries the cursor. */
+  param: 'cursor' | 'page[after]';
+  /** The cursor a saved position holds for this form, if any. */
+  cursorOf(position: Position | null): string | null;
+  at(cursor: string): Position;
+  /** Routing exports have no start time: without a cursor they ask for the full history, with no other parameters. */
+  startsFromTime: boolean;
+  /** The next cursor, the link to follow, and whether the stream ended, as this form's envelope says them. */
+  read(body: Record<string, unknown>, list: Record<string, unknown>[]): { next: string | null; link: string | null; ended: boolean };
+  /** Where a stream that ended without a newer cursor stands. */
+  endedAt(ctx: Ctx, here: Position, cursor: string | null, start: number): Position;
+  /** The sentence when the envelope says "more" but gives no cursor. */
+  noNext: string;
+  /** A rejected saved cursor: restart from the last record time, or stop (routing has no time to restart from). */
+  onRejected: 'restart' | 'stop';
+}
+
+const CURSOR: CursorForm = {
+  param: 'cursor',
+  cursorOf: (p) => (p?.kind === 'cursor' ? p.cursor : null),
+  at: (cursor) => ({ kind: 'cursor', cursor }),
+  startsFromTime: true,
+  read(body) {
+    const link = str(body.after_url);
+    return { next: str(body.after_cursor) ?? (link ? safeParam(link, 'cursor') : null), link, ended: body.end_of_stream === true };
+  },
+  // Persist after_cursor: the next run starts from it without start_time.
+  endedAt: (_ctx, here) => here,
+  noNext: 'has no after_cursor and no end_of_stream',
+  onRejected: 'restart',
+};
+
+const ROUTING: CursorForm = {
+  param: 'cursor',
+  cursorOf: (p) => (p?.kind === 'routing' ? p.cursor : null),
+  at: (cursor) => ({ kind: 'routing', cursor }),
+  startsFromTime: false,
+  read(body, list) {
+    const link = str(body.next_page);
+    return { next: link ? safeParam(link, 'cursor') : null, link, ended: (int(body.count) ?? list.length) === 0 };
+  },
+  // Keep the newest cursor Zendesk gave us: the next run continues from there.
+  endedAt: (_ctx, _here, cursor) => ({ kind: 'routing', cursor }),
+  noNext: 'has records but no next_page cursor',
+  onRejected: 'stop',
+};
+
+const METRIC_CURSOR: CursorForm = {
+  param: 'page[after]',
+  cursorOf: (p) => (p?.kind === 'metricCursor' ? p.after : null),
+  at: (after) => ({ kind: 'metricCursor', after }),
+  startsFromTime: true,
+  read(body) {
+    const link = str(obj(body.links).next);
+    return { next: str(obj(body.meta).after_cursor) ?? (link ? safeParam(link, 'page[after]') : null), link, ended: obj(body.meta).has_more !== true };
+  },
+  endedAt: (ctx, here, cursor, start) => (cursor ? here : { kind: 'time', startTime: ctx.dedupe.lastRecordTime() ?? start }),
+  noNext: 'says has_more but gives no after_cursor',
+  onRejected: 'restart',
+};
+
+/** Pages in a row that may bring nothing new before a cursor stream counts as stuck. */
+const EMPTY_PAGES_LIMIT = 5;
+
+/**
+ * start_time once (where the form has one), then the cursor alone (Zendesk refuses both together);
+ * stop where the form's envelope says the stream ended. A cursor seen before in this run, or pages
+ * that keep bringing nothing, stop the export instead of following it forever.
+ */
+async function* cursorStream(ctx: Ctx, form: CursorForm): AsyncGenerator<Page, DriverEnd, undefined> {
   const { endpoint } = ctx;
-  let cursor: string | null = ctx.position?.kind === 'cursor' ? ctx.position.cursor : null;
+  let cursor = form.cursorOf(ctx.position);
   const start = ctx.position?.kind === 'time' ? ctx.position.startTime : ctx.startTime;
+  const seen = new Set<string>(cursor ? [cursor] : []);
+  let empty = 0;
   let link: string | null = null;
-  if (!cursor && ctx.position?.kind === 'time' && tooRecentToAsk(ctx, start)) {
+  if (!cursor && form.startsFromTime && ctx.position?.kind === 'time' && tooRecentToAsk(ctx, start)) {
     yield endPage(ctx, endpoint, { kind: 'time', startTime: start }, false);
     return { kind: 'done' };
   }
   for (;;) {
-    let query: QueryValues = { ...filterParams(endpoint, ctx.params) };
-    if (cursor) {
-      if (link) query = { ...query, ...ctx.client.resolveLink(link, endpoint.path).query };
-      // after_cursor is what we checkpoint, so it is also what we send.
-      query.cursor = cursor;
-      delete query.start_time;
-    } else {
-      query.start_time = String(clampStart(ctx, start));
-    }
-
+    // The link is followed only on the configured origin and path; the cursor alone decides the position.
+    if (link) ctx.client.resolveLink(link, endpoint.path);
+    const query: ApiQuery = form.startsFromTime ? filterParams(endpoint, ctx.params) : {};
+    if (cursor) query[form.param] = cursor;
+    else if (form.startsFromTime) query.start_time = clampStart(ctx, start);
     const outcome = await call(ctx, endpoint, query);
-    const here: Position = cursor ? { kind: 'cursor', cursor } : { kind: 'time', startTime: start };
+    const here: Position = cursor ? form.at(cursor) : form.startsFromTime ? { kind: 'time', startTime: start } : { kind: 'routing', cursor: null };
     if (outcome.kind === 'tooRecent') {
       yield endPage(ctx, endpoint, here, true);
       return { kind: 'done' };
     }
     if (outcome.kind === 'invalidCursor') {
-      if (!cursor) throw new ExportError('badRequest', `Zendesk rejected the request for ${endpoint.path}: ${outcome.message}.`);
-      return { kind: 'restart', startTime: ctx.dedupe.lastRecordTime() ?? start, reason: `Zendesk rejected the saved cursor (${outcome.message})` };
+      if (cursor && form.onRejected === 'restart') {
+        return { kind: 'restart', startTime: ctx.dedupe.lastRecordTime() ?? start, reason: `Zendesk rejected the saved cursor (${outcome.message})` };
+      }
+      if (cursor) throw new ExportError('badRequest', `Zendesk rejected the saved ${endpoint.id} cursor (${outcome.message}); delete the checkpoint and its output to export the full history again.`);
+      throw new ExportError('badRequest', `Zendesk rejected the request for ${endpoint.path}: ${outcome.message}.`);
     }
     const body = outcome.body;
     const list = records(body, endpoint);
-    const afterUrl = str(body.after_url);
-    const next = str(body.after_cursor) ?? (afterUrl ? safeParam(afterUrl, 'cursor') : null);
-    if (body.end_of_stream === true) {
-      // Persist after_cursor: the next run starts from it without start_time.
-      yield page(ctx, endpoint, list, sideloads(body, endpoint), next ? { kind: 'cursor', cursor: next } : here, true);
+    const { next, link: nextLink, ended } = form.read(body, list);
+    const byCursor = cursor !== null;
+    if (ended) {
+      yield page(ctx, endpoint, list, sideloads(body, endpoint), next ? form.at(next) : form.endedAt(ctx, here, cursor, start), true, { byCursor });
       return { kind: 'done' };
     }
     if (!next) {
-      throw new ExportError('server', `Zendesk's response for ${endpoint.path} has no after_cursor and no end_of_stream; the export stopped at the last complete page.`);
+      throw new ExportError('server', `Zendesk's response for ${endpoint.path} ${form.noNext}; the export stopped at the last complete page.`);
     }
-    if (next === cursor) {
-      throw new ExportError('stuck', `Zendesk's ${endpoint.id} export returned the same cursor again with more records; the export stopped instead of looping forever.`);
+    if (seen.has(next)) {
+      throw new ExportError('stuck', `Zendesk's ${endpoint.id} export returned a cursor it had already given in this run; the export stopped instead of looping forever.`);
     }
-    yield page(ctx, endpoint, list, sideloads(body, endpoint), { kind: 'cursor', cursor: next }, false);
+    seen.add(next);
+    const p = page(ctx, endpoint, list, sideloads(body, endpoint), form.at(next), false, { byCursor });
+    empty = p.records.length === 0 ? empty + 1 : 0;
+    if (empty >= EMPTY_PAGES_LIMIT) {
+      throw new ExportError('stuck', `Zendesk's ${endpoint.id} export sent ${EMPTY_PAGES_LIMIT} pages in a row with nothing new but kept saying there is more; the export stopped instead of following it forever.`);
+    }
+    yield p;
     cursor = next;
-    link = afterUrl;
-  }
-}
-
-/** No start_time; cursor from next_page; stop when count == 0 (there is no end_of_stream). */
-async function* routingDriver(ctx: Ctx): AsyncGenerator<Page, DriverEnd, undefined> {
-  const { endpoint } = ctx;
-  let cursor: string | null = ctx.position?.kind === 'routing' ? ctx.position.cursor : null;
-  let link: string | null = null;
-  for (;;) {
-    let query: QueryValues = {};
-    if (link) query = { ...ctx.client.resolveLink(link, endpoint.path).query };
-    if (cursor) query.cursor = cursor;
-    delete query.start_time;
-
-    const outcome = await call(ctx, endpoint, query);
-    if (outcome.kind === 'tooRecent') {
-      yield endPage(ctx, endpoint, { kind: 'routing', cursor }, true);
-      return { kind: 'done' };
-    }
-    if (outcome.kind === 'invalidCursor') {
-      // Routing has no start_time to fall back to; restarting would re-export the whole history.
-      throw new ExportError('badRequest', `Zendesk rejected the saved ${endpoint.id} cursor (${outcome.message}); delete the checkpoint and its output to export the full history again.`);
-    }
-    const body = outcome.body;
-    const list = records(body, endpoint);
-    const count = int(body.count) ?? list.length;
-    const nextPage = str(body.next_page);
-    const next = nextPage ? safeParam(nextPage, 'cursor') : null;
-    if (count === 0) {
-      // Keep the newest cursor Zendesk gave us: the next run continues from there.
-      yield page(ctx, endpoint, list, sideloads(body, endpoint), { kind: 'routing', cursor: next ?? cursor }, true);
-      return { kind: 'done' };
-    }
-    if (!next) {
-      throw new ExportError('server', `Zendesk's response for ${endpoint.path} has records but no next_page cursor; the export stopped at the last complete page.`);
-    }
-    if (next === cursor) {
-      throw new ExportError('stuck', `Zendesk's ${endpoint.id} export returned the same cursor again with more records; the export stopped instead of looping forever.`);
-    }
-    yield page(ctx, endpoint, list, sideloads(body, endpoint), { kind: 'routing', cursor: next }, false);
-    cursor = next;
-    link = nextPage;
-  }
-}
-
-/** ticket_metric_events with page[size]: start_time + page[size], then page[after]; stop when !meta.has_more. */
-async function* metricCursorDriver(ctx: Ctx): AsyncGenerator<Page, DriverEnd, undefined> {
-  const { endpoint } = ctx;
-  let after: string | null = ctx.position?.kind === 'metricCursor' ? ctx.position.after : null;
-  const start = ctx.position?.kind === 'time' ? ctx.position.startTime : ctx.startTime;
-  let link: string | null = null;
-  if (!after && ctx.position?.kind === 'time' && tooRecentToAsk(ctx, start)) {
-    yield endPage(ctx, endpoint, { kind: 'time', startTime: start }, false);
-    return { kind: 'done' };
-  }
-  for (;;) {
-    let query: QueryValues = { ...filterParams(endpoint, ctx.params) };
-    if (after) {
-      if (link) query = { ...query, ...ctx.client.resolveLink(link, endpoint.path).query };
-      // The cursor alone decides the position; Zendesk refuses start_time next to it.
-      query['page[after]'] = after;
-      delete query.start_time;
-    } else {
-      query.start_time = String(clampStart(ctx, start));
-    }
-
-    const outcome = await call(ctx, endpoint, query);
-    const here: Position = after ? { kind: 'metricCursor', after } : { kind: 'time', startTime: start };
-    if (outcome.kind === 'tooRecent') {
-      yield endPage(ctx, endpoint, here, true);
-      return { kind: 'done' };
-    }
-    if (outcome.kind === 'invalidCursor') {
-      if (!after) throw new ExportError('badRequest', `Zendesk rejected the request for ${endpoint.path}: ${outcome.message}.`);
-      return { kind: 'restart', startTime: ctx.dedupe.lastRecordTime() ?? start, reason: `Zendesk rejected the saved cursor (${outcome.message})` };
-    }
-    const body = outcome.body;
-    const list = records(body, endpoint);
-    const meta = (typeof body.meta === 'object' && body.meta !== null ? body.meta : {}) as Record<string, unknown>;
-    const links = (typeof body.links === 'object' && body.links !== null ? body.links : {}) as Record<string, unknown>;
-    const nextLink = str(links.next);
-    const next = str(meta.after_cursor) ?? (nextLink ? safeParam(nextLink, 'page[after]') : null);
-    if (meta.has_more !== true) {
-      const position: Position = next
-        ? { kind: 'metricCursor', after: next }
-        : after ? here : { kind: 'time', startTime: ctx.dedupe.lastRecordTime() ?? start };
-      yield page(ctx, endpoint, list, sideloads(body, endpoint), position, true);
-      return { kind: 'done' };
-    }
-    if (!next) {
-      throw new ExportError('server', `Zendesk's response for ${endpoint.path} says has_more but gives no after_cursor; the export stopped at the last complete page.`);
-    }
-    if (next === after) {
-      throw new ExportError('stuck', `Zendesk's ${endpoint.id} export returned the same cursor again with more records; the export stopped instead of looping forever.`);
-    }
-    yield page(ctx, endpoint, list, sideloads(body, endpoint), { kind: 'metricCursor', after: next }, false);
-    after = next;
     link = nextLink;
   }
 }
@@ -398,8 +382,7 @@ async function* sampleDriver(ctx: Ctx): AsyncGenerator<Page, DriverEnd, undefine
     yield endPage(ctx, endpoint, { kind: 'time', startTime: start }, false);
     return { kind: 'done' };
   }
-  const query: QueryValues = { ...filterParams(endpoint, ctx.params), start_time: String(clampStart(ctx, start)) };
-  const outcome = await call(ctx, endpoint, query);
+  const outcome = await call(ctx, endpoint, { ...filterParams(endpoint, ctx.params), start_time: clampStart(ctx, start) });
   if (outcome.kind !== 'ok') {
     if (outcome.kind === 'invalidCursor') throw new ExportError('badRequest', `Zendesk rejected the request for ${endpoint.path}: ${outcome.message}.`);
     yield endPage(ctx, endpoint, { kind: 'time', startTime: start }, true);

@@ -1,5 +1,6 @@
 // Every endpoint form of Zendesk's Incremental Export API, as data. The pagination drivers,
-// the simulator, the CLI and the saved-query schema all read this one table.
+// the CLI and the saved-query schema all read this one table.
+import type { ApiPath } from './api';
 
 export type ResourceName =
   | 'tickets'
@@ -49,7 +50,7 @@ export interface EndpointForm {
   id: string;
   resource: ResourceName;
   /** Path as in the project's OpenAPI document (without `.json`). */
-  path: string;
+  path: ApiPath;
   model: PaginationModel;
   /** Key of the record array in the response body. */
   wrapperKey: string;

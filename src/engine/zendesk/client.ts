@@ -2,44 +2,22 @@
 // document; this file adds what the document can't express: the origin guard for next-page links,
 // HTTPS-only, per-request timeouts, rate-limit pacing, retries, OAuth refresh and one clear
 // sentence per failure.
-import createClient from 'openapi-fetch';
+import createClient, { type Client } from 'openapi-fetch';
 import type { RateBudget, RateLimitFamily } from './catalogue';
 import { AuthSession } from './auth';
 import { cancelledError, ExportError } from '../errors';
 import { validateBaseUrl } from './connectionUrl';
+import { assertDocumentedParams, type ApiPath, type ApiQuery } from './api';
 import type { paths } from './generated/zendesk';
 import type { ClientEvent, Connection } from './model';
 import { limitersFor, readRateLimitHeaders } from './rateLimit';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, describeNetworkError, halvePerPage, parseRetryAfter, sleep, type RetryPolicy } from './retry';
 
-/** Every path the engine calls. `satisfies` makes the compiler check each one exists in the OpenAPI document. */
-export const API_PATHS = [
-  '/api/v2/incremental/tickets',
-  '/api/v2/incremental/tickets/cursor',
-  '/api/v2/incremental/users',
-  '/api/v2/incremental/users/cursor',
-  '/api/v2/incremental/organizations',
-  '/api/v2/incremental/ticket_events',
-  '/api/v2/incremental/ticket_metric_events',
-  '/api/v2/incremental/routing/attributes',
-  '/api/v2/incremental/routing/attribute_values',
-  '/api/v2/incremental/routing/instance_values',
-  '/api/v2/incremental/tickets/sample',
-  '/api/v2/incremental/ticket_events/sample',
-  '/api/v2/incremental/users/sample',
-  '/api/v2/incremental/organizations/sample',
-  '/api/v2/users/me',
-] as const satisfies readonly (keyof paths)[];
-
-export type ApiPath = (typeof API_PATHS)[number];
-
 export type Emit = (e: ClientEvent) => void;
 
-export type QueryValues = Record<string, string>;
-
 export interface ApiRequest {
-  path: string;
-  query: QueryValues;
+  path: ApiPath;
+  query: ApiQuery;
   /** Rate-limit family; null for requests outside the incremental budgets (users/me). */
   family: RateLimitFamily | null;
   /** The query parameter that carries the page size, so a 504/timeout can halve it. */
@@ -89,11 +67,6 @@ export function describeErrorBody(body: unknown): { code: string | null; text: s
   return { code, text: text ?? null };
 }
 
-type LooseGet = (
-  path: string,
-  init: { params: { query: QueryValues }; parseAs: 'text'; signal: AbortSignal; headers: Record<string, string>; redirect: RequestRedirect },
-) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
-
 interface RawResponse {
   status: number;
   headers: Headers;
@@ -109,7 +82,7 @@ export class ZendeskClient {
   readonly origin: string;
   readonly host: string;
   private readonly auth: AuthSession;
-  private readonly get: LooseGet;
+  private readonly api: Client<paths>;
   private readonly signal: AbortSignal | undefined;
   private readonly emit: Emit;
   private readonly timeoutMs: number;
@@ -125,15 +98,12 @@ export class ZendeskClient {
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...definedOnly(opts.retry ?? {}) };
     this.budgets = opts.rateBudgets ?? {};
-    const client = createClient<paths>({ baseUrl: this.origin });
-    // The engine's paths come from the catalogue at run time; API_PATHS ties them to the document
-    // at compile time, and assertKnownPath checks them at run time.
-    this.get = client.GET as unknown as LooseGet;
+    this.api = createClient<paths>({ baseUrl: this.origin });
   }
 
   /** Full URL of a request, for progress events (never contains a secret). */
-  urlFor(path: string, query: QueryValues): string {
-    const qs = new URLSearchParams(query).toString();
+  urlFor(path: string, query: ApiQuery): string {
+    const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
     return `${this.origin}${path}${qs ? `?${qs}` : ''}`;
   }
 
@@ -141,7 +111,7 @@ export class ZendeskClient {
    * Turns a next_page / after_url / links.next link into a request on the configured origin.
    * A link to any other origin stops the export before anything is sent there.
    */
-  resolveLink(link: string, expectedPath: string): { path: string; query: QueryValues } {
+  resolveLink(link: string, expectedPath: ApiPath): URLSearchParams {
     let url: URL;
     try {
       url = new URL(link, this.origin);
@@ -159,9 +129,7 @@ export class ZendeskClient {
     if (path !== expectedPath) {
       throw new ExportError('server', `Zendesk's next-page link leads to ${path}, not ${expectedPath}; the export stopped at the last complete page.`, link);
     }
-    const query: QueryValues = {};
-    url.searchParams.forEach((value, key) => { query[key] = value; });
-    return { path, query };
+    return url.searchParams;
   }
 
   /**
@@ -170,7 +138,7 @@ export class ZendeskClient {
    * everything else becomes an ExportError with one clear sentence.
    */
   async request(req: ApiRequest, perPage: PerPageState = { value: null }): Promise<ApiOutcome> {
-    assertKnownPath(req.path);
+    assertDocumentedParams(req);
     let failures = 0;
     let rateLimited = 0;
     let refreshed = false;
@@ -179,8 +147,8 @@ export class ZendeskClient {
 
     for (;;) {
       if (this.signal?.aborted) throw cancelledError();
-      const query = { ...req.query };
-      if (req.perPageParam && perPage.value !== null) query[req.perPageParam] = String(perPage.value);
+      const query: ApiQuery = { ...req.query };
+      if (req.perPageParam && perPage.value !== null) query[req.perPageParam] = perPage.value;
       const url = this.urlFor(req.path, query);
 
       // The family's turn first (it may take a while), then the account budget as it is by then.
@@ -300,11 +268,11 @@ export class ZendeskClient {
   }
 
   /** One HTTP exchange: status, headers and a defensively parsed body. Throws on network errors and timeouts. */
-  private async send(path: string, query: QueryValues): Promise<RawResponse> {
+  private async send(path: ApiPath, query: ApiQuery): Promise<RawResponse> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
     try {
-      const { data, error, response } = await this.get(path, {
+      const { data, error, response } = await this.api.GET(path, {
         params: { query },
         parseAs: 'text',
         signal,
@@ -328,11 +296,6 @@ export class ZendeskClient {
   }
 }
 
-function assertKnownPath(path: string): asserts path is ApiPath {
-  if (!(API_PATHS as readonly string[]).includes(path)) {
-    throw new ExportError('invalidQuery', `${path} is not an endpoint this tool knows; pick a resource from the catalogue.`);
-  }
-}
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

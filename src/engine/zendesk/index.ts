@@ -3,7 +3,8 @@
 // retries and origin guard).
 export * from './catalogue';
 export * from './model';
-export { ZendeskClient, API_PATHS, describeErrorBody, type ApiPath, type ApiOutcome, type ApiRequest, type ClientOptions, type Emit, type PerPageState, type QueryValues } from './client';
+export { ZendeskClient, describeErrorBody, type ApiOutcome, type ApiRequest, type ClientOptions, type Emit, type PerPageState } from './client';
+export { API_PATHS, type ApiPath, type ApiQuery, type QueryOf } from './api';
 export { connectionFromUrl, validateBaseUrl, settingBaseUrl, isLoopbackHost, isLoopbackUrl } from './connectionUrl';
 export { authorizationHeader } from './auth';
 export * from './oauth';
