@@ -1,6 +1,6 @@
 // The webview's end of the typed IPC (src/protocol/webviewMessages.ts): commands go out,
-// requests get one response each, notifications come in.
-import type { IpcCommand, IpcMessage, IpcNotification, IpcRequest, IpcResponse } from '../src/protocol/webviewMessages';
+// requests get one response each, notifications come in, each matched by its descriptor's guard.
+import { isIpcMessage, type IpcCommand, type IpcMessage, type IpcNotification, type IpcRequest } from '../src/protocol/webviewMessages';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -10,14 +10,15 @@ interface VsCodeApi {
 
 declare function acquireVsCodeApi(): VsCodeApi;
 
-export class HostIpc {
+class HostIpc {
   private readonly api: VsCodeApi = acquireVsCodeApi();
   private seq = 0;
-  private readonly waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly handlers = new Map<string, (params: unknown) => void>();
+  /** Requests waiting for their response, by id. */
+  private readonly waiting = new Map<string, (response: IpcMessage) => void>();
+  private readonly handlers = new Map<string, (msg: IpcMessage) => void>();
 
   constructor() {
-    window.addEventListener('message', (e: MessageEvent) => this.receive(e.data as IpcMessage));
+    window.addEventListener('message', (e: MessageEvent<unknown>) => this.receive(e.data));
   }
 
   get state(): unknown {
@@ -34,11 +35,19 @@ export class HostIpc {
 
   request<P, R>(type: IpcRequest<P, R>, params: P): Promise<R> {
     const id = this.post(type.method, params);
-    return new Promise<R>((resolve, reject) => this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject }));
+    return new Promise<R>((resolve, reject) => {
+      this.waiting.set(id, (msg) => {
+        if (!type.isResponse(msg)) reject(new Error(`The extension answered ${type.method} with ${msg.method}.`));
+        else if (msg.params.ok) resolve(msg.params.value);
+        else reject(new Error(msg.params.error));
+      });
+    });
   }
 
   on<P>(type: IpcNotification<P>, handler: (params: P) => void): void {
-    this.handlers.set(type.method, handler as (params: unknown) => void);
+    this.handlers.set(type.method, (msg) => {
+      if (type.is(msg)) handler(msg.params);
+    });
   }
 
   private post(method: string, params: unknown): string {
@@ -48,17 +57,17 @@ export class HostIpc {
     return id;
   }
 
-  private receive(msg: IpcMessage): void {
-    if (!msg || msg.scope !== 'grid') return;
+  private receive(msg: unknown): void {
+    if (!isIpcMessage(msg)) return;
     if (msg.completionId) {
-      const w = this.waiting.get(msg.completionId);
-      if (!w) return;
+      const answer = this.waiting.get(msg.completionId);
       this.waiting.delete(msg.completionId);
-      const r = msg.params as IpcResponse<unknown>;
-      if (r.ok) w.resolve(r.value);
-      else w.reject(new Error(r.error));
+      answer?.(msg);
       return;
     }
-    this.handlers.get(msg.method)?.(msg.params);
+    this.handlers.get(msg.method)?.(msg);
   }
 }
+
+/** The one connection to the host (acquireVsCodeApi may be called once per page). */
+export const ipc = new HostIpc();

@@ -1,6 +1,8 @@
-// Starts the engine server (dist/server.js) the way language clients do: vscode-languageclient
-// over IPC, Node via process.execPath (the client sets ELECTRON_RUN_AS_NODE), restarted when it
-// dies, its log piped into the "Zendesk Export" LogOutputChannel.
+// The extension's only door to the engine process: starts the engine server (dist/server.js) the
+// way language clients do (vscode-languageclient over IPC, Node via process.execPath, the client
+// sets ELECTRON_RUN_AS_NODE), restarts it when it dies, pipes its log into the "Zendesk Export"
+// LogOutputChannel, and turns the protocol's messages into typed methods and events. Nothing
+// else in the extension holds the LanguageClient.
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -18,12 +20,18 @@ import {
 import {
   CancelExport,
   CheckpointInfo,
+  CloseRows,
   ExportFinished,
   ExportProgress,
+  ExportRows,
   GetCredentials,
+  GetRowColumns,
+  GetRowRecords,
+  GetRows,
   type GetCredentialsParams,
   type GetCredentialsResult,
   ListSessions,
+  PageArrived,
   SessionsChanged,
   StartExport,
   TestConnection,
@@ -31,25 +39,21 @@ import {
   type CheckpointInfoResult,
   type ExportFinishedParams,
   type ExportProgressParams,
+  type ExportRowsParams,
+  type GetRowsParams,
+  type GetRowsResult,
   type InitializationOptions,
+  type PageArrivedParams,
+  type RowColumnsResult,
   type SessionInfo,
   type StartExportParams,
   type StartExportResult,
   type TestConnectionResult,
   type ConnectionRef,
 } from '../protocol/customMessages';
-import { redactSecrets } from '../engine/zendesk';
+import { isLoopbackUrl, redactSecrets } from '../engine/zendesk';
 import type { ZendeskAuth } from './auth/index';
 import type { ConnectionStore } from './connectionStore';
-
-/** The simulator (loopback) is not Zendesk: no API-token retirement warning for it. */
-function isLoopback(baseUrl: string): boolean {
-  try {
-    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(baseUrl).hostname);
-  } catch {
-    return false;
-  }
-}
 
 /** Restarts allowed within RESTART_WINDOW_MS before we give up and say so. */
 const MAX_RESTARTS = 5;
@@ -68,11 +72,14 @@ export class EngineClient implements vscode.Disposable {
   /** Fires when a (re)started server is ready. */
   private readonly readyEmitter = new vscode.EventEmitter<void>();
   private readonly sessionsEmitter = new vscode.EventEmitter<SessionInfo[]>();
+  private readonly pageEmitter = new vscode.EventEmitter<PageArrivedParams>();
   readonly onProgress = this.progressEmitter.event;
   readonly onFinished = this.finishedEmitter.event;
   readonly onStopped = this.stoppedEmitter.event;
   readonly onReady = this.readyEmitter.event;
   readonly onSessionsChanged = this.sessionsEmitter.event;
+  /** A page of records was appended to an output file (the grid refreshes its rows). */
+  readonly onPage = this.pageEmitter.event;
   /** Secrets given to the engine in this window, so the protocol trace can redact them. */
   private readonly handedOut = new Set<string>();
   private readonly redactedLog: vscode.LogOutputChannel;
@@ -84,12 +91,16 @@ export class EngineClient implements vscode.Disposable {
     private readonly auth?: ZendeskAuth,
   ) {
     this.redactedLog = redactingChannel(log, this.handedOut);
-    this.disposables.push(this.progressEmitter, this.finishedEmitter, this.stoppedEmitter, this.readyEmitter, this.sessionsEmitter);
+    this.disposables.push(this.progressEmitter, this.finishedEmitter, this.stoppedEmitter, this.readyEmitter, this.sessionsEmitter, this.pageEmitter);
     this.disposables.push(connections.onDidChange(() => void this.pushConnections()));
   }
 
   /** Starts the server once; later calls share the same start. */
-  ready(): Promise<LanguageClient> {
+  async ready(): Promise<void> {
+    await this.started();
+  }
+
+  private started(): Promise<LanguageClient> {
     if (!this.starting) {
       this.starting = this.start().catch((err: unknown) => {
         this.starting = undefined;
@@ -141,6 +152,7 @@ export class EngineClient implements vscode.Disposable {
       client.onNotification(ExportProgress.type, (p) => this.progressEmitter.fire(p)),
       client.onNotification(ExportFinished.type, (p) => this.finishedEmitter.fire(p)),
       client.onNotification(SessionsChanged.type, (p) => this.sessionsEmitter.fire(p.sessions)),
+      client.onNotification(PageArrived.type, (p) => this.pageEmitter.fire(p)),
       client.onDidChangeState((e) => {
         this.log.info(`Engine state: ${State[e.oldState]} -> ${State[e.newState]}`);
         if (e.newState === State.Running && e.oldState !== State.Running) this.readyEmitter.fire();
@@ -156,7 +168,7 @@ export class EngineClient implements vscode.Disposable {
   private async credentialsFor({ connection, reason }: GetCredentialsParams): Promise<GetCredentialsResult> {
     const pasted = (): Thenable<string | undefined> => this.connections.getToken(connection.name);
     // OAuth: the provider's access token (refreshed ahead of expiry or after a 401), else a pasted token.
-    if (this.auth && !(connection.auth === 'apiToken' && isLoopback(connection.baseUrl))) {
+    if (this.auth && !(connection.auth === 'apiToken' && isLoopbackUrl(connection.baseUrl))) {
       return this.auth.secretFor(connection, reason, pasted);
     }
     if (reason === 'refresh') return null;
@@ -202,23 +214,46 @@ export class EngineClient implements vscode.Disposable {
   }
 
   async startExport(params: StartExportParams): Promise<StartExportResult> {
-    return (await this.ready()).sendRequest(StartExport.type, params);
+    return (await this.started()).sendRequest(StartExport.type, params);
   }
 
   async cancelExport(sessionId: string): Promise<boolean> {
-    return (await this.ready()).sendRequest(CancelExport.type, { sessionId }).then((r) => r.cancelled);
+    return (await this.started()).sendRequest(CancelExport.type, { sessionId }).then((r) => r.cancelled);
   }
 
   async listSessions(): Promise<SessionInfo[]> {
-    return (await this.ready()).sendRequest(ListSessions.type, {}).then((r) => r.sessions);
+    return (await this.started()).sendRequest(ListSessions.type, {}).then((r) => r.sessions);
   }
 
   async testConnection(connection: ConnectionRef): Promise<TestConnectionResult> {
-    return (await this.ready()).sendRequest(TestConnection.type, { connection });
+    return (await this.started()).sendRequest(TestConnection.type, { connection });
   }
 
   async checkpointInfo(params: CheckpointInfoParams): Promise<CheckpointInfoResult> {
-    return (await this.ready()).sendRequest(CheckpointInfo.type, params);
+    return (await this.started()).sendRequest(CheckpointInfo.type, params);
+  }
+
+  // The grid's rows: windows of an output file, served by the engine's row index.
+
+  async getRows(params: GetRowsParams): Promise<GetRowsResult> {
+    return (await this.started()).sendRequest(GetRows.type, params);
+  }
+
+  async rowColumns(path: string): Promise<RowColumnsResult> {
+    return (await this.started()).sendRequest(GetRowColumns.type, { path });
+  }
+
+  async rowRecords(path: string, ids: number[]): Promise<Record<string, unknown>[]> {
+    return (await this.started()).sendRequest(GetRowRecords.type, { path, ids }).then((r) => r.records);
+  }
+
+  async exportRows(params: ExportRowsParams): Promise<{ rows: number; target: string }> {
+    return (await this.started()).sendRequest(ExportRows.type, params);
+  }
+
+  /** The file is no longer shown: the server may drop its index. */
+  async closeRows(path: string): Promise<void> {
+    await (await this.started()).sendNotification(CloseRows.type, { path });
   }
 
   async stop(): Promise<void> {

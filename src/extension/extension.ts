@@ -55,7 +55,7 @@ export function activate(context: vscode.ExtensionContext): ZendeskExportApi {
     ...exports.register(),
     ...simulator.register(),
     new NewExportWizard(connections, exports).register(),
-    registerGrid(context, engine),
+    registerGrid(context, engine, sessions),
     vscode.commands.registerCommand('zendesk.refreshQueries', () => queriesTree.refresh()),
     vscode.commands.registerCommand('zendesk.showLog', () => log.show()),
   );

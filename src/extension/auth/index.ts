@@ -4,7 +4,7 @@
 // that Zendesk retires API tokens on 2027-04-30.
 import * as vscode from 'vscode';
 import { ExportError } from '../../engine/errors';
-import { API_TOKEN_RETIREMENT_DATE } from '../../engine/zendesk';
+import { API_TOKEN_RETIREMENT_DATE, isLoopbackUrl } from '../../engine/zendesk';
 import { AUTH_PROVIDER_ID, AUTH_PROVIDER_LABEL, ZendeskAuthenticationProvider } from './provider';
 
 export { AUTH_PROVIDER_ID, CONNECTION_SCOPE_PREFIX, ZendeskAuthenticationProvider } from './provider';
@@ -56,7 +56,7 @@ export function registerZendeskAuth(context: vscode.ExtensionContext, log?: vsco
         const token = await provider.accessToken(connection.name, reason === 'refresh');
         if (token) return { secret: token };
         if (reason === 'refresh') return null;
-      } else if (!isLoopback(connection.baseUrl)) {
+      } else if (!isLoopbackUrl(connection.baseUrl)) {
         // Not for the local simulator: its API token never retires.
         auth.warnApiToken(connection.name);
       }
@@ -103,15 +103,6 @@ export function registerZendeskAuth(context: vscode.ExtensionContext, log?: vsco
     vscode.commands.registerCommand('zendesk.signOut', (arg?: NameArg) => auth.signOut(nameOf(arg))),
   );
   return auth;
-}
-
-function isLoopback(baseUrl: string | undefined): boolean {
-  try {
-    const host = new URL(baseUrl ?? '').hostname;
-    return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
-  } catch {
-    return false;
-  }
 }
 
 async function pickSignedIn(provider: ZendeskAuthenticationProvider): Promise<string | undefined> {

@@ -1,21 +1,10 @@
 // Hosts the results grid: one webview panel per output file, restored after a reload by a
 // WebviewPanelSerializer. The host holds no rows: it relays the webview's typed requests to the
-// engine server's row index (src/server/rows.ts) and pushes "rows changed" when pages arrive.
+// engine's row index through EngineClient, pushes "rows changed" when pages arrive, and shows the
+// state of the export writing the file as SessionStore knows it.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LanguageClient } from 'vscode-languageclient/node';
-import {
-  CloseRows,
-  ExportRows,
-  GetRowColumns,
-  GetRowRecords,
-  GetRows,
-  PageArrived,
-  type ExportProgressParams,
-  type ExportFinishedParams,
-  type RowColumnsResult,
-  type SessionInfo,
-} from '../../protocol/customMessages';
+import type { RowColumnsResult, SessionInfo } from '../../protocol/customMessages';
 import {
   ActionNotification,
   CopyCommand,
@@ -27,6 +16,10 @@ import {
   ReadyCommand,
   RowsChangedNotification,
   StateChangedCommand,
+  isGridPersistedState,
+  isIpcMessage,
+  type CopyParams,
+  type ExportViewParams,
   type GridPersistedState,
   type IpcMessage,
   type IpcNotification,
@@ -34,21 +27,23 @@ import {
   type IpcResponse,
   type LiveState,
   type ParamsOf,
+  type ReadyParams,
 } from '../../protocol/webviewMessages';
+import type { EngineClient } from '../engineClient';
+import type { SessionStore } from '../sessionStore';
 import { gridHtml } from './gridHtml';
 
 export const GRID_VIEW_TYPE = 'zendesk.grid';
 const GRID_FILE = /\.(jsonl|ndjson|json|csv)$/i;
 
-/** What the grid needs from the extension's engine client (EngineClient satisfies it). */
-export interface GridEngine {
-  ready(): Promise<LanguageClient>;
-  readonly onReady: vscode.Event<void>;
-  readonly onProgress: vscode.Event<ExportProgressParams>;
-  readonly onFinished: vscode.Event<ExportFinishedParams>;
-  readonly onSessionsChanged: vscode.Event<SessionInfo[]>;
-  listSessions(): Promise<SessionInfo[]>;
-}
+/** What the grid uses of the engine: the rows of output files, and the pages appended to them. */
+export type GridEngine = Pick<EngineClient, 'onPage' | 'getRows' | 'rowColumns' | 'rowRecords' | 'exportRows' | 'closeRows'>;
+
+/** What the grid reads of the export sessions: which one writes a shown file, and when they change. */
+export type GridSessions = Pick<SessionStore, 'list' | 'onDidChange'>;
+
+/** The webview's requests, to answer one whose params are malformed. */
+const REQUESTS: IpcRequest<unknown, unknown>[] = [GetRowsRequest, GetColumnsRequest, GetRecordsRequest, ExportViewRequest];
 
 function fileKey(p: string): string {
   const r = path.resolve(p);
@@ -65,11 +60,11 @@ type GridTarget = vscode.Uri | string | { outputPath?: string; file?: string; se
 class GridPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private state: GridPersistedState;
-  private live: LiveState | undefined;
   private pending: { fileRows?: number; live?: LiveState } | null = null;
   private flushTimer: NodeJS.Timeout | undefined;
   private seq = 0;
   private ready = false;
+  private live: LiveState | undefined;
   readonly onDispose: vscode.Event<void>;
   private readonly disposeEmitter = new vscode.EventEmitter<void>();
 
@@ -84,7 +79,7 @@ class GridPanel implements vscode.Disposable {
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(manager.context.extensionUri, 'dist')] };
     panel.webview.html = gridHtml(panel.webview, manager.context.extensionUri, panel.title);
     this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: IpcMessage) => void this.onMessage(m)),
+      panel.webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState((e) => {
         if (e.webviewPanel.active) this.manager.setActive(this);
@@ -94,6 +89,10 @@ class GridPanel implements vscode.Disposable {
 
   get persisted(): GridPersistedState {
     return this.state;
+  }
+
+  private get engine(): GridEngine {
+    return this.manager.engine;
   }
 
   setLive(live: LiveState | undefined): void {
@@ -132,72 +131,70 @@ class GridPanel implements vscode.Disposable {
     void this.panel.webview.postMessage(msg);
   }
 
-  private async handle<P, R>(type: IpcRequest<P, R>, msg: IpcMessage, work: (p: P) => Promise<R>): Promise<void> {
+  private async handle<P, R>(type: IpcRequest<P, R>, msg: IpcMessage<P>, work: (p: P) => Promise<R>): Promise<void> {
     try {
-      this.respond(type, msg, { ok: true, value: await work(msg.params as P) });
+      this.respond(type, msg, { ok: true, value: await work(msg.params) });
     } catch (err) {
       this.respond<R>(type, msg, { ok: false, error: message(err) });
     }
   }
 
-  private async onMessage(msg: IpcMessage): Promise<void> {
-    if (!msg || msg.scope !== 'grid' || typeof msg.method !== 'string') return;
-    const client = () => this.manager.client();
-    switch (msg.method) {
-      case ReadyCommand.method: {
-        const p = msg.params as ParamsOf<typeof ReadyCommand>;
-        if (p?.state && fileKey(p.state.path) === fileKey(this.file)) this.state = { ...p.state, path: this.file };
-        let info: RowColumnsResult | null = null;
-        let error: string | undefined;
-        try {
-          info = await (await client()).sendRequest(GetRowColumns.type, { path: this.file });
-        } catch (err) {
-          error = message(err);
-        }
-        this.ready = true;
-        this.notify(InitNotification, { path: this.file, label: vscode.workspace.asRelativePath(this.file), info, error, state: this.state, live: this.live });
-        return;
-      }
-      case GetRowsRequest.method:
-        return this.handle(GetRowsRequest, msg, async (p) => (await client()).sendRequest(GetRows.type, { ...p, path: this.file }));
-      case GetColumnsRequest.method:
-        return this.handle(GetColumnsRequest, msg, async () => (await client()).sendRequest(GetRowColumns.type, { path: this.file }));
-      case GetRecordsRequest.method:
-        return this.handle(GetRecordsRequest, msg, async (p) => (await client()).sendRequest(GetRowRecords.type, { path: this.file, ids: p.ids }));
-      case ExportViewRequest.method:
-        return this.handle(ExportViewRequest, msg, (p) => this.exportView(p));
-      case CopyCommand.method: {
-        const p = msg.params as ParamsOf<typeof CopyCommand>;
-        if (typeof p?.text !== 'string') return;
-        await vscode.env.clipboard.writeText(p.text);
-        this.manager.lastCopied = p.text;
-        vscode.window.setStatusBarMessage(`Copied ${p.what}`, 3000);
-        return;
-      }
-      case StateChangedCommand.method: {
-        const p = msg.params as GridPersistedState;
-        if (p && typeof p === 'object') this.state = { ...p, path: this.file };
-        return;
-      }
+  /** The webview is untrusted input: each message is matched, params shape included, before use. */
+  private async onMessage(msg: unknown): Promise<void> {
+    if (!isIpcMessage(msg)) return;
+    if (ReadyCommand.is(msg)) return this.init(msg.params);
+    if (GetRowsRequest.is(msg)) {
+      return this.handle(GetRowsRequest, msg, ({ start, count, columns, sort, filters, search }) =>
+        this.engine.getRows({ path: this.file, start, count, columns, sort, filters, search }));
     }
+    if (GetColumnsRequest.is(msg)) return this.handle(GetColumnsRequest, msg, () => this.engine.rowColumns(this.file));
+    if (GetRecordsRequest.is(msg)) return this.handle(GetRecordsRequest, msg, async ({ ids }) => ({ records: await this.engine.rowRecords(this.file, ids) }));
+    if (ExportViewRequest.is(msg)) return this.handle(ExportViewRequest, msg, (p) => this.exportView(p));
+    if (CopyCommand.is(msg)) return this.copy(msg.params);
+    if (StateChangedCommand.is(msg)) {
+      this.state = { ...msg.params, path: this.file };
+      return;
+    }
+    // A request with malformed params changes nothing, but gets its answer so the webview does not wait.
+    const request = REQUESTS.find((r) => r.method === msg.method);
+    if (request) this.respond(request, msg, { ok: false, error: `The grid sent a malformed "${msg.method}" request, so it was ignored.` });
   }
 
-  private async exportView(p: ParamsOf<typeof ExportViewRequest>): Promise<{ rows: number; target: string } | null> {
-    let target = p.target;
+  private async init({ state }: ReadyParams): Promise<void> {
+    if (state && fileKey(state.path) === fileKey(this.file)) this.state = { ...state, path: this.file };
+    let info: RowColumnsResult | null = null;
+    let error: string | undefined;
+    try {
+      info = await this.engine.rowColumns(this.file);
+    } catch (err) {
+      error = message(err);
+    }
+    this.ready = true;
+    this.notify(InitNotification, { path: this.file, label: vscode.workspace.asRelativePath(this.file), info, error, state: this.state, live: this.live });
+  }
+
+  private async copy({ text, what }: CopyParams): Promise<void> {
+    await vscode.env.clipboard.writeText(text);
+    this.manager.lastCopied = text;
+    vscode.window.setStatusBarMessage(`Copied ${what}`, 3000);
+  }
+
+  private async exportView({ format, view, columns, target }: ExportViewParams): Promise<{ rows: number; target: string } | null> {
     if (!target) {
       const base = path.basename(this.file).replace(GRID_FILE, '');
       const labels = { csv: 'CSV', jsonl: 'JSON Lines', json: 'JSON' } as const;
       const picked = await vscode.window.showSaveDialog({
-        defaultUri: vscode.Uri.file(path.join(path.dirname(this.file), `${base}-view.${p.format}`)),
-        filters: { [labels[p.format]]: [p.format] },
-        title: `Export the current view as ${labels[p.format]}`,
+        defaultUri: vscode.Uri.file(path.join(path.dirname(this.file), `${base}-view.${format}`)),
+        filters: { [labels[format]]: [format] },
+        title: `Export the current view as ${labels[format]}`,
       });
       if (!picked) return null;
       target = picked.fsPath;
     }
+    const to = target;
     const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Exporting the view to ${path.basename(target)}…` },
-      async () => (await this.manager.client()).sendRequest(ExportRows.type, { path: this.file, view: p.view, target: target!, format: p.format, columns: p.columns }),
+      { location: vscode.ProgressLocation.Notification, title: `Exporting the view to ${path.basename(to)}…` },
+      () => this.engine.exportRows({ path: this.file, view, target: to, format, columns }),
     );
     void vscode.window.showInformationMessage(`Exported ${result.rows.toLocaleString('en-US')} rows to ${vscode.workspace.asRelativePath(result.target)}.`);
     return result;
@@ -205,7 +202,7 @@ class GridPanel implements vscode.Disposable {
 
   dispose(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    void this.manager.client().then((c) => c.sendNotification(CloseRows.type, { path: this.file })).catch(() => undefined);
+    void this.engine.closeRows(this.file).catch(() => undefined);
     this.disposeEmitter.fire();
     this.disposeEmitter.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
@@ -214,40 +211,25 @@ class GridPanel implements vscode.Disposable {
 
 class GridManager implements vscode.Disposable {
   private readonly panels = new Map<string, GridPanel>();
-  private readonly sessions = new Map<string, SessionInfo>();
-  private readonly hooked = new WeakSet<LanguageClient>();
   private active: GridPanel | undefined;
   /** Last text the grid put on the clipboard (tests read it back through a command). */
   lastCopied: string | undefined;
 
   constructor(
     readonly context: vscode.ExtensionContext,
-    private readonly engine: GridEngine,
+    readonly engine: GridEngine,
+    private readonly sessions: GridSessions,
   ) {}
-
-  async client(): Promise<LanguageClient> {
-    const c = await this.engine.ready();
-    this.hook(c);
-    return c;
-  }
-
-  /** PageArrived isn't surfaced by EngineClient: listen on each (re)started language client once. */
-  private hook(c: LanguageClient): void {
-    if (this.hooked.has(c)) return;
-    this.hooked.add(c);
-    c.onNotification(PageArrived.type, (p) => this.panels.get(fileKey(p.outputPath))?.pageArrived(p.firstRow + p.count));
-  }
 
   register(): vscode.Disposable[] {
     return [
       vscode.window.registerWebviewPanelSerializer(GRID_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: unknown) => {
-          const s = state as GridPersistedState | undefined;
-          if (!s || typeof s.path !== 'string') {
+          if (!isGridPersistedState(state)) {
             panel.dispose();
             return;
           }
-          this.adopt(panel, s.path, s);
+          this.adopt(panel, state.path, state);
         },
       }),
       vscode.commands.registerCommand('zendesk.openInGrid', (target?: GridTarget, more?: unknown) => this.openCommand(target, more)),
@@ -257,10 +239,8 @@ class GridManager implements vscode.Disposable {
       vscode.commands.registerCommand('zendesk.grid.toggleDetail', () => this.active?.action({ action: 'toggleDetail' })),
       // For tests and automation: what the active grid shows and what it last copied.
       vscode.commands.registerCommand('zendesk.grid.state', () => ({ state: this.active?.persisted, lastCopied: this.lastCopied, open: [...this.panels.values()].map((p) => p.file) })),
-      this.engine.onReady(() => void this.client().catch(() => undefined)),
-      this.engine.onSessionsChanged((list) => this.sessionsChanged(list)),
-      this.engine.onProgress((p) => this.progress(p)),
-      this.engine.onFinished((p) => this.finished(p)),
+      this.engine.onPage((p) => this.panels.get(fileKey(p.outputPath))?.pageArrived(p.firstRow + p.count)),
+      this.sessions.onDidChange((s) => this.sessionChanged(s)),
     ];
   }
 
@@ -270,8 +250,8 @@ class GridManager implements vscode.Disposable {
 
   private async openCommand(target: GridTarget, more: unknown): Promise<void> {
     // Explorer multi-select passes (clicked, all selected).
-    if (Array.isArray(more) && more.length > 1 && more.every((u) => u instanceof vscode.Uri)) {
-      for (const u of more as vscode.Uri[]) await this.open(u.fsPath);
+    if (Array.isArray(more) && more.length > 1 && more.every((u): u is vscode.Uri => u instanceof vscode.Uri)) {
+      for (const u of more) await this.open(u.fsPath);
       return;
     }
     let file = await this.resolveTarget(target);
@@ -314,10 +294,6 @@ class GridManager implements vscode.Disposable {
       localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist')],
     });
     this.adopt(panel, file, undefined);
-    if (this.sessions.size === 0) {
-      // Know about a run already writing this file (opened from the explorer while it runs).
-      await this.engine.listSessions().then((l) => this.sessionsChanged(l)).catch(() => undefined);
-    }
   }
 
   private adopt(panel: vscode.WebviewPanel, file: string, state: GridPersistedState | undefined): GridPanel {
@@ -330,31 +306,32 @@ class GridManager implements vscode.Disposable {
       if (this.panels.get(key) === grid) this.panels.delete(key);
       if (this.active === grid) this.active = undefined;
     });
-    const running = [...this.sessions.values()].find((s) => fileKey(s.outputPath) === key && s.status === 'running');
-    if (running) grid.setLive(liveOf(running));
+    // A run already writing this file (opened from the explorer or the Runs view while it runs).
+    const current = this.sessionOf(key);
+    if (current?.status === 'running') grid.setLive(liveOf(current));
     return grid;
   }
 
-  private sessionsChanged(list: SessionInfo[]): void {
-    this.sessions.clear();
-    for (const s of list) {
-      // The newest session per output decides what the header shows.
-      if (![...this.sessions.values()].some((o) => fileKey(o.outputPath) === fileKey(s.outputPath))) this.sessions.set(s.sessionId, s);
+  /** The session a file's grid follows: the file's newest, running ones first (SessionStore's order). */
+  private sessionOf(key: string): SessionInfo | undefined {
+    return this.sessions.list().find((s) => fileKey(s.outputPath) === key);
+  }
+
+  private sessionChanged(changed: SessionInfo | undefined): void {
+    if (!changed) {
+      // The list changed (the engine's list, a reload): each grid follows its file's newest session.
+      for (const [key, grid] of this.panels) {
+        const s = this.sessionOf(key);
+        if (s) grid.setLive(liveOf(s));
+      }
+      return;
     }
-    for (const s of this.sessions.values()) this.panels.get(fileKey(s.outputPath))?.setLive(liveOf(s));
-  }
-
-  private progress(p: ExportProgressParams): void {
-    const s = this.sessions.get(p.sessionId);
-    if (!s) return;
-    s.counts = p.counts;
-    this.panels.get(fileKey(s.outputPath))?.setLive(liveOf(s));
-  }
-
-  private finished(p: ExportFinishedParams): void {
-    const grid = this.panels.get(fileKey(p.outputPath));
-    grid?.setLive({ status: p.status, queryName: p.queryName, records: p.counts.records, waitingUntil: null, rateLimit: p.counts.rateLimit, error: p.error?.message });
-    grid?.pageArrived(p.counts.records);
+    const key = fileKey(changed.outputPath);
+    const grid = this.panels.get(key);
+    if (!grid || this.sessionOf(key)?.sessionId !== changed.sessionId) return;
+    grid.setLive(liveOf(changed));
+    // It ended: read the file's last rows.
+    if (changed.status !== 'running') grid.pageArrived(changed.counts.records);
   }
 
   dispose(): void {
@@ -379,7 +356,7 @@ function liveOf(s: SessionInfo): LiveState {
  * Registers the results grid: `zendesk.openInGrid` (explorer, Runs, command palette), the panel
  * serializer that restores grids after a reload, and the grid's helper commands.
  */
-export function registerGrid(context: vscode.ExtensionContext, engine: GridEngine): vscode.Disposable {
-  const manager = new GridManager(context, engine);
+export function registerGrid(context: vscode.ExtensionContext, engine: GridEngine, sessions: GridSessions): vscode.Disposable {
+  const manager = new GridManager(context, engine, sessions);
   return vscode.Disposable.from(manager, ...manager.register());
 }
