@@ -172,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  process.title = 'zdx';
   void main(process.argv).then(async (code) => {
     await flush(process.stdout);
     await flush(process.stderr);

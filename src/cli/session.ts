@@ -2,7 +2,7 @@
 // file, run the engine with a progress display, turn Ctrl-C / SIGTERM into a clean stop (the
 // engine writes the last complete page's checkpoint), and summarise.
 import { checkConnection, type Connection } from '../engine/zendesk';
-import { runExport, type ExportResult, loadCheckpoint } from '../engine/export';
+import { fileTarget, prepareExport, runExport, type ExportResult } from '../engine/export';
 import { ExportError } from '../engine/errors';
 import type { ResolvedQuery } from '../engine/query';
 import { createReporter, fmtDuration, fmtInt, pickMode, type ProgressReporter, type RunTally } from './progress';
@@ -48,9 +48,9 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const { query, checkpointPath, connection } = opts;
   const started = Date.now();
 
-  // Fail on a foreign or broken checkpoint before any request or file write.
-  const checkpoint = await loadCheckpoint(checkpointPath, query);
-
+  // One writer per output, and a foreign or broken checkpoint refused, before any request or file write.
+  const prepared = await prepareExport(query, fileTarget(query, checkpointPath));
+  const checkpoint = prepared.previous;
   const reporter = opts.reporter ?? createReporter(pickMode(opts.json), { startTime: query.startTime || null });
   const controller = new AbortController();
   const uninstall = installSignalHandlers(controller, (l) => reporter.note(l));
@@ -69,8 +69,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
       result = await runExport({
         connection,
         query,
-        checkpointPath,
-        previous: checkpoint,
+        prepared,
         signal: controller.signal,
         onProgress: (e) => reporter.onEvent(e),
       });
@@ -82,6 +81,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   } finally {
     reporter.stop();
     uninstall();
+    await prepared.release();
   }
 }
 

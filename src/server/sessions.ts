@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { cancelledError, ExportError } from '../engine/errors';
-import { checkpointPathFor, loadCheckpoint, readCheckpoint, runExport, sideloadPath, type Checkpoint } from '../engine/export';
+import { checkpointPathFor, fileTarget, prepareExport, readCheckpoint, runExport, type PreparedExport } from '../engine/export';
 import type { ResolvedQuery } from '../engine/query';
 import { checkConnection, connectionFromUrl } from '../engine/zendesk';
 import {
@@ -28,7 +28,7 @@ import { findConnection } from './connections';
 import { credentialsFor } from './credentials';
 import { ServerFailure, toWireError } from './failures';
 import { SessionHistory } from './history';
-import { loadRequestQuery, type SessionQuery } from './queryLoading';
+import { loadRequestQuery } from './queryLoading';
 import { countEvent } from './sessionCounts';
 
 /** What the session manager needs from the connection it serves. */
@@ -42,6 +42,8 @@ export interface SessionHost {
   connections(): ConnectionRef[] | undefined;
   /** Text of an open document, which may be newer than the file on disk. */
   documentText(uri: string): string | undefined;
+  /** Absolute paths of the workspace folders. */
+  workspaceFolders(): string[];
 }
 
 interface Session {
@@ -50,14 +52,12 @@ interface Session {
   done: Promise<ExportFinishedParams>;
 }
 
-/** Runs read the file on disk, like the CLI (the extension saves before running). */
-const ON_DISK = (): undefined => undefined;
 
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private past: SessionInfo[] = [];
-  /** Output paths being written, reserved before any await so two starts can't race. */
-  private readonly busyOutputs = new Set<string>();
+  /** Outputs this server is writing now (for the CodeLens); the target's lock is what keeps writers apart. */
+  private readonly running = new Set<string>();
   private readonly history: SessionHistory;
 
   constructor(
@@ -102,7 +102,8 @@ export class SessionManager {
 
   /** Resolves once the session started, or (waitForCompletion) once it ended; `onCancel` hooks the request's token. */
   async start(params: StartExportParams, onCancel?: (cancel: () => void) => void): Promise<StartExportResult> {
-    const query = await loadRequestQuery(params, ON_DISK);
+    // Runs read the file on disk, like the CLI (the extension saves before running).
+    const query = await loadRequestQuery(params, { documentText: () => undefined, workspaceFolders: () => this.host.workspaceFolders() });
     const { resolved } = query;
     const ref = findConnection(params.connection ?? resolved.connection, this.host.connections());
     const outputPath = resolved.output.path;
@@ -111,41 +112,36 @@ export class SessionManager {
     if (this.sessions.has(sessionId) || this.past.some((p) => p.sessionId === sessionId)) {
       throw new ServerFailure('alreadyRunning', `An export session with id ${sessionId} already exists; use a new id.`);
     }
-    if (this.busyOutputs.has(outputPath)) {
-      throw new ServerFailure('alreadyRunning', `Another export is writing ${outputPath} right now; cancel it or wait for it to finish.`);
-    }
-    this.busyOutputs.add(outputPath);
-
-    let session: Session;
-    try {
-      if (params.fresh) await discardOutputs(resolved, checkpointPath);
-      // A damaged or foreign checkpoint fails the session (its ExportFinished says why), not the start.
-      const previous = await loadCheckpoint(checkpointPath, resolved).then((cp) => ({ cp }), (error: unknown) => ({ error }));
-      const base = 'cp' in previous ? previous.cp : null;
-      const info: SessionInfo = {
-        sessionId,
-        status: 'running',
-        queryName: resolved.name,
-        queryUri: query.queryUri,
-        queryFile: query.queryFile,
-        resource: resolved.resource,
-        endpointId: base?.endpointId ?? resolved.endpointId,
-        connectionName: ref.name,
-        resumed: base !== null,
-        startedAt: new Date().toISOString(),
-        counts: emptySessionCounts(base ?? undefined),
-        outputPath,
-        files: [],
-        checkpointPath,
-      };
-      const abort = new AbortController();
-      const run = 'cp' in previous ? this.run(info, abort, query, ref, previous.cp, params) : this.fail(info, previous.error);
-      session = { info, abort, done: run };
-      this.sessions.set(sessionId, session);
-    } catch (err) {
-      this.busyOutputs.delete(outputPath);
-      throw err;
-    }
+    // Another writer (a session here, zdx from cron, another window) refuses the start at once; a
+    // damaged or foreign checkpoint fails the session instead (its ExportFinished says why).
+    const prepared = await prepareExport(resolved, fileTarget(resolved, checkpointPath), { fresh: params.fresh }).then(
+      (p) => ({ ok: true as const, p }),
+      (error: unknown) => {
+        if (error instanceof ExportError && error.code === 'locked') throw error;
+        return { ok: false as const, error };
+      },
+    );
+    const base = prepared.ok ? prepared.p.previous : null;
+    const info: SessionInfo = {
+      sessionId,
+      status: 'running',
+      queryName: resolved.name,
+      queryUri: query.queryUri,
+      queryFile: query.queryFile,
+      resource: resolved.resource,
+      endpointId: base?.endpointId ?? resolved.endpointId,
+      connectionName: ref.name,
+      resumed: base !== null,
+      startedAt: new Date().toISOString(),
+      counts: emptySessionCounts(base ?? undefined),
+      outputPath,
+      files: [],
+      checkpointPath,
+    };
+    const abort = new AbortController();
+    this.running.add(outputPath);
+    const session: Session = { info, abort, done: prepared.ok ? this.run(info, abort, prepared.p, ref, params) : this.fail(info, prepared.error) };
+    this.sessions.set(sessionId, session);
     this.host.log.info(`[${sessionId}] started ${resolved.name} (${resolved.endpointId}) -> ${outputPath}${session.info.resumed ? ', resuming' : ''}`);
     this.host.sessionsChanged(this.list());
 
@@ -159,16 +155,15 @@ export class SessionManager {
     return { ...result, finished };
   }
 
-  private async run(info: SessionInfo, abort: AbortController, query: SessionQuery, ref: ConnectionRef, previous: Checkpoint | null, params: StartExportParams): Promise<ExportFinishedParams> {
+  private async run(info: SessionInfo, abort: AbortController, prepared: PreparedExport, ref: ConnectionRef, params: StartExportParams): Promise<ExportFinishedParams> {
     const counts = info.counts;
     const pageLimit = params.pageRecordsLimit ?? 0;
     try {
       const credentials = await raceAbort(credentialsFor(ref, 'export', (p) => this.host.getCredentials(p)), abort.signal);
       const result = await runExport({
         connection: connectionFromUrl({ url: ref.baseUrl, credentials }),
-        query: query.resolved,
-        checkpointPath: info.checkpointPath,
-        previous,
+        query: prepared.query,
+        prepared,
         signal: abort.signal,
         requestTimeoutMs: params.requestTimeoutMs,
         maxRetries: params.maxRetries,
@@ -190,8 +185,10 @@ export class SessionManager {
       const cancelled = err instanceof ExportError && err.code === 'cancelled' ? err : abort.signal.aborted ? cancelledError() : undefined;
       const error = toWireError(cancelled ?? err);
       if (error.code === 'internal') this.host.log.error(`[${info.sessionId}] ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-      await this.settleFromDisk(info, query.resolved);
+      await this.settleFromDisk(info, prepared.query);
       return this.end(info, error.code === 'cancelled' ? 'cancelled' : 'failed', false, error);
+    } finally {
+      await prepared.release();
     }
   }
 
@@ -223,7 +220,7 @@ export class SessionManager {
     info.error = error;
     info.caughtUp = caughtUp;
     info.endedAt = new Date().toISOString();
-    this.busyOutputs.delete(info.outputPath);
+    this.running.delete(info.outputPath);
     const finished: ExportFinishedParams = {
       sessionId: info.sessionId,
       status,
@@ -263,7 +260,7 @@ export class SessionManager {
     };
     let resolved: ResolvedQuery;
     try {
-      resolved = (await loadRequestQuery(params, (uri) => this.host.documentText(uri))).resolved;
+      resolved = (await loadRequestQuery(params, this.host)).resolved;
     } catch (err) {
       result.error = toWireError(err);
       return result;
@@ -272,7 +269,7 @@ export class SessionManager {
     result.outputPath = resolved.output.path;
     result.checkpointPath = checkpointPathFor(resolved.output.path);
     result.outputExists = await exists(resolved.output.path);
-    result.running = this.busyOutputs.has(resolved.output.path);
+    result.running = this.running.has(resolved.output.path);
     result.files = result.outputExists ? [resolved.output.path] : [];
     try {
       const cp = await readCheckpoint(result.checkpointPath);
@@ -292,16 +289,6 @@ export class SessionManager {
     }
     return result;
   }
-}
-
-/**
- * "Start over": removes the checkpoint, the output and the sideload files of the query's includes —
- * names derived from the query alone, never from what a checkpoint lists.
- */
-async function discardOutputs(resolved: ResolvedQuery, checkpointPath: string): Promise<void> {
-  const { path: output, format } = resolved.output;
-  const sideloads = (resolved.params.include ?? []).map((key) => sideloadPath(output, key, format));
-  for (const f of [checkpointPath, output, ...sideloads]) await fs.rm(f, { force: true });
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 // The export room: one run of a query (pages pulled by the pagination drivers, deduped, written to
 // the outputs, then checkpointed), and the files it leaves: outputs and their checkpoint.
 export * from './model';
-export { runExport, type ExportRequest, type ExportResult } from './exporter';
+export { prepareExport, runExport, type ExportRequest, type ExportResult, type PreparedExport } from './exporter';
 export { fileTarget } from './fileTarget';
 export type { ExportTarget, TargetWriter, CommitPage, StoredState } from './target';
 export { BoundaryDedupe, dedupeKey, recordTimestamp } from './dedupe';
