@@ -1,6 +1,6 @@
-// The account's own activity while the simulator runs: tickets created, updated and deleted (each
-// with its audit and metric events), users and organizations created and updated, at a few changes
-// a minute. Applied lazily: before every request and every oracle question the activity catches up
+// The account's own activity while the simulator runs: tickets created and updated (with their
+// audit and metric events) and deleted, users and organizations created and updated, at a few
+// changes a minute. Applied lazily: before every request and every oracle question the activity catches up
 // with the data clock, stamping each change with its own scheduled second. Nothing depends on
 // timers or on how often anyone looks, so a fixed clock gives the same account on every run, and a
 // change is never stamped after the clock nor inside a range an earlier request already served
