@@ -111,6 +111,8 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--high-volume', 'High Volume add-on budgets (30/min)')
     .option('--latency <ms>', 'added latency per response', nonNegativeInt)
     .option('--no-rate-limits', 'turn rate limiting off')
+    .option('--live <n>', 'about N changes a minute to tickets, users and organizations while it runs (default 4; 0 turns it off)', nonNegativeInt)
+    .option('--whole-second-resets', 'rate-limit resets and Retry-After in whole seconds, rounded up, as Zendesk sends them, even with --time-scale')
     .action(async (opts) => setExit(await simulateCommand(opts, io)));
 
   program.command('demo')
