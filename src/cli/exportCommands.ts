@@ -19,11 +19,20 @@ export interface IO {
   err: (text: string) => void;
 }
 
-async function exportResolved(query: ResolvedQuery, account: AccountFlags, state: string | undefined, json: boolean, io: IO): Promise<number> {
-  const { connection } = resolveConnection(account, io.env);
+/** Flags every export-running command takes. */
+export interface RunFlags extends AccountFlags {
+  state?: string;
+  json?: boolean;
+  /** Minutes. */
+  maxWait?: number;
+}
+
+async function exportResolved(query: ResolvedQuery, flags: RunFlags, io: IO): Promise<number> {
+  const { connection } = resolveConnection({ url: flags.url, subdomain: flags.subdomain }, io.env);
   await prepareCredentials(connection.credentials); // refresh an expiring OAuth token first (src/cli/oauth.ts)
-  const checkpointPath = state ? resolve(io.cwd, state) : checkpointPathFor(query.output.path);
-  const s = await runSession({ connection, query, checkpointPath, json });
+  const checkpointPath = flags.state ? resolve(io.cwd, flags.state) : checkpointPathFor(query.output.path);
+  const json = Boolean(flags.json);
+  const s = await runSession({ connection, query, checkpointPath, json, maxWaitMs: flags.maxWait !== undefined ? flags.maxWait * 60_000 : undefined });
   io.out(json ? summaryJson(s) : summaryText(s));
   if (!s.result.caughtUp) {
     io.err('zdx: the export stopped before the end of the stream; run the same command again to continue.');
@@ -32,13 +41,13 @@ async function exportResolved(query: ResolvedQuery, account: AccountFlags, state
   return EXIT_OK;
 }
 
-export async function exportCommand(resource: string, flags: ExportFlags & AccountFlags & { state?: string; json?: boolean }, io: IO): Promise<number> {
+export async function exportCommand(resource: string, flags: ExportFlags & RunFlags, io: IO): Promise<number> {
   const query = loadQuery(savedQueryFromFlags(resource, flags), { baseDir: io.cwd });
-  return exportResolved(query, { url: flags.url, subdomain: flags.subdomain }, flags.state, Boolean(flags.json), io);
+  return exportResolved(query, flags, io);
 }
 
-export async function runCommand(file: string, flags: AccountFlags & { state?: string; json?: boolean }, io: IO): Promise<number> {
+export async function runCommand(file: string, flags: RunFlags, io: IO): Promise<number> {
   const path = resolve(io.cwd, file);
   const query = await loadQueryFile(path, { baseDir: dirname(path) });
-  return exportResolved(query, { url: flags.url, subdomain: flags.subdomain }, flags.state, Boolean(flags.json), io);
+  return exportResolved(query, flags, io);
 }

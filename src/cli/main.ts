@@ -1,7 +1,7 @@
 // `zdx`: the command-line face of the export engine (cron, CI, scripts). Every failure ends with
 // one sentence on stderr, prefixed "zdx: ", and an exit code per error kind (see --help).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { RESOURCES, DEFAULT_LOOPBACK_REDIRECT_PORT } from '../engine/zendesk';
+import { RESOURCES, DEFAULT_LOOPBACK_REDIRECT_PORT, DEFAULT_MAX_WAIT_MS } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
 import { OUTPUT_FORMATS, SUPPORT_TYPE_SCOPES } from '../engine/query';
 import { ACCOUNT_HELP } from './account';
@@ -70,6 +70,7 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .addOption(new Option('--format <format>', 'output format (default: from --out, else jsonl)').choices(OUTPUT_FORMATS))
     .option('--state <file>', 'checkpoint file (default: <out dir>/<out name>.checkpoint.json)')
     .option('--json', 'machine-readable progress: one JSON object per line on stdout')
+    .option('--max-wait <minutes>', `the longest single wait for a rate limit or Retry-After; longer stops with exit code ${EXIT_CODES.rateLimited} and the time Zendesk named (default ${DEFAULT_MAX_WAIT_MS / 60_000})`, positiveNumber)
     .addHelpText('after', `\n${ACCOUNT_HELP}`)
     .action(async (resource: string, opts) => setExit(await exportCommand(resource, opts, io)));
 
@@ -78,6 +79,7 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .argument('<query-file>', 'the saved query')
     .option('--state <file>', 'checkpoint file (default: beside the query\'s output)')
     .option('--json', 'machine-readable progress: one JSON object per line on stdout')
+    .option('--max-wait <minutes>', `the longest single wait for a rate limit or Retry-After (default ${DEFAULT_MAX_WAIT_MS / 60_000})`, positiveNumber)
     .addHelpText('after', `\n${ACCOUNT_HELP}`)
     .action(async (file: string, opts) => setExit(await runCommand(file, opts, io)));
 
@@ -173,8 +175,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** 128 + SIGPIPE: what a shell reports for a command whose reader went away. */
+const EXIT_BROKEN_PIPE = 141;
+
 if (require.main === module) {
   process.title = 'zdx';
+  // `zdx … | head`: once the reader is gone, stop quietly as Unix tools do on SIGPIPE. Every
+  // checkpoint on disk is complete, so the next run resumes.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT_BROKEN_PIPE);
+      throw err;
+    });
+  }
   void main(process.argv).then(async (code) => {
     await flush(process.stdout);
     await flush(process.stderr);

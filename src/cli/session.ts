@@ -12,6 +12,8 @@ export interface SessionOptions {
   query: ResolvedQuery;
   checkpointPath: string;
   json: boolean;
+  /** The longest single wait (ms) before stopping with 'rateLimited'. */
+  maxWaitMs?: number;
   /** Check the account with GET /users/me first, so a wrong token or an agent account fails before any file is created. */
   preflight?: boolean;
   reporter?: ProgressReporter;
@@ -71,6 +73,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
         query,
         prepared,
         signal: controller.signal,
+        maxWaitMs: opts.maxWaitMs,
         onProgress: (e) => reporter.onEvent(e),
       });
     } catch (err) {

@@ -256,6 +256,8 @@ export class Simulator {
 
   private commonHeaders(): Record<string, string> {
     return {
+      // The account's clock, as Zendesk's Date header gives its own (the simulator's may be set or moved).
+      date: new Date(this.nowSeconds() * 1000).toUTCString(),
       'content-type': 'application/json; charset=utf-8',
       'x-request-id': `sim-${(++this.requestSeq).toString(16).padStart(8, '0')}`,
       'x-zendesk-api-version': 'v2',

@@ -55,6 +55,8 @@ export interface ExportRequest {
   now?: () => number;
   /** Family budgets used until Zendesk sends the family's rate-limit header; default DEFAULT_BUDGETS. */
   rateBudgets?: ClientOptions['rateBudgets'];
+  /** The longest single wait for a rate limit, Retry-After or backoff; longer stops with 'rateLimited'. */
+  maxWaitMs?: number;
 }
 
 export interface ExportResult {
@@ -105,6 +107,7 @@ async function runPrepared(req: ExportRequest, prepared: PreparedExport): Promis
     requestTimeoutMs: req.requestTimeoutMs,
     retry: { maxRetries: req.maxRetries, ...req.retry },
     rateBudgets: req.rateBudgets,
+    maxWaitMs: req.maxWaitMs,
   });
 
   // The target is opened when the first page has arrived, so a wrong token, a non-admin account or an
