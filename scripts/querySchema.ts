@@ -12,7 +12,7 @@ const RESOURCE_TEXT: Record<ResourceName, string> = {
   users: 'Users, matched on `updated_at`. Cursor (own rate limit) or time-based; sample available.',
   organizations: 'Organizations, matched on `updated_at`. Time-based only; sample available.',
   ticket_events: 'Ticket events (audits as a stream). Time-based only; `include: ["comment_events"]` adds comments; sample available.',
-  ticket_metric_events: 'Ticket metric events (SLA and reply-time events). Cursor (`page[size]` ≤ 100) or time-based (no per_page).',
+  ticket_metric_events: 'Ticket metric events (SLA and reply-time events). Time-based by default (about 1,000 events a request); cursor (`page[size]` ≤ 100) needs ≈10× the requests.',
   routing_attributes: 'Skill-based routing attributes (Enterprise). Cursor via `next_page`; ignores `startTime` and `perPage`.',
   routing_attribute_values: 'Skill-based routing attribute values (Enterprise). Cursor via `next_page`; ignores `startTime` and `perPage`.',
   routing_instance_values: 'Skill-based routing instance values (Enterprise). Cursor via `next_page`; ignores `startTime` and `perPage`.',
@@ -90,8 +90,8 @@ export function buildQuerySchema(): Schema {
       pagination: {
         enum: ['cursor', 'time'],
         ...doc(
-          'Pagination model where a resource has both (tickets, users, ticket_metric_events). Default: cursor, which Zendesk recommends.',
-          'Pagination model where a resource has both (`tickets`, `users`, `ticket_metric_events`).\n\nDefault: `cursor`, which Zendesk recommends. `time` pages may overflow and repeat the boundary second; the exporter removes the duplicates.',
+          'Pagination model where a resource has both (tickets, users, ticket_metric_events). Default: the one that brings the most records per request: cursor for tickets and users (Zendesk recommends it), time for ticket_metric_events (cursor pages hold 100 events, ≈10× the requests).',
+          'Pagination model where a resource has both (`tickets`, `users`, `ticket_metric_events`).\n\nDefault: the one that brings the most records per request — `cursor` for tickets and users (Zendesk recommends it), `time` for ticket metric events (cursor pages hold at most 100 events: ≈10× the requests). `time` pages may overflow and repeat the boundary second; the exporter removes the duplicates.',
         ),
         markdownEnumDescriptions: ['Cursor-based: exact pages, resumes from `after_cursor`.', 'Time-based: `start_time` → `end_time`, boundary duplicates removed.'],
       },

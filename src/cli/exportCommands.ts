@@ -4,6 +4,7 @@
 import { dirname, resolve } from 'node:path';
 import { checkpointPathFor } from '../engine/export';
 import { loadQuery, loadQueryFile, type ResolvedQuery } from '../engine/query';
+import { endpointById, requestCostNote } from '../engine/zendesk';
 import { resolveConnection } from './account';
 import type { AccountFlags, Env } from './account';
 import { EXIT_NOT_CAUGHT_UP, EXIT_OK } from './exitCodes';
@@ -32,6 +33,9 @@ async function exportResolved(query: ResolvedQuery, flags: RunFlags, io: IO): Pr
   await prepareCredentials(connection.credentials); // refresh an expiring OAuth token first (src/cli/oauth.ts)
   const checkpointPath = flags.state ? resolve(io.cwd, flags.state) : checkpointPathFor(query.output.path);
   const json = Boolean(flags.json);
+  const form = endpointById(query.endpointId);
+  const cost = form && requestCostNote(form, query.params.perPage);
+  if (cost && !json) io.err(`zdx: note: ${cost.text}`);
   const s = await runSession({ connection, query, checkpointPath, json, maxWaitMs: flags.maxWait !== undefined ? flags.maxWait * 60_000 : undefined });
   io.out(json ? summaryJson(s) : summaryText(s));
   if (!s.result.caughtUp) {

@@ -4,7 +4,6 @@
 // confidential client's token for unattended runs. Tokens (and a client secret) live only in the OS
 // keychain entry of the account; every run refreshes them ahead of expiry, or after a 401, and saves
 // the rotated pair before relying on it.
-import { spawn } from 'node:child_process';
 import { checkConnection, connectionFromUrl, type Credentials, authorizeUrl, clientCredentialsToken, createPkce, createState, DEFAULT_LOOPBACK_REDIRECT_PORT, EXPORT_SCOPES, exchangeCode, loopbackRedirectUri, missingScopeError, missingScopes, needsRefresh, OAuthTokenKeeper, readAuthorizationResponse, redirectRegistrationHint, refreshAccessToken, revokeAccessToken, type OAuthTokens, startLoopbackReceiver } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
 import { type AccountFlags, type Env, resolveBaseUrl } from './account';
@@ -275,7 +274,8 @@ export function openBrowser(url: string): Promise<boolean> {
   const [cmd, args] = platform === 'darwin' ? ['open', [url]]
     : platform === 'win32' ? ['cmd', ['/c', 'start', '""', url.replace(/&/g, '^&')]]
       : ['xdg-open', [url]];
-  return new Promise((resolve) => {
+  // child_process is loaded only here: every other zdx run would pay for it at start-up.
+  return import('node:child_process').then(({ spawn }) => new Promise((resolve) => {
     try {
       const child = spawn(cmd, args as string[], { stdio: 'ignore', detached: true });
       child.once('error', () => resolve(false));
@@ -286,5 +286,5 @@ export function openBrowser(url: string): Promise<boolean> {
     } catch {
       resolve(false);
     }
-  });
+  }));
 }

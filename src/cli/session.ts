@@ -1,7 +1,8 @@
-// One export run as the CLI drives it: check the checkpoint and the account before touching any
-// file, run the engine with a progress display, turn Ctrl-C / SIGTERM into a clean stop (the
-// engine writes the last complete page's checkpoint), and summarise.
-import { checkConnection, type Connection } from '../engine/zendesk';
+// One export run as the CLI drives it: take the output and read its checkpoint, run the engine with
+// a progress display, turn Ctrl-C / SIGTERM into a clean stop (the engine writes the last complete
+// page's checkpoint), and summarise. No separate account check first: the engine creates no output
+// before Zendesk has answered with a page, so a wrong token or an agent account changes nothing.
+import type { Connection } from '../engine/zendesk';
 import { fileTarget, prepareExport, runExport, type ExportResult } from '../engine/export';
 import { ExportError } from '../engine/errors';
 import type { ResolvedQuery } from '../engine/query';
@@ -14,8 +15,6 @@ export interface SessionOptions {
   json: boolean;
   /** The longest single wait (ms) before stopping with 'rateLimited'. */
   maxWaitMs?: number;
-  /** Check the account with GET /users/me first, so a wrong token or an agent account fails before any file is created. */
-  preflight?: boolean;
   reporter?: ProgressReporter;
 }
 
@@ -50,21 +49,13 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const { query, checkpointPath, connection } = opts;
   const started = Date.now();
 
+  const reporter = opts.reporter ?? await createReporter(pickMode(opts.json), { startTime: query.startTime || null });
   // One writer per output, and a foreign or broken checkpoint refused, before any request or file write.
   const prepared = await prepareExport(query, fileTarget(query, checkpointPath));
   const checkpoint = prepared.previous;
-  const reporter = opts.reporter ?? createReporter(pickMode(opts.json), { startTime: query.startTime || null });
   const controller = new AbortController();
   const uninstall = installSignalHandlers(controller, (l) => reporter.note(l));
   try {
-    if (opts.preflight !== false) {
-      try {
-        await checkConnection(connection, controller.signal);
-      } catch (err) {
-        if (isAbort(err) || controller.signal.aborted) throw new ExportError('cancelled', 'The export was cancelled before it started; nothing was written.');
-        throw err;
-      }
-    }
     if (controller.signal.aborted) throw new ExportError('cancelled', 'The export was cancelled before it started; nothing was written.');
     let result: ExportResult;
     try {

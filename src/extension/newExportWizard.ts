@@ -2,7 +2,7 @@
 // time → options → format → name → output → Run now / Save / both.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { hasSample, ignoresStartTime, paginationChoices, resolveEndpoint, RESOURCES, type PaginationChoice, type ResourceName } from '../engine/zendesk';
+import { hasSample, ignoresStartTime, paginationChoices, requestCostFactor, resolveEndpoint, RESOURCES, type PaginationChoice, type ResourceName } from '../engine/zendesk';
 import { type OutputFormat, type QueryParams, type SavedQuery, slug } from '../engine/query';
 import type { ExportFinishedParams } from '../protocol/customMessages';
 import { baseUrlOf, type ConnectionStore } from './connectionStore';
@@ -105,9 +105,13 @@ export class NewExportWizard {
       return paginationChoices(state.resource).length > 1 ? pickPagination : ignoresStartTime(state.resource) ? pickOptions : pickStart;
     };
     const pickPagination: InputStep = async (input) => {
-      const items = paginationChoices(state.resource as ResourceName).map((p) => ({
-        label: p, description: p === 'cursor' ? 'recommended: exact pages, no duplicates' : 'time-based: start_time/end_time pages',
-      }));
+      const resource = state.resource as ResourceName;
+      const items = paginationChoices(resource).map((p, i) => {
+        const form = resolveEndpoint(resource, p);
+        const cost = requestCostFactor(form);
+        const what = p === 'cursor' ? 'exact pages, no duplicates' : 'start_time/end_time pages';
+        return { label: p, description: `${i === 0 ? 'recommended: ' : ''}up to ${form.recordsPerRequest.toLocaleString('en-US')} records a request, ${what}${cost >= 2 ? ` (≈${Math.round(cost)}× the requests)` : ''}` };
+      });
       const pick = await input.showQuickPick({ title, step: stepNo('pagination'), totalSteps: total(), placeholder: 'Which pagination?', items });
       state.pagination = pick.label as PaginationChoice;
       return pickStart;

@@ -1,6 +1,6 @@
 // Hover text for saved query files: what a resource is, how it pages, which rate-limit family it
 // spends, which sideloads and parameters it takes. Facts come from the catalogue so they can't drift.
-import { DEFAULT_BUDGETS, ENDPOINTS, HIGH_VOLUME_BUDGETS, paginationChoices, type EndpointForm, type PaginationModel, type RateLimitFamily, type ResourceName } from '../engine/zendesk';
+import { DEFAULT_BUDGETS, ENDPOINTS, HIGH_VOLUME_BUDGETS, paginationChoices, requestCostFactor, type EndpointForm, type PaginationModel, type RateLimitFamily, type ResourceName } from '../engine/zendesk';
 
 const RESOURCE_SUMMARY: Record<ResourceName, string> = {
   tickets: 'Every ticket created or changed since the start time, matched on `generated_timestamp` (system updates included). Deleted tickets stay in the stream with `status: "deleted"` unless `excludeDeleted` is set. Archived tickets are included.',
@@ -46,6 +46,7 @@ export function resourceHover(resource: ResourceName): string {
     const choice = f.model === 'time' ? 'time' : 'cursor';
     const isDefault = choices[0] === choice && choices.length > 1 ? ' (default)' : '';
     lines.push(`- \`${f.path}\`${choices.length > 1 ? ` — \`"pagination": "${choice}"\`${isDefault}` : ''}: ${MODEL_TEXT[f.model]}.`
+      + ` Up to ${f.recordsPerRequest.toLocaleString('en-US')} records a request${requestCostFactor(f) >= 2 ? ` (≈${Math.round(requestCostFactor(f))}× the requests of the best form)` : ''}.`
       + ` Rate limit: ${FAMILY_TEXT[f.family]}, ${budget(f.family)}.`
       + (f.maxPerPage ? ` \`perPage\` ≤ ${f.maxPerPage}.` : ''));
   }

@@ -27,7 +27,7 @@ import {
   TextEdit,
 } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { hasSample, paginationChoices, resolveEndpoint, RESOURCES, type EndpointForm, type ResourceName } from '../engine/zendesk';
+import { hasSample, paginationChoices, requestCostNote, resolveEndpoint, RESOURCES, type EndpointForm, type ResourceName } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
 import { isInside, validateSavedQuery, formatUnix, MIN_START_AGE_SECONDS, parseQueryText, parseStartTime, toUnixSeconds, withinQueryBounds, type ParsedQueryText } from '../engine/query';
 import { CodeLensCommands, SAVED_QUERY_SUFFIX, type CheckpointInfoResult, type ConnectionRef } from '../protocol/customMessages';
@@ -186,6 +186,13 @@ function semanticChecks(
     } else if (typeof q.startTime === 'string' || typeof q.startTime === 'number') {
       startTimeCheck(q.startTime, ctx.nowSeconds, add);
     }
+  }
+
+  // Under a fixed budget of requests, records per request is the export's speed: say what a choice costs.
+  if (form) {
+    const perPage = isObject(q.params) && Number.isInteger(q.params.perPage) ? (q.params.perPage as number) : undefined;
+    const cost = requestCostNote(form, perPage);
+    if (cost) add(cost.onPerPage ? ['params', 'perPage'] : ['pagination'], DiagnosticSeverity.Warning, cost.text);
   }
 
   if (typeof q.connection === 'string' && q.connection.trim() && ctx.connections) {

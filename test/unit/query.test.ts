@@ -131,9 +131,10 @@ describe('validateSavedQuery', () => {
   });
 
   it('checks per_page against the endpoint form', () => {
-    assert.deepEqual(problemsOf({ name: 'm', resource: 'ticket_metric_events', params: { perPage: 100 } }), []);
-    assert.match(problemsOf({ name: 'm', resource: 'ticket_metric_events', params: { perPage: 101 } })[0].message, /at most 100/);
-    assert.match(problemsOf({ name: 'm', resource: 'ticket_metric_events', pagination: 'time', params: { perPage: 1000 } })[0].message, /time-based ticket_metric_events export ignores per_page; remove "perPage"/);
+    assert.deepEqual(problemsOf({ name: 'm', resource: 'ticket_metric_events', pagination: 'cursor', params: { perPage: 100 } }), []);
+    assert.match(problemsOf({ name: 'm', resource: 'ticket_metric_events', pagination: 'cursor', params: { perPage: 101 } })[0].message, /at most 100/);
+    // Time-based is the default (it brings the most records per request), and it takes no per_page.
+    assert.match(problemsOf({ name: 'm', resource: 'ticket_metric_events', params: { perPage: 1000 } })[0].message, /time-based ticket_metric_events export ignores per_page; remove "perPage"/);
     assert.match(problemsOf({ name: 's', resource: 'tickets', params: { sample: true, perPage: 51 } })[0].message, /sample export allows at most 50/);
     assert.match(problemsOf({ name: 'r', resource: 'routing_instance_values', params: { perPage: 10 } })[0].message, /ignores per_page \(its pages hold up to 3000 records\)/);
     assert.equal(problemsOf({ ...base, params: { perPage: 0 } })[0].path, 'params.perPage');
@@ -197,8 +198,8 @@ describe('zdquery.schema.json', () => {
       { name: 'x', resource: 'organizations', params: { include: ['abilities'], sample: true } },
       { name: 'x', resource: 'ticket_events', params: { include: ['comment_events'], supportTypeScope: 'all' } },
       { name: 'x', resource: 'ticket_events', params: { excludeDeleted: true } },
-      { name: 'x', resource: 'ticket_metric_events', params: { perPage: 100, includeChanges: true, excludeDeleted: true } },
-      { name: 'x', resource: 'ticket_metric_events', params: { perPage: 101 } },
+      { name: 'x', resource: 'ticket_metric_events', pagination: 'cursor', params: { perPage: 100, includeChanges: true, excludeDeleted: true } },
+      { name: 'x', resource: 'ticket_metric_events', pagination: 'cursor', params: { perPage: 101 } },
       { name: 'x', resource: 'ticket_metric_events', pagination: 'time', params: { perPage: 1000 } },
       { name: 'x', resource: 'ticket_metric_events', params: { sample: true } },
       { name: 'x', resource: 'ticket_metric_events', params: { include: [] } },
@@ -298,9 +299,10 @@ describe('loadQuery', () => {
   });
 
   it('resolves relative output paths against baseDir and picks the right endpoint forms', () => {
-    const r = loadQuery({ name: 'm', resource: 'ticket_metric_events', startTime: 0, output: { path: 'out/m.csv', format: 'csv' } }, { baseDir, nowSeconds: NOW });
+    const r = loadQuery({ name: 'm', resource: 'ticket_metric_events', pagination: 'cursor', startTime: 0, output: { path: 'out/m.csv', format: 'csv' } }, { baseDir, nowSeconds: NOW });
     assert.equal(r.endpointId, 'ticket_metric_events/cursor');
     assert.equal(r.params.perPage, 100);
+    assert.equal(loadQuery({ name: 'm', resource: 'ticket_metric_events' }, { baseDir, nowSeconds: NOW }).endpointId, 'ticket_metric_events');
     assert.equal(r.output.path, path.join(baseDir, 'out', 'm.csv'));
     assert.equal(loadQuery({ name: 'u', resource: 'users', pagination: 'time' }, { baseDir, nowSeconds: NOW }).endpointId, 'users');
     assert.equal(loadQuery({ name: 's', resource: 'users', params: { sample: true } }, { baseDir, nowSeconds: NOW }).endpointId, 'users/sample');

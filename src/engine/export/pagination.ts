@@ -8,9 +8,6 @@ import { ExportError } from '../errors';
 import type { EmitProgress, Position } from './model';
 import { MIN_START_AGE_SECONDS, type QueryParams } from '../query';
 
-/** Zendesk's page size for time-based exports when no per_page is sent. */
-const FULL_TIME_PAGE = 1000;
-
 export interface Page {
   /** Records after boundary dedupe, in stream order. */
   records: Record<string, unknown>[];
@@ -258,7 +255,7 @@ async function* timeDriver(ctx: Ctx): AsyncGenerator<Page, DriverEnd, undefined>
     const advances = nextStart !== null && nextStart > start;
     // A page short of per_page that doesn't advance held everything from `start`: the end, even without
     // end_of_stream (the metric events export documents none). Only a full page can be stuck (§3.7).
-    const full = list.length >= (ctx.perPage.value ?? endpoint.defaultPerPage ?? FULL_TIME_PAGE);
+    const full = list.length >= (ctx.perPage.value ?? endpoint.recordsPerRequest);
     if (body.end_of_stream === true || (!advances && !full)) {
       // Keep end_time for the next run; following next_page now would re-read the tail (zenpy#451).
       yield page(ctx, endpoint, list, sideloads(body, endpoint), { kind: 'time', startTime: advances ? nextStart : start }, true);

@@ -11,6 +11,7 @@ import { assertDocumentedParams, type ApiPath, type ApiQuery } from './api';
 import type { paths } from './generated/zendesk';
 import type { ClientEvent, Connection } from './model';
 import { limitersFor, readRateLimitHeaders, waitTooLong } from './rateLimit';
+import { BodyTooLargeError, nodeFetch } from './transport';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, describeNetworkError, halvePerPage, parseRetryAfter, sleep, type RetryPolicy } from './retry';
 
 export type Emit = (e: ClientEvent) => void;
@@ -88,28 +89,6 @@ interface RawResponse {
 
 class TimeoutError extends Error {}
 
-class BodyTooLargeError extends Error {}
-
-/**
- * fetch with the response body cut off past `maxBytes` as it streams in (after decompression), so a
- * small compressed body that inflates to gigabytes is never read whole.
- */
-function cappedFetch(maxBytes: number): (input: Request) => Promise<Response> {
-  return async (input) => {
-    const response = await fetch(input);
-    if (!response.body) return response;
-    let seen = 0;
-    const capped = response.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.byteLength;
-        if (seen > maxBytes) controller.error(new BodyTooLargeError(String(maxBytes)));
-        else controller.enqueue(chunk);
-      },
-    }));
-    return new Response(capped, { status: response.status, statusText: response.statusText, headers: response.headers });
-  };
-}
-
 export class ZendeskClient {
   readonly origin: string;
   readonly host: string;
@@ -136,7 +115,7 @@ export class ZendeskClient {
     this.budgets = opts.rateBudgets ?? {};
     this.maxWaitMs = opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.api = createClient<paths>({ baseUrl: this.origin, fetch: cappedFetch(this.maxBodyBytes) });
+    this.api = createClient<paths>({ baseUrl: this.origin, fetch: nodeFetch(this.maxBodyBytes) });
   }
 
   /**

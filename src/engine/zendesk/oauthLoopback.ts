@@ -1,7 +1,7 @@
 // The loopback end of an OAuth redirect (RFC 8252 §7.3), shared by the CLI and desktop VS Code:
 // a one-shot HTTP listener on 127.0.0.1 that hands the first GET /callback to the sign-in and then
 // answers the browser tab with one line of plain text once the sign-in knows how it ended.
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExportError } from '../errors';
 import { LOOPBACK_CALLBACK_PATH, loopbackRedirectUri } from './oauth';
@@ -27,7 +27,9 @@ export async function startLoopbackReceiver(port: number, portInUse: (port: numb
   let arrived: ((p: URLSearchParams) => void) | null = null;
   let pendingResponse: http.ServerResponse | null = null;
   const received = new Promise<URLSearchParams>((resolve) => { arrived = resolve; });
-  const server = http.createServer((req, res) => {
+  // Loaded here, not at start-up: only a sign-in listens, and every zdx run would pay for it.
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method !== 'GET' || url.pathname !== LOOPBACK_CALLBACK_PATH || !arrived) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found.');

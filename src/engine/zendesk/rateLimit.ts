@@ -181,11 +181,17 @@ export class RateLimiter {
     this.headersSeen = true;
     this.answered = [];
     this.total = info.total ?? this.total;
+    const before = this.remaining;
     this.remaining = info.remaining;
     if (info.resetSeconds !== null) {
       // A value that looks like an epoch is absolute; otherwise it is seconds from now. A small
-      // margin absorbs clock rounding on the server side.
-      this.resetsAt = info.resetSeconds > 1e9 ? info.resetSeconds * 1000 : nowMs + info.resetSeconds * 1000 + 25;
+      // margin absorbs the time the answer took to arrive.
+      const reported = info.resetSeconds > 1e9 ? info.resetSeconds * 1000 : nowMs + info.resetSeconds * 1000 + 25;
+      // Zendesk rounds resets up to whole seconds, so every answer bounds the true reset from above:
+      // within one window (the count going down while the known reset is still ahead) keep the
+      // earliest, or each answer's rounding would push the next window later.
+      const sameWindow = this.resetsAt !== null && this.resetsAt > nowMs && before !== null && info.remaining !== null && info.remaining < before;
+      this.resetsAt = sameWindow ? Math.min(this.resetsAt!, reported) : reported;
     } else if (info.remaining !== null && info.remaining <= 0) {
       // Exhausted without a reset time: the only safe assumption is a full window.
       this.resetsAt = nowMs + this.budget.windowSeconds * 1000;

@@ -216,12 +216,15 @@ class FileSink implements OutputSink {
    * The epilogue of the previous page is overwritten, so a JSON array is closed after every page.
    */
   private async append(work: [Slot, string][]): Promise<void> {
-    const todo = work.filter(([slot, text]) => text.length > 0 || (slot.writer.epilogue !== '' && !slot.closedOff));
+    // Each page's text becomes bytes once; the epilogue goes out as its own buffer in the same write.
+    const todo = work
+      .filter(([slot, text]) => text.length > 0 || (slot.writer.epilogue !== '' && !slot.closedOff))
+      .map(([slot, text]) => [slot, Buffer.from(text, 'utf8')] as const);
     try {
       await Promise.all(
-        todo.map(async ([slot, text]) => {
+        todo.map(async ([slot, bytes]) => {
           try {
-            await writeAll(slot.handle, Buffer.from(text + slot.writer.epilogue, 'utf8'), slot.length);
+            await writeAll(slot.handle, slot.writer.epilogue ? [bytes, Buffer.from(slot.writer.epilogue, 'utf8')] : [bytes], slot.length);
             await slot.handle.datasync();
           } catch (err) {
             throw writeError(slot.path, err);
@@ -233,8 +236,8 @@ class FileSink implements OutputSink {
       this.broken = err instanceof ExportError ? err : writeError(this.mainPath, err);
       throw this.broken;
     }
-    for (const [slot, text] of todo) {
-      slot.length += Buffer.byteLength(text, 'utf8');
+    for (const [slot, bytes] of todo) {
+      slot.length += bytes.length;
       slot.closedOff = slot.writer.epilogue !== '';
     }
   }
@@ -258,11 +261,15 @@ class FileSink implements OutputSink {
 }
 
 /** Positional writes: the sink knows where the data ends, whatever a truncation did to the file offset. */
-async function writeAll(handle: fs.FileHandle, buffer: Buffer, position: number): Promise<void> {
-  let offset = 0;
-  while (offset < buffer.length) {
-    const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset, position + offset);
-    offset += bytesWritten;
+async function writeAll(handle: fs.FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let at = position;
+  let rest = buffers.filter((b) => b.length > 0);
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest, at);
+    at += bytesWritten;
+    // A short write: drop what went out and write the remainder.
+    while (rest.length > 0 && bytesWritten >= rest[0].length) bytesWritten -= rest.shift()!.length;
+    if (rest.length > 0 && bytesWritten > 0) rest = [rest[0].subarray(bytesWritten), ...rest.slice(1)];
   }
 }
 
