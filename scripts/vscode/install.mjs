@@ -96,9 +96,10 @@ function progress(name, prefix, expectedMb, step) {
     building = now;
     const mb = await megabytes(prefix);
     const size = mb === undefined ? '' : ` · ${mb} MB on disk (≈${expectedMb} MB when done)`;
+    const compiled = done.size ? ` (${done.size} compiled)` : '';
     const what = now.size
-      ? `compiling native module${now.size > 1 ? 's' : ''} ${[...now].join(', ')}${done.size ? ` (done: ${[...done].join(', ')})` : ''}`
-      : done.size ? `compiled ${[...done].join(', ')}; finishing` : 'downloading and unpacking packages';
+      ? `compiling native module${now.size > 1 ? 's' : ''} ${[...now].join(', ')}${compiled}`
+      : done.size ? `finishing${compiled}` : 'downloading and unpacking packages';
     log(`${name} (${step}): ${clock(Date.now() - started)} · ${what}${size}`);
     busy = false;
   }, 5000);
