@@ -10,7 +10,7 @@
 //        (--install-extension), in a profile of its own kept under the code-server cache, so
 //        notifications, the walkthrough and settings behave as for a user. It prints the URL.
 // Everything it started stops with it, on every way out: Ctrl-C, SIGTERM, SIGHUP, a failed step,
-// an uncaught error, or code-server or the simulator exiting on their own.
+// an uncaught error, code-server or the simulator exiting on their own, or npm being killed.
 //
 // Environment: ZDX_START_CODE_SERVER=1 uses code-server even when `code` is on PATH;
 // ZDX_START_PORT (default 8765; a free one if taken; 0 for any); ZDX_START_PROFILE (default
@@ -57,6 +57,15 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     void stop(0);
   });
 }
+// `npm start` runs this under `sh -c`, and a SIGTERM to npm ends npm and sh but never reaches
+// here: once the process that started this one is gone, stop as if told to.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent && !stopping) {
+    say('the process that started npm start has ended: stopping…');
+    void stop(0);
+  }
+}, 1000).unref();
 process.on('uncaughtException', (err) => {
   console.error(err);
   void stop(1);

@@ -147,6 +147,8 @@ async function installPackage({ name, spec, prefix, node, env, expectedMb, step,
       env: cleanEnv({ npm_config_globalconfig: globalconfig, ...env }),
       signal,
     });
+  } catch (err) {
+    throw new Error(signal?.aborted ? err.message : `npm install ${spec} failed (npm's error is above; run the same command again once it is fixed): ${err.message}`);
   } finally {
     stopProgress();
   }
