@@ -39,7 +39,8 @@ let stopping;
 function stop(code) {
   stopping ??= (async () => {
     shutdown.abort();
-    for (const c of cleanups.reverse()) {
+    // Taken out first: a child that ends meanwhile removes its own entry from `cleanups`.
+    for (const c of cleanups.splice(0).reverse()) {
       try {
         await c();
       } catch (err) {
@@ -112,7 +113,7 @@ function run(cmd, args, { env, quiet = false } = {}) {
     child.stderr?.on('data', (c) => (out += c));
     child.once('error', reject);
     child.once('close', (code, signal) => {
-      cleanups.splice(cleanups.indexOf(cleanup), 1);
+      if (cleanups.includes(cleanup)) cleanups.splice(cleanups.indexOf(cleanup), 1);
       if (code === 0) resolveRun(out);
       else reject(new Error(`${[cmd, ...args].join(' ')} failed (${signal ?? `exit ${code}`})${out ? `:\n${out.trim()}` : ''}`));
     });
