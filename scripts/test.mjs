@@ -7,11 +7,14 @@
 // Usage: node scripts/test.mjs [step ...]     steps: typecheck lint build unit keychain vscode
 //   (default: all, in that order). ZDX_TEST_FILTER=<regexp> runs only the test files whose path
 //   matches, e.g. ZDX_TEST_FILTER=vsix node scripts/test.mjs unit
+// First, in seconds, what the steps need from the machine (scripts/prerequisites.mjs): installed
+// as root, else the run stops at once with the command to type.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensurePrerequisites, forTestSteps, PrerequisiteError, TEST_STEPS } from './prerequisites.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -21,7 +24,7 @@ const node = process.execPath;
 // --no-package: the package.json mocha section would otherwise merge its own spec into ours.
 const mochaArgs = (timeoutMs) => [mochaBin, '--no-package', '--node-option', 'import=tsx', '--timeout', String(timeoutMs), '--reporter', 'spec'];
 
-const ALL_STEPS = ['typecheck', 'lint', 'build', 'unit', 'keychain', 'vscode'];
+const ALL_STEPS = TEST_STEPS;
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const s of requested) {
   if (!ALL_STEPS.includes(s)) {
@@ -30,6 +33,14 @@ for (const s of requested) {
   }
 }
 const steps = requested.length ? ALL_STEPS.filter((s) => requested.includes(s)) : ALL_STEPS;
+
+try {
+  await ensurePrerequisites(forTestSteps(steps));
+} catch (err) {
+  console.error(err instanceof PrerequisiteError ? `\n${err.message}` : `[setup] FAILED: ${err.message}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 
 const results = []; // { step, ok, seconds, note }
 const totals = { passed: 0, failed: 0, pending: 0 };
@@ -118,7 +129,7 @@ const KEYCHAIN = /keychain/i;
 const definitions = {
   typecheck: simple(bin('tsc'), ['-p', '.', '--noEmit']),
   lint: async () => {
-    const dirs = ['src', 'test', 'bench', 'webview'].filter((d) => existsSync(join(root, d)));
+    const dirs = ['src', 'test', 'bench', 'webview', 'scripts'].filter((d) => existsSync(join(root, d)));
     return simple(bin('eslint'), dirs)();
   },
   build: simple(node, ['scripts/build.mjs']),
@@ -139,11 +150,6 @@ const definitions = {
     return mochaStep('sh', [wrapper, node, ...mochaArgs(120_000), ...files]);
   },
   vscode: async () => {
-    const install = await run(node, ['scripts/vscode/install.mjs']);
-    if (install.code !== 0) {
-      totals.failed += 1;
-      return { ok: false, note: 'code-server install failed' };
-    }
     const buildTests = await run(node, ['scripts/vscode/buildTests.mjs']);
     if (buildTests.code !== 0) {
       totals.failed += 1;

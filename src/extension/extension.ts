@@ -7,6 +7,7 @@ import { ConnectionCommands } from './connectionCommands';
 import { ConnectionStore } from './connectionStore';
 import { DemoSimulator } from './demoSimulator';
 import { EngineClient } from './engineClient';
+import { findQueryFiles } from './queryFiles';
 import { ExportCommands } from './exportCommands';
 import { registerGrid } from './grid/gridPanel';
 import { NewExportWizard } from './newExportWizard';
@@ -68,11 +69,32 @@ export function activate(context: vscode.ExtensionContext): ZendeskExportApi {
     log.error(`The export engine did not start: ${err instanceof Error ? err.message : String(err)}`);
     void vscode.window.showErrorMessage('The Zendesk export engine did not start.', 'Show Log').then((p) => p && log.show());
   });
-  void simulator.adoptFromEnvironment();
+  // Until the views know what they show (npm start's demo connection, the workspace's query files),
+  // their welcome text says they are loading rather than offering to add what already exists.
+  void Promise.allSettled([simulator.adoptFromEnvironment(), findQueryFiles()])
+    .then(() => vscode.commands.executeCommand('setContext', 'zendesk.ready', true));
+  void openWalkthroughOnFirstStart(context, log);
 
   const activationMs = Math.round((performance.now() - started) * 10) / 10;
   log.info(`Activated in ${activationMs} ms (${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'} UI, VS Code ${vscode.version}).`);
   return { activationMs, connections, sessions, engine, exports, simulator };
+}
+
+const WALKTHROUGH_SHOWN = 'zendesk.walkthroughShown';
+
+/**
+ * The walkthrough, once, on the first start. Someone who set workbench.startupEditor to "none"
+ * asked for no editor at startup (the test harness does), so they get none.
+ */
+async function openWalkthroughOnFirstStart(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Promise<void> {
+  if (context.globalState.get<boolean>(WALKTHROUGH_SHOWN)) return;
+  if (vscode.workspace.getConfiguration('workbench').get<string>('startupEditor') === 'none') return;
+  try {
+    await vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#zendesk.gettingStarted`, false);
+    await context.globalState.update(WALKTHROUGH_SHOWN, true);
+  } catch (err) {
+    log.warn(`Could not open the walkthrough: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 export function deactivate(): void {

@@ -7,6 +7,7 @@ import { type OutputFormat, type QueryParams, type SavedQuery, slug } from '../e
 import type { ExportFinishedParams } from '../protocol/customMessages';
 import { baseUrlOf, type ConnectionStore } from './connectionStore';
 import type { ExportCommands } from './exportCommands';
+import { sinceText } from './format';
 import { MultiStepInput, type InputStep } from './multiStepInput';
 import { QUERY_SUFFIX } from './queryFiles';
 
@@ -156,7 +157,7 @@ export class NewExportWizard {
       return inputName;
     };
     const inputName: InputStep = async (input) => {
-      const since = state.startTime && !(state.resource && ignoresStartTime(state.resource)) ? ` since ${state.startTime}` : '';
+      const since = state.startTime && !(state.resource && ignoresStartTime(state.resource)) ? ` ${sinceText(state.startTime)}` : '';
       state.name = (await input.showInputBox({
         title, step: stepNo('name'), totalSteps: total(), value: state.name ?? `${state.resource}${since}`, prompt: 'Name of the export (also names its output folder)',
         validate: (v) => (v.trim() ? undefined : 'Enter a name.'),

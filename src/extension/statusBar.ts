@@ -1,7 +1,7 @@
 // One status-bar item for the running export(s): records, pages and the rate-limit state.
 import * as vscode from 'vscode';
 import type { SessionInfo } from '../protocol/customMessages';
-import { clock, countsText, n, waitingText } from './format';
+import { clock, countsText, plural, recordsAndPages, waitingText } from './format';
 import type { SessionStore } from './sessionStore';
 
 /** How long the last result stays visible after the final export ends. */
@@ -31,7 +31,7 @@ export class ExportStatusBar implements vscode.Disposable {
     const s = running[0];
     const waiting = waitingText(s.counts);
     const more = running.length > 1 ? ` (+${running.length - 1})` : '';
-    this.item.text = `${waiting ? '$(watch)' : '$(sync~spin)'} ${s.queryName}: ${n(s.counts.records)} records, ${n(s.counts.pages)} pages${waiting ? `, ${waiting}` : ''}${more}`;
+    this.item.text = `${waiting ? '$(watch)' : '$(sync~spin)'} ${s.queryName}: ${recordsAndPages(s.counts)}${waiting ? `, ${waiting}` : ''}${more}`;
     this.item.tooltip = this.tooltip(running);
     this.item.command = { title: 'Cancel Export', command: 'zendesk.cancelExport', arguments: running.length === 1 ? [s.sessionId] : [] };
     this.item.backgroundColor = undefined;
@@ -55,7 +55,7 @@ export class ExportStatusBar implements vscode.Disposable {
 
   private showFinished(s: SessionInfo): void {
     const icon = s.status === 'done' ? '$(check)' : s.status === 'cancelled' ? '$(circle-slash)' : '$(error)';
-    this.item.text = `${icon} ${s.queryName}: ${n(s.counts.records)} records`;
+    this.item.text = `${icon} ${s.queryName}: ${plural(s.counts.records, 'record')}`;
     this.item.tooltip = s.error ? s.error.message : `${s.status}: ${countsText(s.counts)}`;
     this.item.command = { title: 'Show Runs', command: 'zendesk.runs.focus' };
     this.item.backgroundColor = s.status === 'failed' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;

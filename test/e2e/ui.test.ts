@@ -76,22 +76,36 @@ describe('Zendesk sidebar and commands in the real workbench', function () {
         await row.hover();
         await row.locator('.action-label[aria-label="Run Query"]').click();
 
+        // Counts as records are written: after P pages of 500 (the query's perPage) the output
+        // holds 500 × P records (fewer only on the last page), in Runs and in the status bar alike.
+        const expected = sim.expected('tickets/cursor', { startTime: Date.parse('2024-01-01T00:00:00Z') / 1000 }).length;
+        const perPage = 500;
+        assert.ok(expected > 2 * perPage, `the seeded account has ${expected} tickets since 2024: enough for several pages`);
+        const written = (pages: number) => Math.min(pages * perPage, expected);
         const runs = viewRows(page, 'Runs');
+        const statusBar = page.locator('.part.statusbar');
         const live = await until('live counts in Runs', async () => {
           const t = (await runs.allInnerTexts()).join('\n');
-          const m = /(\d[\d,]*) records · (\d+) pages/.exec(t);
-          return m && Number(m[1].replace(/,/g, '')) > 0 && /running|waiting/.test(t) ? t : undefined;
+          const m = /(?:running|waiting[^·]*) · (\d[\d,]*) records? · (\d+) pages?/.exec(t);
+          if (!m || Number(m[2]) === 0) return undefined;
+          return { text: t, records: Number(m[1].replace(/,/g, '')), pages: Number(m[2]), status: await statusBar.innerText() };
         }, 60_000);
-        assert.match(live, /Tickets since 2024/);
-        const status = page.locator('.part.statusbar').getByText(/Tickets since 2024: [\d,]+ records/).first();
-        await status.waitFor({ state: 'visible', timeout: 10_000 });
+        assert.match(live.text, /Tickets since 2024/);
+        assert.equal(live.records, written(live.pages), `Runs shows ${live.records} records after ${live.pages} page(s): ${live.text}`);
+        if (live.pages === 1) assert.match(live.text, / · 1 page\b/);
+        // The status bar is repainted on every page (Runs a little later), so it may be a page ahead or finished.
+        const running = /Tickets since 2024: (\d[\d,]*) records?, (\d+) pages?/.exec(live.status);
+        const finished = /Tickets since 2024: (\d[\d,]*) records?(?!,)/.exec(live.status);
+        assert.ok(running ?? finished, `status bar: ${live.status}`);
+        if (running) assert.equal(Number(running[1].replace(/,/g, '')), written(Number(running[2])), `status bar: ${running[0]}`);
+        else if (finished) assert.equal(Number(finished[1].replace(/,/g, '')), expected, `status bar: ${finished[0]}`);
+        assert.doesNotMatch(live.status, /\b1 pages\b|\b1 records\b/);
         // TreeView.badge on Runs shows on the Zendesk container in the activity bar while running.
         const badge = page.locator('.activitybar .action-item').filter({ has: page.locator('[aria-label^="Zendesk"]') }).locator('.badge-content').filter({ hasText: /^\d+$/ });
         await badge.first().waitFor({ state: 'visible', timeout: 10_000 });
         await screenshot(page, 'sidebar-run-live');
 
         const done = await waitForNotification(page, /Exported [\d,]+ new records from "Tickets since 2024"/, 120_000);
-        const expected = sim.expected('tickets/cursor', { startTime: Date.parse('2024-01-01T00:00:00Z') / 1000 }).length;
         assert.ok(done.includes(`${expected.toLocaleString('en-US')} new records`), `${done} (expected ${expected})`);
         await until('the finished run', async () => ((await runs.allInnerTexts()).join('\n').includes('caught up') ? true : undefined));
         await screenshot(page, 'sidebar-run-done');
@@ -120,15 +134,15 @@ describe('Zendesk sidebar and commands in the real workbench', function () {
         await screenshot(page, 'new-export-output-step');
         await quickInput(page, 'Output file');
         await quickInput(page, 'What now?', 'Save as query file and run');
-        const done = await waitForNotification(page, /Exported [\d,]+ new records from "organizations since 0"/, 120_000);
+        const done = await waitForNotification(page, /Exported [\d,]+ new records from "organizations from the beginning"/, 120_000);
         const expected = sim.expected('organizations', { startTime: 0 }).length;
         assert.ok(done.includes(`${expected} new records`), `${done} (expected ${expected})`);
         await screenshot(page, 'new-export-done');
-        const query = JSON.parse(readFileSync(join(workspace, 'organizations-since-0.zdquery.json'), 'utf8')) as Record<string, unknown>;
-        assert.deepEqual(query, { name: 'organizations since 0', connection: 'Demo (simulator)', resource: 'organizations', startTime: 0, output: { format: 'csv' } });
-        const csv = readFileSync(join(workspace, 'organizations-since-0', 'organizations.csv'), 'utf8').trim().split('\n');
+        const query = JSON.parse(readFileSync(join(workspace, 'organizations-from-the-beginning.zdquery.json'), 'utf8')) as Record<string, unknown>;
+        assert.deepEqual(query, { name: 'organizations from the beginning', connection: 'Demo (simulator)', resource: 'organizations', startTime: 0, output: { format: 'csv' } });
+        const csv = readFileSync(join(workspace, 'organizations-from-the-beginning', 'organizations.csv'), 'utf8').trim().split('\n');
         assert.ok(csv.length >= expected + 1, `${csv.length} CSV lines for ${expected} records`);
-        await until('the new query in Saved Queries', async () => ((await viewRows(page, 'Saved Queries').allInnerTexts()).join('\n').includes('organizations since 0') ? true : undefined));
+        await until('the new query in Saved Queries', async () => ((await viewRows(page, 'Saved Queries').allInnerTexts()).join('\n').includes('organizations from the beginning') ? true : undefined));
       });
     } finally {
       rmSync(workspace, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { CheckpointInfoResult } from '../../protocol/customMessages';
 import type { EngineClient } from '../engineClient';
-import { n } from '../format';
+import { plural } from '../format';
 import { findQueryFiles, QUERY_GLOB, queryLabel, readQuery, type QuerySummary } from '../queryFiles';
 import type { SessionStore } from '../sessionStore';
 
@@ -20,14 +20,14 @@ export class QueryItem extends vscode.TreeItem {
       if (q?.connection) parts.push(q.connection);
     }
     if (running) parts.push('running');
-    else if (info?.exists && info.matchesQuery) parts.push(`${n(info.records)} records${info.caughtUp ? ', caught up' : ''}`);
+    else if (info?.exists && info.matchesQuery) parts.push(`${plural(info.records, 'record')}${info.caughtUp ? ', caught up' : ''}`);
     this.description = parts.join(' · ');
     const resumable = Boolean(info?.exists && info.matchesQuery);
     this.contextValue = resumable ? 'query.resumable' : 'query';
     this.iconPath = new vscode.ThemeIcon(running ? 'sync~spin' : summary.parseError ? 'warning' : 'json');
     const tip = new vscode.MarkdownString(`**${queryLabel(summary)}**  \n${vscode.workspace.asRelativePath(uri)}  \n`);
     if (info?.exists) {
-      tip.appendMarkdown(`Checkpoint: ${n(info.records)} records in ${n(info.pages)} pages`);
+      tip.appendMarkdown(`Checkpoint: ${plural(info.records, 'record')} in ${plural(info.pages, 'page')}`);
       if (info.lastRecordTime) tip.appendMarkdown(`, last record ${new Date(info.lastRecordTime * 1000).toISOString()}`);
       if (!info.matchesQuery) tip.appendMarkdown('  \n_The query changed since this checkpoint: the next run starts over._');
     } else {

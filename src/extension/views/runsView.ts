@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SessionInfo } from '../../protocol/customMessages';
-import { countsText, statusText } from '../format';
+import { countsText, plural, statusText } from '../format';
 import type { SessionStore } from '../sessionStore';
 
 const STATUS_ICON: Record<SessionInfo['status'], [string, string | undefined]> = {
@@ -26,7 +26,7 @@ export class RunItem extends vscode.TreeItem {
     const tip = new vscode.MarkdownString(`**${session.queryName}** — ${session.status}${session.resumed ? ' (resumed)' : ''}  \n`);
     tip.appendMarkdown(`${session.endpointId || session.resource} on ${session.connectionName}  \n`);
     tip.appendMarkdown(`Started ${new Date(session.startedAt).toLocaleString()}${session.endedAt ? `, ended ${new Date(session.endedAt).toLocaleString()}` : ''}  \n`);
-    tip.appendMarkdown(`${countsText(c)}; this run: ${c.sessionRecords} records, ${c.requests} requests, ${c.retries} retries, ${c.duplicatesDropped} duplicates dropped`);
+    tip.appendMarkdown(`${countsText(c)}; this run: ${[plural(c.sessionRecords, 'record'), plural(c.requests, 'request'), plural(c.retries, 'retry', 'retries'), `${plural(c.duplicatesDropped, 'duplicate')} dropped`].join(', ')}`);
     if (session.error) tip.appendMarkdown(`  \n\n${session.error.message}`);
     this.tooltip = tip;
   }
