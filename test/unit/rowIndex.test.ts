@@ -6,6 +6,7 @@ import type { OutputFormat } from '../../src/engine/query';
 import { openOutput, parseCsv } from '../../src/engine/export';
 import { RowIndex, type ViewSpec } from '../../src/engine/rows';
 import { topLevelField } from '../../src/engine/rows/topLevelField';
+import { csvCellAt } from '../../src/engine/rows/readers';
 import { cellText, columnValue, compareKeys, sortKey, toCell } from '../../src/engine/rows/values';
 
 type Rec = Record<string, unknown>;
@@ -274,6 +275,15 @@ describe('rowIndex: big files and single fields', () => {
     // Not an object, or a damaged value: the caller parses the whole record.
     assert.equal(topLevelField('[1, 2]', 'subject'), null);
     assert.equal(topLevelField('{"subject": [1, 2', 'subject'), null);
+  });
+
+  it('reads a CSV cell by position as parseCsv reads the record', () => {
+    const lines = ['a,b,c', '"q,1","q""2",3', 'ab"c,d"e,f', ',,', '"",x', '\ufeffbom,1', 'only', 'cr\rafter,1', '"multi\nline",2', 'é,"ü",中'];
+    for (const line of lines) {
+      const buf = Buffer.from(line, 'utf8');
+      const cells = parseCsv(line)[0] ?? [];
+      for (let at = 0; at < 4; at++) assert.equal(csvCellAt(buf, 0, buf.length, at), cells[at] ?? '', `${JSON.stringify(line)} cell ${at}`);
+    }
   });
 
   it('answers the first window of a big file before it is fully indexed, then completes', async () => {

@@ -1,7 +1,7 @@
 // A sort column's keys for every row of the file, in typed arrays: a class (number, text, empty),
-// the number, or the text's lower-cased prefix as UTF-16 code units in one shared pool. Sorting a
-// million rows then reads flat arrays instead of calling a comparator over objects, and the keys
-// cost the garbage collector nothing.
+// the number, or the text's lower-cased prefix as UTF-16 code units in one shared pool (one byte a
+// unit while every unit fits, as in most text). Sorting a million rows then reads flat arrays
+// instead of calling a comparator over objects, and the keys cost the garbage collector nothing.
 import { SORT_PREFIX, sortKey } from './values';
 
 /** Numbers sort before texts, empty values last (in both directions, see compareRows). */
@@ -14,11 +14,11 @@ export class KeyColumn {
   cls = new Uint8Array(1024);
   num = new Float64Array(1024);
   /**
-   * Where a text key's code units start in `pool`; its length is the unit just before. Length and
-   * text share a cache line: sorting reads them in random order.
+   * Where a text key's code units start in `pool`; its length (at most 2 x SORT_PREFIX) is the unit
+   * just before. Length and text share a cache line: sorting reads them in random order.
    */
   off = new Uint32Array(1024);
-  pool = new Uint16Array(1 << 16);
+  pool: Uint8Array | Uint16Array = new Uint8Array(1 << 16);
   poolLength = 0;
 
   /** Rows the file is expected to hold: arrays are sized for it at once (growing copies, and touches, every page). */
@@ -56,6 +56,14 @@ export class KeyColumn {
   pushLowered(text: string): void {
     const at = this.slot();
     const n = text.length;
+    if (this.pool.BYTES_PER_ELEMENT === 1) {
+      for (let i = 0; i < n; i++) {
+        if (text.charCodeAt(i) > 0xff) {
+          this.pool = grow(this.pool, new Uint16Array(this.pool.length));
+          break;
+        }
+      }
+    }
     this.reserve(n + 1);
     const pool = this.pool;
     let p = this.poolLength;
@@ -105,11 +113,12 @@ export class KeyColumn {
     // Sized for the rows still expected at the average key length so far, rather than doubling.
     const perRow = this.poolLength / Math.max(1, this.length);
     const rest = Math.ceil(perRow * Math.max(0, this.expected - this.length) * 1.1);
-    this.pool = grow(this.pool, new Uint16Array(Math.max(this.poolLength + units, this.poolLength + rest, Math.ceil(this.pool.length * 1.5))));
+    const size = Math.max(this.poolLength + units, this.poolLength + rest, Math.ceil(this.pool.length * 1.5));
+    this.pool = grow(this.pool, this.pool.BYTES_PER_ELEMENT === 1 ? new Uint8Array(size) : new Uint16Array(size));
   }
 }
 
-function grow<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(from: T, to: T): T {
+function grow<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(from: Uint8Array | Uint16Array | Uint32Array | Float64Array, to: T): T {
   to.set(from as never);
   return to;
 }

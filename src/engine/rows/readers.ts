@@ -193,7 +193,7 @@ class JsonPathReader implements ColumnReader {
 class CsvCellReader implements ColumnReader {
   constructor(private readonly at: number) {}
   value(cur: RecordCursor): unknown {
-    return csvCell(cur.buf, cur.start, cur.end, this.at);
+    return csvCellAt(cur.buf, cur.start, cur.end, this.at);
   }
   pushKey(cur: RecordCursor, keys: KeyColumn): void {
     keys.pushValue(this.value(cur));
@@ -201,7 +201,7 @@ class CsvCellReader implements ColumnReader {
 }
 
 /** The `at`-th cell of a CSV record, read like parseCsv reads the record's first row ('' when missing). */
-export function csvCell(buf: Buffer, start: number, end: number, at: number): string {
+export function csvCellAt(buf: Buffer, start: number, end: number, at: number): string {
   let i = start;
   if (buf[i] === 0xef && buf[i + 1] === 0xbb && buf[i + 2] === 0xbf) i += 3;
   let cell = 0;
