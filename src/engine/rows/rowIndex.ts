@@ -85,7 +85,7 @@ export class RowIndex {
   /**
    * The file, read synchronously: a read is a chunk from the page cache (a millisecond or two), and
    * a thread-pool round trip per chunk costs more than that on a busy machine. Long work yields the
-   * event loop between chunks instead (see SLICE_MS).
+   * event loop between chunks instead (see pace).
    */
   private fd: number | null = null;
   private csvHeader: string[] | null = null;
@@ -155,7 +155,8 @@ export class RowIndex {
       const ids = view ? view.window(this.count, start, end) : null;
       const wantedIds: number[] = [];
       for (let i = 0; i < end - start; i++) wantedIds.push(ids ? ids[i] : start + i);
-      const records = await this.readRecords(wantedIds);
+      // Records are read only for the cells asked for.
+      const records = params.columns.length > 0 ? await this.readRecords(wantedIds) : [];
       const rows = wantedIds.map((id, i) => ({ id, cells: params.columns.map((c) => toCell(columnValue(records[i], c))) }));
       const complete = this.atEof && (!view || view.complete(this.count));
       this.schedule();
@@ -496,8 +497,11 @@ export class RowIndex {
 
   private push(start: number, end: number): void {
     if (this.count === this.starts.length) {
+      // Sized for the records the file seems to hold (at the average length so far): one copy, not many.
+      const guess = this.scanned > 0 ? Math.ceil((this.count * this.knownSize * 1.05) / this.scanned) : 0;
+      const size = Math.max(this.starts.length * 2, guess);
       const grow = (a: Float64Array) => {
-        const b = new Float64Array(a.length * 2);
+        const b = new Float64Array(size);
         b.set(a);
         return b;
       };

@@ -20,7 +20,7 @@ export interface ViewSpec {
 }
 
 /** Views with at least this many rows answer their first window before their full order is done. */
-const TOP_N_FROM = 50_000;
+const TOP_N_FROM = 20_000;
 /** The top-N pass serves windows ending at most this far down; further down waits for the full order. */
 const TOP_N_MAX = 10_000;
 /** The top-N pass keeps at least this many rows, so the first screens share one pass. */
