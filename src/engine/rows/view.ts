@@ -43,6 +43,8 @@ export class View {
   private sorting: { run: Generator<void, void, void>; ids: Uint32Array } | null = null;
   private top: Uint32Array | null = null;
   private topFor = -1;
+  /** Every row of the file, for a view without filters (kept for the top-N pass and the sort that follows). */
+  private identity: Uint32Array | null = null;
   private readers: ColumnReader[] = [];
   private filters: ColumnFilter[] = [];
   private search: RecordSearch | null = null;
@@ -158,7 +160,9 @@ export class View {
       return;
     }
     if (!this.sorting) {
-      const ids = this.ids(rows).slice();
+      // Every row is sorted in place (the identity is not needed in file order again); matches are copied, as more may follow.
+      const ids = this.filtered ? this.ids(rows).slice() : this.ids(rows);
+      this.identity = null;
       this.sorting = { run: sortIds(ids, this.keys, this.desc), ids };
     }
     if (this.sorting.run.next().done) {
@@ -184,17 +188,20 @@ export class View {
   private mergeNew(rows: number): void {
     const n = this.size(rows);
     if (!this.order || this.order.length >= n) return;
-    const fresh = this.ids(rows).slice(this.order.length, n);
+    const from = this.order.length;
+    const fresh = this.filtered ? this.matched.slice(from, n) : Uint32Array.from({ length: n - from }, (_, i) => from + i);
     sortIdsNow(fresh, this.keys, this.desc);
     this.order = mergeIds(this.order, fresh, this.keys, this.desc);
   }
 
-  /** The view's rows in file order. */
+  /** The view's rows (in file order unless a sort has begun on them). */
   private ids(rows: number): Uint32Array {
     if (this.filtered) return this.matched.subarray(0, this.matchedLength);
-    const all = new Uint32Array(rows);
-    for (let i = 0; i < rows; i++) all[i] = i;
-    return all;
+    if (this.identity?.length !== rows) {
+      this.identity = new Uint32Array(rows);
+      for (let i = 0; i < rows; i++) this.identity[i] = i;
+    }
+    return this.identity;
   }
 
   private pushMatch(id: number): void {
