@@ -310,15 +310,19 @@ function* radixSteps(work: Work, from: number, to: number): Generator<void, void
   work.settle(from, to);
 }
 
-/** The first `n` ids of `ids` in view order (a bounded heap: the rest of the rows cost one comparison each). */
-export function topIds(ids: Uint32Array, n: number, cols: KeyColumn[], desc: boolean[]): Uint32Array {
-  const size = Math.min(n, ids.length);
+/**
+ * The first `n` of the rows in view order: `ids`, or every row below `rows` when null (a bounded
+ * heap: most rows cost one comparison).
+ */
+export function topIds(ids: Uint32Array | null, rows: number, n: number, cols: KeyColumn[], desc: boolean[]): Uint32Array {
+  const count = ids ? ids.length : rows;
+  const size = Math.min(n, count);
   const heap = new Uint32Array(size);
   let filled = 0;
   // A max-heap: the root is the last of the best rows so far.
   const later = (a: number, b: number) => compareRows(cols, desc, a, b) > 0;
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
+  for (let i = 0; i < count; i++) {
+    const id = ids ? ids[i] : i;
     if (filled < size) {
       let at = filled++;
       while (at > 0) {

@@ -140,7 +140,8 @@ export class View {
       return this.order!.subarray(start, end);
     }
     if (!this.top || this.topFor !== n || this.top.length < Math.min(end, n)) {
-      this.top = topIds(this.ids(rows), Math.max(end, TOP_N_MIN), this.keys, this.desc);
+      // Without filters every row is in the view: no id list needed (the sort builds one in the background).
+      this.top = topIds(this.filtered ? this.ids(rows) : null, rows, Math.max(end, TOP_N_MIN), this.keys, this.desc);
       this.topFor = n;
     }
     return this.top.subarray(start, end);
