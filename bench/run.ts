@@ -1,6 +1,8 @@
 // `npm run bench`: every benchmark in turn, then their key figures together. Ratios and
 // percentages, not absolute times, are what to compare between machines.
+import { gridBench } from './grid';
 import { memoryBench } from './memory';
+import { outputFormatsBench } from './outputFormats';
 import { rateBudgetBench, ROUNDED_RESETS } from './rateBudget';
 import { throughputBench } from './throughput';
 
@@ -12,6 +14,10 @@ async function main(): Promise<void> {
   console.log('\n== rate budget ==');
   const r = await rateBudgetBench();
   const rounded = await rateBudgetBench(ROUNDED_RESETS);
+  console.log('\n== output formats ==');
+  const o = await outputFormatsBench();
+  console.log('\n== grid (engine; the webview half: node --expose-gc --import tsx bench/grid.ts) ==');
+  const g = (await gridBench({ engineOnly: true })).engine.at(-1)!;
   console.log('\n== summary ==');
   console.log(`throughput ratio engine/bare: ${t.ratio.toFixed(2)} best vs best, ${t.medianRoundRatio.toFixed(2)} median of rounds (aim >= 0.80)`);
   const peaks = ['10%', '50%', '100%'].map((l) => m.marks.find((x) => x.label === l)?.peakRssMB ?? NaN);
@@ -19,6 +25,11 @@ async function main(): Promise<void> {
   console.log(`memory peak RSS at 10/50/100%: ${peaks.join(' / ')} MB (growth x${m.growth.toFixed(2)}); heap after GC: ${retained.join(' / ')} MB`);
   console.log(`rate budget used: ${(r.utilisation * 100).toFixed(1)}% (aim >= 97%), 429s: ${r.status429}`);
   console.log(`rate budget used with resets rounded up to whole seconds (1 s windows): ${(rounded.utilisation * 100).toFixed(1)}% (aim >= 97%), 429s: ${rounded.status429}`);
+  console.log(`CSV / JSON Lines CPU: encoder x${o.ratio.encode.toFixed(2)}, output sink x${o.ratio.output.toFixed(2)}, whole export x${o.ratio.export.toFixed(2)} (aim <= x1.3)`);
+  console.log(
+    `grid at ${g.records.toLocaleString('en-US')} records: first window ${g.firstWindowMs.toFixed(1)} ms (x${(g.firstWindowMs / 50).toFixed(2)} of 50 ms), sorted first window ${Math.round(g.sortedFirstMs)} ms (x${(g.sortedFirstMs / 500).toFixed(2)} of 500 ms), ` +
+      `full sort x${g.fullSortVsDuck.toFixed(2)} of DuckDB (aim <= x1.5), filter + sort x${g.filteredVsDuck.toFixed(2)} of DuckDB, index ${Math.round((g.indexMB * 1e6) / g.records)} bytes/record`,
+  );
 }
 
 void main().catch((err) => {

@@ -25,13 +25,15 @@ export interface BenchExport {
   token: string;
   dir: string;
   perPage: number;
+  /** Output format (jsonl unless given). */
+  format?: 'jsonl' | 'csv' | 'json';
   onProgress?: (e: ProgressEvent) => void;
 }
 
 /** A cursor export of every ticket (support_type_scope=all) from the start of time, as `zdx export tickets` would run it. */
 export function exportTickets(o: BenchExport): Promise<ExportResult> {
   const query = loadQuery(
-    { name: 'bench', resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: o.perPage, supportTypeScope: 'all' }, output: { path: 'tickets.jsonl', format: 'jsonl' } },
+    { name: 'bench', resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: o.perPage, supportTypeScope: 'all' }, output: { path: `tickets.${o.format ?? 'jsonl'}`, format: o.format ?? 'jsonl' } },
     { baseDir: o.dir },
   );
   return runExport({

@@ -7,7 +7,7 @@ import { RowIndex, formatOfPath } from '../engine/rows';
 import { CloseRows, ExportRows, GetRowColumns, GetRowRecords, GetRows } from '../protocol/customMessages';
 import { ServerFailure } from './failures';
 
-/** Indexes kept open at once (about 16 bytes a record each); the least recently used one is closed beyond this. */
+/** Indexes kept open at once (16 bytes a record each, plus the keys of up to three sort columns, about 25 bytes a record for a short text); the least recently used one is closed beyond this. */
 const MAX_OPEN = 6;
 
 function keyOf(path: string): string {

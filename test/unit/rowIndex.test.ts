@@ -4,8 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { OutputFormat } from '../../src/engine/query';
 import { openOutput, parseCsv } from '../../src/engine/export';
-import { RowIndex } from '../../src/engine/rows';
+import { RowIndex, type ViewSpec } from '../../src/engine/rows';
 import { topLevelField } from '../../src/engine/rows/topLevelField';
+import { csvCellAt } from '../../src/engine/rows/readers';
+import { cellText, columnValue, compareKeys, sortKey, toCell } from '../../src/engine/rows/values';
 
 type Rec = Record<string, unknown>;
 
@@ -266,16 +268,28 @@ describe('rowIndex: big files and single fields', () => {
         assert.deepEqual(got.value, r[key], `${key} in ${text}`);
       }
     }
-    // Not compact JSON: the caller must parse.
-    assert.equal(topLevelField('{"subject" : "x"}', 'subject'), null);
+    // Whitespace between tokens (pretty-printed arrays) and keys written with escapes.
+    assert.deepEqual(topLevelField('{ "a" : { "subject": 1 } ,\n  "subject" :\t"x" }', 'subject'), { found: true, value: 'x' });
+    assert.deepEqual(topLevelField('{"sub\\u006aect":2,"subject":3}', 'subjject'), { found: false });
+    assert.deepEqual(topLevelField('{"subj\\u0065ct":2,"subject":3}', 'subject'), { found: true, value: 2 });
+    // Not an object, or a damaged value: the caller parses the whole record.
+    assert.equal(topLevelField('[1, 2]', 'subject'), null);
+    assert.equal(topLevelField('{"subject": [1, 2', 'subject'), null);
+  });
+
+  it('reads a CSV cell by position as parseCsv reads the record', () => {
+    const lines = ['a,b,c', '"q,1","q""2",3', 'ab"c,d"e,f', ',,', '"",x', '\ufeffbom,1', 'only', 'cr\rafter,1', '"multi\nline",2', 'é,"ü",中'];
+    for (const line of lines) {
+      const buf = Buffer.from(line, 'utf8');
+      const cells = parseCsv(line)[0] ?? [];
+      for (let at = 0; at < 4; at++) assert.equal(csvCellAt(buf, 0, buf.length, at), cells[at] ?? '', `${JSON.stringify(line)} cell ${at}`);
+    }
   });
 
   it('answers the first window of a big file before it is fully indexed, then completes', async () => {
     const file = path.join(dir, 'big.jsonl');
-    const lines: string[] = [];
-    for (let i = 0; i < 60_000; i++) lines.push(JSON.stringify({ id: i, pad: 'p'.repeat(400) }));
-    await fs.writeFile(file, lines.join('\n') + '\n');
-    const idx = await RowIndex.open(file, { windowBudgetMs: 0 });
+    await fs.writeFile(file, padded(60_000));
+    const idx = await RowIndex.open(file, { background: false });
     open.push(idx);
     assert.ok(idx.rows > 0 && idx.rows < 60_000, `indexed ${idx.rows} rows at open`);
     const first = await idx.getRows({ start: 0, count: 10, columns: ['id'] });
@@ -285,10 +299,256 @@ describe('rowIndex: big files and single fields', () => {
     // A window further down indexes at least up to it.
     const far = await idx.getRows({ start: 40_000, count: 5, columns: ['id'] });
     assert.deepEqual(far.rows.map((r) => r.cells[0]), [40_000, 40_001, 40_002, 40_003, 40_004]);
+    assert.ok(far.fileRows < 60_000, `${far.fileRows} rows indexed for a window at 40,000`);
     // A sorted view needs (and indexes) everything.
     const sorted = await idx.getRows({ start: 0, count: 3, columns: ['id'], sort: [{ column: 'id', dir: 'desc' }] });
-    assert.equal(sorted.complete, true);
     assert.deepEqual(sorted.rows.map((r) => r.cells[0]), [59_999, 59_998, 59_997]);
     assert.equal(sorted.total, 60_000);
+    assert.equal(sorted.fileRows, 60_000);
+    await idx.settle();
+    assert.equal((await idx.getRows({ start: 0, count: 3, columns: ['id'], sort: [{ column: 'id', dir: 'desc' }] })).complete, true);
+  });
+
+  it('indexes the rest in the background: a request in the middle answers at once, later ones see the count grow to complete', async () => {
+    const file = path.join(dir, 'big.jsonl');
+    await fs.writeFile(file, padded(60_000));
+    // One chunk of the file a background step.
+    const idx = await RowIndex.open(file, { stepMs: 0 });
+    open.push(idx);
+    // Asked before any background step ran: answered from the first chunk, not after indexing the file.
+    const first = await idx.getRows({ start: 0, count: 10, columns: ['id'] });
+    assert.deepEqual(first.rows.map((r) => r.cells[0]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.equal(first.complete, false);
+    assert.ok(first.fileRows < 60_000, `${first.fileRows} rows indexed`);
+    // The webview asks again while complete is false; nothing in these requests indexes beyond row 10.
+    const seen = [first.fileRows];
+    const deadline = Date.now() + 30_000;
+    let last = first;
+    while (!last.complete) {
+      assert.ok(Date.now() < deadline, `still ${last.fileRows} rows after 30 s`);
+      await new Promise((r) => setTimeout(r, 5));
+      last = await idx.getRows({ start: 0, count: 10, columns: ['id'] });
+      seen.push(last.fileRows);
+    }
+    assert.equal(last.fileRows, 60_000);
+    assert.equal(last.total, 60_000);
+    assert.ok(new Set(seen).size > 2, `fileRows grew in steps: ${[...new Set(seen)].join(', ')}`);
   });
 });
+
+describe('rowIndex: views of a million-row file in small', () => {
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rowindex-'));
+  });
+  afterEach(async () => {
+    for (const i of open.splice(0)) await i.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads columns, sort keys, filters and search from the bytes exactly as from the parsed record (jsonl, json, pretty json, csv)', async () => {
+    const records = numbers(0, 3000).map(varied);
+    const cases: [string, (file: string) => Promise<void>][] = [
+      ['v.jsonl', (f) => writeOutput(f, 'jsonl', [records.slice(0, 1000), records.slice(1000)])],
+      ['v.json', (f) => writeOutput(f, 'json', [records.slice(0, 1500), records.slice(1500)])],
+      ['pretty.json', (f) => fs.writeFile(f, JSON.stringify(records, null, 2))],
+      ['v.csv', (f) => writeOutput(f, 'csv', [records.slice(0, 2000), records.slice(2000)])],
+    ];
+    for (const [name, write] of cases) {
+      const file = path.join(dir, name);
+      await write(file);
+      const idx = await indexOf(file);
+      const ref = await reference(file);
+      assert.equal(ref.records.length, 3000);
+      for (const column of COLUMNS_TO_CHECK) {
+        const got = await idx.getRows({ start: 0, count: 5000, columns: [column] });
+        assert.deepEqual(got.rows.map((r) => r.cells[0]), ref.records.map((r) => toCell(columnValue(r, column))), `${name} cells of ${column}`);
+        for (const dir of ['asc', 'desc'] as const) {
+          const sort = [{ column, dir }];
+          const view = await idx.getRows({ start: 0, count: 5000, columns: [], sort });
+          assert.deepEqual(view.rows.map((r) => r.id), ref.order({ sort }), `${name} sorted by ${column} ${dir}`);
+        }
+        for (const needle of ['1', 'i', 'K', 'É', '"', 'nul']) {
+          const filters = { [column]: needle };
+          const view = await idx.getRows({ start: 0, count: 5000, columns: [], filters });
+          assert.deepEqual(view.rows.map((r) => r.id), ref.order({ filters }), `${name} ${column} contains ${needle}`);
+        }
+      }
+      const multi = [{ column: 'n', dir: 'desc' as const }, { column: 'subject', dir: 'asc' as const }, { column: 'via.channel', dir: 'desc' as const }];
+      const view = await idx.getRows({ start: 0, count: 5000, columns: [], sort: multi, filters: { subject: 'e' } });
+      assert.deepEqual(view.rows.map((r) => r.id), ref.order({ sort: multi, filters: { subject: 'e' } }), `${name} multi-column sort`);
+      if (name.endsWith('.jsonl')) {
+        // Search reads the raw line: ASCII needles on the bytes (İ and the Kelvin sign lower-case to ASCII), others decoded.
+        for (const search of ['i', 'k', 'printer 1', 'é', 'İ', '\\\\"', 'zzz']) {
+          const s = await idx.getRows({ start: 0, count: 5000, columns: [], search });
+          assert.deepEqual(s.rows.map((r) => r.id), ref.order({ search }), `search ${search}`);
+        }
+      }
+    }
+  });
+
+  it('shows a big sorted view\'s first window from a top-N pass, equal to the full order\'s, then completes it in the background', async () => {
+    const file = path.join(dir, 'big.jsonl');
+    const records = numbers(0, 25_000).map(varied);
+    await writeOutput(file, 'jsonl', [records]);
+    const idx = await RowIndex.open(file, { background: false });
+    open.push(idx);
+    const ref = await reference(file);
+    const views: ViewSpec[] = [
+      { sort: [{ column: 'subject', dir: 'asc' }] },
+      { sort: [{ column: 'n', dir: 'desc' }, { column: 'subject', dir: 'desc' }] },
+      { sort: [{ column: 'custom_fields.360001', dir: 'asc' }], filters: { subject: 'r' } },
+    ];
+    for (const spec of views) {
+      const want = ref.order(spec);
+      const top = await idx.getRows({ start: 0, count: 100, columns: ['id'], ...spec });
+      if (!spec.filters) assert.equal(top.complete, false, 'answered before the full order is done');
+      assert.equal(top.total, want.length);
+      assert.deepEqual(top.rows.map((r) => r.id), want.slice(0, 100), JSON.stringify(spec));
+      const second = await idx.getRows({ start: 100, count: 100, columns: ['id'], ...spec });
+      assert.deepEqual(second.rows.map((r) => r.id), want.slice(100, 200));
+      await idx.settle();
+      const all = await idx.getRows({ start: 0, count: 25_000, columns: [], ...spec });
+      assert.equal(all.complete, true);
+      assert.deepEqual(all.rows.map((r) => r.id), want, `full order of ${JSON.stringify(spec)}`);
+    }
+    // Far down a view whose order isn't done: the request finishes it first.
+    const far = await idx.getRows({ start: 12_000, count: 10, columns: ['id'], sort: [{ column: 'updated_at', dir: 'desc' }] });
+    assert.equal(far.complete, true);
+    assert.deepEqual(far.rows.map((r) => r.id), ref.order({ sort: [{ column: 'updated_at', dir: 'desc' }] }).slice(12_000, 12_010));
+  });
+
+  it('stays exact when the file grows during a background sort, and starts over when a resume rewrites it', async () => {
+    const file = path.join(dir, 'big.jsonl');
+    await writeOutput(file, 'jsonl', [numbers(0, 25_000).map(varied)]);
+    const idx = await RowIndex.open(file, { background: false, stepMs: 0 });
+    open.push(idx);
+    const sort = [{ column: 'subject', dir: 'desc' as const }];
+    assert.equal((await idx.getRows({ start: 0, count: 50, columns: ['id'], sort })).complete, false);
+    // The full sort starts (one slice of it), then an export appends a page.
+    assert.equal(await idx.step(), true);
+    await fs.appendFile(file, numbers(25_000, 27_000).map((i) => JSON.stringify(varied(i)) + '\n').join(''));
+    let ref = await reference(file);
+    const grown = await idx.getRows({ start: 0, count: 50, columns: ['id'], sort });
+    assert.equal(grown.total, 27_000);
+    assert.deepEqual(grown.rows.map((r) => r.id), ref.order({ sort }).slice(0, 50));
+    while (await idx.step());
+    const done = await idx.getRows({ start: 0, count: 27_000, columns: [], sort });
+    assert.equal(done.complete, true);
+    assert.deepEqual(done.rows.map((r) => r.id), ref.order({ sort }));
+    // Another page once the order is done: merged in.
+    await fs.appendFile(file, numbers(27_000, 27_500).map((i) => JSON.stringify(varied(i * 7)) + '\n').join(''));
+    ref = await reference(file);
+    const merged = await idx.getRows({ start: 0, count: 27_500, columns: [], sort });
+    assert.deepEqual(merged.rows.map((r) => r.id), ref.order({ sort }));
+
+    // A resume truncates to its checkpoint and appends other records, past the old size before the grid looks again.
+    const text = await fs.readFile(file, 'utf8');
+    const keep = Buffer.byteLength(text.split('\n').slice(0, 12_000).join('\n')) + 1;
+    await fs.truncate(file, keep);
+    await fs.appendFile(file, numbers(0, 17_000).map((i) => JSON.stringify({ ...varied(i + 5), id: 100_000 + i }) + '\n').join(''));
+    assert.ok((await fs.stat(file)).size >= Buffer.byteLength(text));
+    ref = await reference(file);
+    const after = await idx.getRows({ start: 0, count: 100, columns: ['id', 'subject'], sort });
+    assert.equal(after.total, 29_000);
+    assert.deepEqual(after.rows.map((r) => r.id), ref.order({ sort }).slice(0, 100));
+    assert.deepEqual(after.rows.map((r) => r.cells[0]), ref.order({ sort }).slice(0, 100).map((i) => ref.records[i].id));
+  });
+
+  it('answers a filtered view as soon as its window is full, then completes the count', async () => {
+    const file = path.join(dir, 'big.jsonl');
+    await fs.writeFile(file, padded(60_000));
+    const idx = await RowIndex.open(file, { background: false });
+    open.push(idx);
+    const filters = { id: '7' };
+    const want = range(0, 60_000).map((r) => r.id as number).filter((id) => String(id).includes('7'));
+    const first = await idx.getRows({ start: 0, count: 20, columns: ['id'], filters });
+    assert.deepEqual(first.rows.map((r) => r.id), want.slice(0, 20));
+    assert.equal(first.complete, false);
+    assert.ok(first.total < want.length, `total so far ${first.total}`);
+    await idx.settle();
+    const done = await idx.getRows({ start: want.length - 5, count: 20, columns: ['id'], filters });
+    assert.equal(done.complete, true);
+    assert.equal(done.total, want.length);
+    assert.deepEqual(done.rows.map((r) => r.id), want.slice(-5));
+  });
+});
+
+function numbers(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i < to; i++) out.push(i);
+  return out;
+}
+
+/** JSON Lines of `n` records of about 420 bytes: several scan chunks. */
+function padded(n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(JSON.stringify({ id: i, pad: 'p'.repeat(400) }));
+  return lines.join('\n') + '\n';
+}
+
+const COLUMNS_TO_CHECK = ['id', 'subject', 'n', 'via.channel', 'via.source.to.name', 'custom_fields.360001', 'tags', 'a.b', 'missing', 'updated_at'];
+
+/** Records whose values exercise every path: numbers and number-like texts, empties, unicode, escapes, long shared prefixes, nesting. */
+function varied(id: number): Rec {
+  let seed = id * 2654435761 + 12345;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed;
+  };
+  const pick = <T>(xs: T[]): T => xs[next() % xs.length];
+  const long = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore';
+  const rec: Rec = {
+    id,
+    subject: pick([`Printer ${id % 13}`, 'printer', 'Printer', '', null, '-1', '42', '3.5e2', '007', '1.', 'İstanbul', 'istanbul', 'Kelvin \u212a', 'ÉCOLE', 'école', `${long} ${id % 5}`, `${long} ${id % 7}!`, 'x\u0000y', `emoji 😀 ${id % 3}`, 'line\nbreak', 'quote " and \\ slash', '=SUM(A1)', 'Zebra', 'zebra', 'ß', 'ǅ', `${'a'.repeat(79)}${id % 2 ? 'İ' : 'b'}`]),
+    status: pick(['open', 'pending', 'solved']),
+    via: { channel: pick(['web', 'Email', null, 'API', '']), source: { to: { name: pick(['Team 1', 'team 1', 'Équipe', 7]) } } },
+    custom_fields: [{ id: 360001, value: pick(['cf-1', 'CF-2', null, 12, -3.25, true, '', 'x']) }, { id: 360002, value: 'other' }],
+    tags: pick([[], ['a'], ['b', 'a'], ['K']]),
+    updated_at: new Date(Date.UTC(2024, 0, 1) + (next() % 5000) * 3600_000).toISOString(),
+  };
+  const n = pick<unknown>([1, -1, 0, 2.5, 1e21, -1e-7, 123456789012345, 1234567890123456789, '7', '-7', 'abc', true, false, null, 'missing', { deep: 1 }, [3, 1]]);
+  if (n !== 'missing') rec.n = n;
+  if (next() % 3 === 0) rec['a.b'] = pick(['dotted literal', 5, null]);
+  return rec;
+}
+
+interface Reference {
+  records: Rec[];
+  /** The view's ids as today's semantics define them: values.ts's keys and comparison, ties by file position. */
+  order(spec: ViewSpec): number[];
+}
+
+/** The file read back independently (whole-file parse), and views computed the simple way. */
+async function reference(file: string): Promise<Reference> {
+  const text = await fs.readFile(file, 'utf8');
+  let records: Rec[];
+  let raw: string[];
+  if (file.endsWith('.csv')) {
+    const [header, ...rows] = parseCsv(text);
+    records = rows.map((cells) => Object.fromEntries(header.map((c, i) => [c, cells[i] ?? ''])));
+    raw = [];
+  } else if (file.endsWith('.json')) {
+    records = JSON.parse(text) as Rec[];
+    raw = [];
+  } else {
+    raw = text.split('\n').filter((l) => l.trim() !== '');
+    records = raw.map((l) => JSON.parse(l) as Rec);
+  }
+  return {
+    records,
+    order(spec) {
+      const filters = Object.entries(spec.filters ?? {}).map(([c, v]) => [c, v.trim().toLowerCase()] as const);
+      const search = spec.search?.trim().toLowerCase() ?? '';
+      const sort = spec.sort ?? [];
+      const ids = records.map((_, i) => i).filter((i) => (!search || raw[i].toLowerCase().includes(search)) && filters.every(([c, v]) => cellText(columnValue(records[i], c)).includes(v)));
+      const keys = sort.map((s) => records.map((r) => sortKey(columnValue(r, s.column))));
+      return ids.sort((a, b) => {
+        for (let k = 0; k < sort.length; k++) {
+          const r = compareKeys(keys[k][a], keys[k][b]);
+          if (r !== 0) return keys[k][a] === null || keys[k][b] === null || sort[k].dir === 'asc' ? r : -r;
+        }
+        return a - b;
+      });
+    },
+  };
+}

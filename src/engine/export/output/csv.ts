@@ -5,14 +5,26 @@ import type { FormatWriter } from './formatWriter';
 /** Column holding, as a JSON object, fields that appeared after the columns were fixed. */
 export const EXTRA_COLUMN = '_extra';
 
-const FORMULA_START = /^[=+\-@\t\r]/;
 const PLAIN_NUMBER = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
+/** The columns as a tree of their dot-separated parts: a nested field finds its column without building its dotted name. */
+interface ColumnNode {
+  at?: number;
+  children?: Map<string, ColumnNode>;
+  /** The keys of the last object met at this place and their nodes: records of a page share their shape. */
+  lastKeys?: string[];
+  lastNodes?: (ColumnNode | undefined)[];
+}
 
 export class CsvWriter implements FormatWriter {
   readonly prologue = '';
   readonly epilogue = '';
   private columns: string[] | null;
   private index = new Map<string, number>();
+  private tree: ColumnNode = {};
+  /** The row being encoded: its cells by column, and the fields no column holds. */
+  private cells: string[] = [];
+  private extra: Record<string, unknown> | null = null;
 
   /** `columns` is the header of a resumed file (from the checkpoint's writer state), null for a new file. */
   constructor(columns: string[] | null) {
@@ -22,25 +34,20 @@ export class CsvWriter implements FormatWriter {
 
   encode(records: Record<string, unknown>[]): string {
     if (records.length === 0) return '';
-    const flat = records.map(flattenRecord);
     let out = '';
     if (!this.columns) {
       const seen = new Set<string>();
-      for (const row of flat) for (const key of row.keys()) if (key !== EXTRA_COLUMN) seen.add(key);
+      for (const r of records) for (const key of flattenRecord(r).keys()) if (key !== EXTRA_COLUMN) seen.add(key);
       this.fix([...seen, EXTRA_COLUMN]);
       out += csvLine(this.columns!.map((c) => csvCell(c)));
     }
-    const width = this.columns!.length;
+    const cells = this.cells;
     const extraAt = this.index.get(EXTRA_COLUMN)!;
-    for (const row of flat) {
-      const cells = new Array<string>(width).fill('');
-      let extra: Record<string, unknown> | null = null;
-      for (const [key, value] of row) {
-        const at = key === EXTRA_COLUMN ? undefined : this.index.get(key);
-        if (at === undefined) (extra ??= {})[key] = value;
-        else cells[at] = csvCell(value);
-      }
-      if (extra) cells[extraAt] = csvCell(JSON.stringify(extra));
+    for (const record of records) {
+      cells.fill('');
+      this.extra = null;
+      this.fields(record, this.tree, '');
+      if (this.extra) cells[extraAt] = csvCell(JSON.stringify(this.extra));
       out += csvLine(cells);
     }
     return out;
@@ -50,9 +57,71 @@ export class CsvWriter implements FormatWriter {
     return this.columns ? [...this.columns] : null;
   }
 
+  /** Puts the flattened fields of `obj` (as flattenRecord walks them) into the row's cells. */
+  private fields(obj: Record<string, unknown>, node: ColumnNode | undefined, prefix: string): void {
+    const children = node?.children;
+    const lastKeys = node ? (node.lastKeys ??= []) : undefined;
+    const lastNodes = node ? (node.lastNodes ??= []) : undefined;
+    // Keys and values in two native calls: obj[k] by a computed key is a slow generic lookup.
+    const keys = Object.keys(obj);
+    const values = Object.values(obj);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      const v = values[i];
+      let child: ColumnNode | undefined;
+      if (lastKeys && lastKeys[i] === k) {
+        child = lastNodes![i];
+      } else {
+        child = children?.get(k);
+        if (lastKeys) {
+          lastKeys[i] = k;
+          lastNodes![i] = child;
+        }
+      }
+      if (k === 'custom_fields' && Array.isArray(v) && v.length > 0 && v.every(isIdValue)) {
+        for (const field of v) {
+          const id = String(field.id);
+          this.put(child?.children?.get(id), prefix, `${k}.${id}`, field.value);
+        }
+      } else if (isPlainObject(v) && !isEmpty(v)) {
+        this.fields(v, child, prefix ? `${prefix}.${k}` : k);
+      } else {
+        this.put(child, prefix, k, v);
+      }
+    }
+  }
+
+  private put(node: ColumnNode | undefined, prefix: string, k: string, value: unknown): void {
+    let at = node?.at;
+    if (at === undefined) {
+      // Not a column by its parts: by its dotted name (keys may hold dots themselves), or a field for _extra.
+      const key = prefix ? `${prefix}.${k}` : k;
+      at = key === EXTRA_COLUMN ? undefined : this.index.get(key);
+      if (at === undefined) {
+        // A field seen twice (a dotted key and a nested one) keeps its last value, as flattenRecord's Map does.
+        (this.extra ??= {})[key] = value;
+        return;
+      }
+    }
+    this.cells[at] = csvCell(value);
+  }
+
   private fix(columns: string[]): void {
     this.columns = columns.includes(EXTRA_COLUMN) ? [...columns] : [...columns, EXTRA_COLUMN];
     this.index = new Map(this.columns.map((c, i) => [c, i]));
+    this.cells = new Array<string>(this.columns.length).fill('');
+    this.tree = {};
+    this.columns.forEach((column, at) => {
+      if (column === EXTRA_COLUMN) return;
+      let node = this.tree;
+      for (const part of column.split('.')) {
+        node.children ??= new Map();
+        let next = node.children.get(part);
+        if (!next) node.children.set(part, (next = {}));
+        node = next;
+      }
+      node.at = at;
+    });
   }
 }
 
@@ -87,7 +156,7 @@ export function flattenRecord(record: Record<string, unknown>): Map<string, unkn
         for (const field of v) out.set(`${key}.${String(field.id)}`, field.value);
       } else if (isPlainObject(v)) {
         // An empty object would otherwise vanish; keep it visible and round-trippable.
-        if (Object.keys(v).length === 0) out.set(key, v);
+        if (isEmpty(v)) out.set(key, v);
         else walk(v, key);
       } else {
         out.set(key, v);
@@ -98,18 +167,119 @@ export function flattenRecord(record: Record<string, unknown>): Map<string, unkn
   return out;
 }
 
+function isEmpty(obj: Record<string, unknown>): boolean {
+  for (const k in obj) if (Object.prototype.hasOwnProperty.call(obj, k)) return false;
+  return true;
+}
+
 /** One cell's text: JSON for arrays/objects, empty for null, and a leading `'` for formula-looking strings. */
 export function csvCell(value: unknown): string {
-  let text: string;
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'string') {
-    text = FORMULA_START.test(value) && !PLAIN_NUMBER.test(value) ? `'${value}` : value;
-  } else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
-    text = String(value);
-  } else {
-    text = JSON.stringify(value);
+  switch (typeof value) {
+    case 'string':
+      return quoted(neutralised(value));
+    case 'number':
+    case 'bigint':
+      // Digits, sign, dot, exponent: never needs quotes.
+      return String(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+      return '';
+    default:
+      if (value === null) return '';
+      return jsonCell(value);
   }
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/**
+ * The cell of an array or object: its JSON, quoted like any cell. Arrays and objects of plain
+ * values (what API records hold) are written straight into the cell with their quotes doubled,
+ * which saves a second pass over the JSON; anything else goes through JSON.stringify.
+ */
+function jsonCell(value: unknown): string {
+  const direct = plainJson(value);
+  if (direct !== null) return direct.needsQuotes ? `"${direct.text}"` : direct.text;
+  return quoted(JSON.stringify(value) ?? '');
+}
+
+/** JSON.stringify's text of `value` with every quote doubled (and whether the cell needs quotes), or null when unsure. */
+function plainJson(value: unknown): { text: string; needsQuotes: boolean } | null {
+  const state = { needsQuotes: false };
+  const text = plainJsonText(value, state, 0);
+  return text === null ? null : { text, needsQuotes: state.needsQuotes };
+}
+
+function plainJsonText(value: unknown, state: { needsQuotes: boolean }, depth: number): string | null {
+  if (depth > 2 || typeof value !== 'object' || value === null) return null;
+  // Plain arrays and objects only: a Date or anything with toJSON is JSON.stringify's to write.
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if ((proto !== Array.prototype && proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return null;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const item = plainJsonValue(value[i], state, depth);
+      if (item === null) return null;
+      out += i === 0 ? item : `,${item}`;
+    }
+    if (value.length > 1) state.needsQuotes = true;
+    return `${out}]`;
+  }
+  let out = '{';
+  let n = 0;
+  const obj = value as Record<string, unknown>;
+  for (const k of Object.keys(obj)) {
+    if (!plainJsonString(k)) return null;
+    const item = plainJsonValue(obj[k], state, depth);
+    if (item === null) return null;
+    out += `${n++ === 0 ? '' : ','}""${k}"":${item}`;
+  }
+  // Keys are quoted: any key makes the cell quoted.
+  if (n > 0) state.needsQuotes = true;
+  return `${out}}`;
+}
+
+function plainJsonValue(v: unknown, state: { needsQuotes: boolean }, depth: number): string | null {
+  switch (typeof v) {
+    case 'string':
+      if (!plainJsonString(v)) return null;
+      state.needsQuotes = true;
+      return `""${v}""`;
+    case 'number':
+      return Number.isFinite(v) ? String(v) : null;
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object':
+      return v === null ? 'null' : plainJsonText(v, state, depth + 1);
+    default:
+      return null;
+  }
+}
+
+/** JSON.stringify writes this string as is between quotes: no quote, backslash, control character or surrogate. */
+function plainJsonString(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 34 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
+}
+
+/** A text a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading `'`; plain numbers like -1 don't. */
+function neutralised(text: string): string {
+  const c = text.charCodeAt(0);
+  if (c === 61 || c === 43 || c === 64 || c === 9 || c === 13 || (c === 45 && !PLAIN_NUMBER.test(text))) return `'${text}`;
+  return text;
+}
+
+/** RFC 4180: a cell holding a quote, comma or line break is quoted, its quotes doubled. */
+function quoted(text: string): string {
+  if (text.length > 64) return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 || c === 44 || c === 10 || c === 13) return `"${text.replaceAll('"', '""')}"`;
+  }
+  return text;
 }
 
 function csvLine(cells: string[]): string {
