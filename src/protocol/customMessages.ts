@@ -314,8 +314,12 @@ export interface GetCredentialsParams {
   reason: 'export' | 'testConnection' | 'refresh';
 }
 
-/** `secret` is the API token (auth 'apiToken') or the OAuth access token (auth 'oauth'); null → none stored. */
-export type GetCredentialsResult = { secret: string } | null;
+/**
+ * `secret` is the API token (auth 'apiToken') or the OAuth access token (auth 'oauth'); null → none
+ * stored; `refused` → the client keeps the secret back (it belongs to another host than the
+ * connection's URL now names, and the person didn't agree to send it there): one sentence saying so.
+ */
+export type GetCredentialsResult = { secret: string } | { refused: string } | null;
 
 /**
  * The server asks the client for a connection's secret when it needs it (start of a session,
