@@ -172,7 +172,8 @@ export class ConnectionCommands {
 
   private async askToken(conn: ConnectionSetting): Promise<string | undefined> {
     const token = await vscode.window.showInputBox({
-      title: `Token for "${conn.name}"`,
+      // The token is bound to this host: it is sent nowhere else without asking.
+      title: `Token for "${conn.name}" (${baseUrlOf(conn)})`,
       prompt: conn.authKind === 'oauth' ? 'OAuth access token' : `API token for ${conn.email ?? 'the agent'} (Admin Center → Apps and integrations → Zendesk API)`,
       password: true,
       ignoreFocusOut: true,

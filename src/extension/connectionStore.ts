@@ -1,5 +1,7 @@
 // Connections live in settings (`zendesk.connections`); their tokens live only in
-// context.secrets (the OS keychain on desktop). This is the one place that knows both.
+// context.secrets (the OS keychain on desktop). This is the one place that knows both. A token is
+// stored with the origin it was set for, so a connection whose URL changes later (a workspace's
+// settings can redefine it) doesn't carry the token along unasked (see auth/hostBinding.ts).
 import * as vscode from 'vscode';
 import { settingBaseUrl } from '../engine/zendesk';
 import type { ConnectionRef } from '../protocol/customMessages';
@@ -23,6 +25,23 @@ const SECRET_PREFIX = 'zendesk.connection.token:';
 
 export function baseUrlOf(c: ConnectionSetting): string {
   return settingBaseUrl(c);
+}
+
+/** scheme://host[:port] of a base URL, or undefined when it is none. */
+export function originOf(baseUrl: string | undefined): string | undefined {
+  if (!baseUrl) return undefined;
+  try {
+    const origin = new URL(baseUrl).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A stored token and the origin it was set for; no origin: stored before tokens were bound to hosts. */
+export interface StoredToken {
+  token: string;
+  origin?: string;
 }
 
 export function toConnectionRef(c: ConnectionSetting): ConnectionRef {
@@ -91,7 +110,29 @@ export class ConnectionStore implements vscode.Disposable {
   }
 
   async getToken(name: string): Promise<string | undefined> {
-    return this.secrets.get(SECRET_PREFIX + name);
+    return (await this.getStoredToken(name))?.token;
+  }
+
+  /** The token with the origin it belongs to. Stored as JSON since tokens are bound to hosts; before that, the token alone. */
+  async getStoredToken(name: string): Promise<StoredToken | undefined> {
+    const raw = await this.secrets.get(SECRET_PREFIX + name);
+    if (!raw) return undefined;
+    if (raw.startsWith('{')) {
+      try {
+        const v = JSON.parse(raw) as Partial<StoredToken>;
+        if (typeof v.token === 'string' && v.token && typeof v.origin === 'string') return { token: v.token, origin: v.origin };
+      } catch {
+        // Not ours: a token that happens to start with a brace.
+      }
+    }
+    return { token: raw };
+  }
+
+  /** The origin the user's own (global) settings give a connection: a workspace can't have put it there. */
+  userLevelOrigin(name: string): string | undefined {
+    const inspected = vscode.workspace.getConfiguration(SECTION).inspect<unknown>(KEY);
+    const own = sanitizeConnections(inspected?.globalValue).find((c) => c.name === name);
+    return own ? originOf(baseUrlOf(own)) : undefined;
   }
 
   async hasToken(name: string): Promise<boolean> {
@@ -104,8 +145,17 @@ export class ConnectionStore implements vscode.Disposable {
     return c.authKind === 'oauth' && this.signedIn ? this.signedIn(c.name) : false;
   }
 
-  async setToken(name: string, token: string): Promise<void> {
-    await this.secrets.store(SECRET_PREFIX + name, token);
+  /** Stores a token for the origin the connection has now (or `origin`): it is sent nowhere else unasked. */
+  async setToken(name: string, token: string, origin?: string): Promise<void> {
+    const conn = this.get(name);
+    const bound = origin ?? (conn ? originOf(baseUrlOf(conn)) : undefined);
+    await this.secrets.store(SECRET_PREFIX + name, bound ? JSON.stringify({ token, origin: bound } satisfies StoredToken) : token);
+  }
+
+  /** Binds the stored token to another origin (the person agreed to send it there). */
+  async bindToken(name: string, origin: string): Promise<void> {
+    const stored = await this.getStoredToken(name);
+    if (stored) await this.setToken(name, stored.token, origin);
   }
 
   async clearToken(name: string): Promise<void> {
@@ -124,8 +174,9 @@ export class ConnectionStore implements vscode.Disposable {
     next.splice(index < 0 ? next.length : Math.min(index, next.length), 0, stripUndefined(conn));
     await vscode.workspace.getConfiguration(SECTION).update(KEY, next, target);
     if (previousName && previousName !== conn.name) {
-      const token = await this.getToken(previousName);
-      if (token) await this.setToken(conn.name, token);
+      // A rename keeps the token's host: a changed URL is asked about at first use, as any other.
+      const stored = await this.getStoredToken(previousName);
+      if (stored) await this.secrets.store(SECRET_PREFIX + conn.name, stored.origin ? JSON.stringify(stored) : stored.token);
       await this.clearToken(previousName);
     }
   }

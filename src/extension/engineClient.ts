@@ -53,6 +53,7 @@ import {
 } from '../protocol/customMessages';
 import { isLoopbackUrl, redactSecrets } from '../engine/zendesk';
 import type { ZendeskAuth } from './auth/index';
+import { releaseToken } from './auth/hostBinding';
 import type { ConnectionStore } from './connectionStore';
 
 /** Restarts allowed within RESTART_WINDOW_MS before we give up and say so. */
@@ -146,7 +147,7 @@ export class EngineClient implements vscode.Disposable {
     this.disposables.push(
       client.onRequest(GetCredentials.type, async (params) => {
         const answer = await this.credentialsFor(params);
-        if (answer) this.handedOut.add(answer.secret);
+        if (answer && 'secret' in answer) this.handedOut.add(answer.secret);
         return answer;
       }),
       client.onNotification(ExportProgress.type, (p) => this.progressEmitter.fire(p)),
@@ -165,15 +166,18 @@ export class EngineClient implements vscode.Disposable {
     return client;
   }
 
+  /**
+   * GetCredentials: a secret goes only to the origin it was stored for, unless the person agrees
+   * (hostBinding.ts); the connection in the request is where the engine will send it.
+   */
   private async credentialsFor({ connection, reason }: GetCredentialsParams): Promise<GetCredentialsResult> {
-    const pasted = (): Thenable<string | undefined> => this.connections.getToken(connection.name);
+    const pasted = (): Promise<GetCredentialsResult> => releaseToken(this.connections, connection);
     // OAuth: the provider's access token (refreshed ahead of expiry or after a 401), else a pasted token.
     if (this.auth && !(connection.auth === 'apiToken' && isLoopbackUrl(connection.baseUrl))) {
       return this.auth.secretFor(connection, reason, pasted);
     }
     if (reason === 'refresh') return null;
-    const secret = await pasted();
-    return secret ? { secret } : null;
+    return pasted();
   }
 
   private errorHandler(): ErrorHandler {

@@ -6,6 +6,8 @@ import type { ServerErrorCode, WireError } from '../protocol/customMessages';
 
 export interface ErrorContext {
   connectionName?: string;
+  /** The connection's auth kind: an OAuth connection without a usable secret is offered Sign In. */
+  auth?: 'apiToken' | 'oauth';
   queryUri?: vscode.Uri;
 }
 
@@ -32,10 +34,12 @@ function actionsFor(code: ServerErrorCode, ctx: ErrorContext): { title: string; 
   const openQuery = ctx.queryUri ? [{ title: 'Open Query', run: () => vscode.window.showTextDocument(ctx.queryUri as vscode.Uri) }] : [];
   const resume = ctx.queryUri ? [{ title: 'Resume', run: () => vscode.commands.executeCommand('zendesk.resumeQuery', ctx.queryUri) }] : [];
   const startOver = ctx.queryUri ? [{ title: 'Start Over', run: () => vscode.commands.executeCommand('zendesk.runQuery', ctx.queryUri, { fresh: true }) }] : [];
+  const signIn = { title: 'Sign In', run: () => vscode.commands.executeCommand('zendesk.signIn', conn) };
   switch (code) {
     case 'auth':
     case 'noCredentials':
-      return conn ? [setToken, settings] : [settings];
+      if (!conn) return [settings];
+      return ctx.auth === 'oauth' ? [signIn, settings] : [setToken, settings];
     case 'forbidden':
       return conn ? [testConn, setToken] : [settings];
     case 'notFound':
@@ -49,13 +53,17 @@ function actionsFor(code: ServerErrorCode, ctx: ErrorContext): { title: string; 
     case 'checkpointMismatch':
     case 'checkpointCorrupt':
       return [...startOver, ...openQuery];
+    // The engine's sentence says until when Zendesk asked to wait; Resume is the way on after that.
+    case 'rateLimited':
     case 'network':
     case 'server':
-    case 'rateLimited':
     case 'stuck':
     case 'io':
     case 'internal':
       return resume;
+    // The sentence names the other writer (pid, start, command); only ending that run frees the output.
+    case 'locked':
+      return [];
     default:
       return [];
   }

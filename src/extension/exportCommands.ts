@@ -7,9 +7,9 @@ import * as vscode from 'vscode';
 import { emptySessionCounts, type ConnectionRef, type ExportFinishedParams, type SavedQuery, type SessionInfo } from '../protocol/customMessages';
 import { toConnectionRef, type ConnectionStore } from './connectionStore';
 import type { EngineClient } from './engineClient';
-import { presentError, presentMissingSecret, toWireError } from './errorPresentation';
+import { presentError, presentMissingSecret, toWireError, type ErrorContext } from './errorPresentation';
 import { countsText, n, plural, waitingText } from './format';
-import { findQueryFiles, isQueryUri, queryLabel, readQuery } from './queryFiles';
+import { findQueryFiles, isQueryUri, QUERY_SUFFIX, queryLabel, readQuery } from './queryFiles';
 import type { SessionStore } from './sessionStore';
 
 export interface RunOptions {
@@ -98,10 +98,11 @@ export class ExportCommands {
     };
     this.sessions.add(placeholder);
     this.log.info(`Starting "${req.name}" (session ${sessionId}) on ${req.connection.name}${req.fresh ? ', from the start time' : ''}.`);
-    const errorCtx = { connectionName: req.connection.name, queryUri: req.queryUri };
+    const errorCtx = { connectionName: req.connection.name, auth: req.connection.auth, queryUri: req.queryUri };
     try {
       const started = await this.engine.startExport({
         sessionId, connection: req.connection, queryUri: req.queryUri?.toString(), query: req.query, baseDir: req.baseDir, fresh: req.fresh,
+        maxWaitMs: maxWaitMs(),
       });
       this.sessions.update(sessionId, {
         queryName: started.queryName, endpointId: started.endpointId, outputPath: started.outputPath, checkpointPath: started.checkpointPath,
@@ -110,7 +111,8 @@ export class ExportCommands {
       const wire = toWireError(err);
       this.sessions.update(sessionId, { status: 'failed', error: wire, endedAt: new Date().toISOString() });
       this.sessions.remove(sessionId);
-      await presentError(this.log, err, errorCtx);
+      // Shown, not awaited: the command ends with the failure while the notification stays up.
+      void presentError(this.log, err, errorCtx);
       return { ...finishedStub(placeholder), status: 'failed', error: wire };
     }
 
@@ -134,7 +136,7 @@ export class ExportCommands {
     return finished;
   }
 
-  private announce(f: ExportFinishedParams, name: string, ctx: { connectionName: string; queryUri?: vscode.Uri }): void {
+  private announce(f: ExportFinishedParams, name: string, ctx: ErrorContext & { connectionName: string }): void {
     const c = f.counts;
     this.log.info(`"${name}" ${f.status}: ${c.sessionRecords} new records in ${c.sessionPages} pages, ${c.records} in the output; caughtUp=${f.caughtUp}.`);
     if (f.status === 'done') {
@@ -269,7 +271,7 @@ export class ExportCommands {
     if (target && typeof target === 'object' && !(target instanceof vscode.Uri) && target.session) {
       return { output: target.session.outputPath || undefined, files: target.session.files };
     }
-    if (typeof target === 'string' && !target.includes('://') && path.isAbsolute(target)) return { output: target, files: [target] };
+    if (typeof target === 'string' && !target.includes('://') && path.isAbsolute(target) && !target.endsWith(QUERY_SUFFIX)) return { output: target, files: [target] };
     const uri = await this.queryUriOf(target, 'Results of which saved query?');
     if (!uri) return { files: [] };
     const latest = this.sessions.list().find((s) => s.queryUri === uri.toString() && s.outputPath);
@@ -312,6 +314,12 @@ export class ExportCommands {
     if (vscode.workspace.getWorkspaceFolder(uri)) await vscode.commands.executeCommand('revealInExplorer', uri);
     else await vscode.commands.executeCommand('revealFileInOS', uri);
   }
+}
+
+/** `zendesk.export.maxWaitMinutes` in ms; undefined (the engine's default) when unset or not a positive number. */
+function maxWaitMs(): number | undefined {
+  const minutes = vscode.workspace.getConfiguration('zendesk').get<unknown>('export.maxWaitMinutes');
+  return typeof minutes === 'number' && Number.isFinite(minutes) && minutes > 0 ? Math.min(minutes, 1440) * 60_000 : undefined;
 }
 
 function finishedStub(s: SessionInfo): ExportFinishedParams {

@@ -61,7 +61,7 @@ export function activate(context: vscode.ExtensionContext): ZendeskExportApi {
     vscode.commands.registerCommand('zendesk.showLog', () => log.show()),
   );
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
-    context.subscriptions.push(...registerTestCommands(engine));
+    context.subscriptions.push(...registerTestCommands(engine, context.secrets));
   }
 
   // The engine is needed by the first export, CodeLens and diagnostics, but not by activation.

@@ -41,6 +41,8 @@ export type ServerErrorCode =
   | 'unknownConnection'
   /** Unknown session id. */
   | 'unknownSession'
+  /** A request's params have the wrong shape (JSON-RPC InvalidParams, -32602); the message names the field. */
+  | 'invalidParams'
   /** A bug: the message says what failed. */
   | 'internal';
 
@@ -192,6 +194,11 @@ export interface StartExportParams {
   waitForCompletion?: boolean;
   requestTimeoutMs?: number;
   maxRetries?: number;
+  /**
+   * The longest single wait (ms) for a rate limit, Retry-After or backoff; a longer one stops the
+   * session with 'rateLimited' naming the time Zendesk gave. Default: the engine's (20 min).
+   */
+  maxWaitMs?: number;
 }
 
 export interface StartExportResult {
@@ -307,8 +314,12 @@ export interface GetCredentialsParams {
   reason: 'export' | 'testConnection' | 'refresh';
 }
 
-/** `secret` is the API token (auth 'apiToken') or the OAuth access token (auth 'oauth'); null → none stored. */
-export type GetCredentialsResult = { secret: string } | null;
+/**
+ * `secret` is the API token (auth 'apiToken') or the OAuth access token (auth 'oauth'); null → none
+ * stored; `refused` → the client keeps the secret back (it belongs to another host than the
+ * connection's URL now names, and the person didn't agree to send it there): one sentence saying so.
+ */
+export type GetCredentialsResult = { secret: string } | { refused: string } | null;
 
 /**
  * The server asks the client for a connection's secret when it needs it (start of a session,
@@ -486,3 +497,104 @@ export namespace CloseRows {
   export const method = 'zendesk/rows/close';
   export const type = new NotificationType<{ path: string }>(method);
 }
+
+// =============================================================================================
+// Checks of untrusted params. The engine server takes requests from any client (an editor, a
+// script on stdio): each custom request's params are checked here before use, and a wrong shape is
+// answered with JSON-RPC InvalidParams and one sentence naming the field. Small and hand-written,
+// like the webview's guards (webviewMessages.ts), so this file stays dependency-free.
+// =============================================================================================
+
+/** What is wrong with a request's params, as one sentence; undefined when they have the declared shape. */
+export type ParamsCheck = (params: unknown) => string | undefined;
+
+interface Shape {
+  /** What a value of this shape is, for the sentence: 'a string', 'true or false'. */
+  expected: string;
+  ok(v: unknown): boolean;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const isIndex = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+const STRING: Shape = { expected: 'a string', ok: (v) => typeof v === 'string' };
+const NAME: Shape = { expected: 'a non-empty string', ok: (v) => typeof v === 'string' && v.trim() !== '' };
+const BOOLEAN: Shape = { expected: 'true or false', ok: (v) => typeof v === 'boolean' };
+const INDEX: Shape = { expected: 'a whole number, 0 or more', ok: isIndex };
+const POSITIVE: Shape = { expected: 'a number above 0', ok: (v) => typeof v === 'number' && Number.isFinite(v) && v > 0 };
+const OBJECT: Shape = { expected: 'an object', ok: isPlainObject };
+const STRINGS: Shape = { expected: 'an array of strings', ok: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string') };
+const INDEXES: Shape = { expected: 'an array of whole numbers, 0 or more', ok: (v) => Array.isArray(v) && v.every(isIndex) };
+const FORMAT: Shape = { expected: '"csv", "jsonl" or "json"', ok: (v) => v === 'csv' || v === 'jsonl' || v === 'json' };
+const CONNECTION: Shape = {
+  expected: 'a connection name or { name, baseUrl, auth: "apiToken" | "oauth", email? }',
+  ok: (v) => (typeof v === 'string' && v.trim() !== '') || (isPlainObject(v) && NAME.ok(v.name) && typeof v.baseUrl === 'string'
+    && (v.auth === 'apiToken' || v.auth === 'oauth') && (v.email === undefined || typeof v.email === 'string')),
+};
+const SORTS: Shape = {
+  expected: 'an array of { column, dir: "asc" | "desc" }',
+  ok: (v) => Array.isArray(v) && v.every((s) => isPlainObject(s) && typeof s.column === 'string' && (s.dir === 'asc' || s.dir === 'desc')),
+};
+const TEXTS: Shape = { expected: 'an object of strings', ok: (v) => isPlainObject(v) && Object.values(v).every((x) => typeof x === 'string') };
+const VIEW: Shape = {
+  expected: 'an object { sort?, filters?, search? }',
+  ok: (v) => isPlainObject(v) && (v.sort === undefined || SORTS.ok(v.sort)) && (v.filters === undefined || TEXTS.ok(v.filters))
+    && (v.search === undefined || typeof v.search === 'string'),
+};
+
+/** How a value that failed its check reads in the sentence. */
+function described(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  switch (typeof v) {
+    case 'string': return v.length > 40 ? 'a string' : JSON.stringify(v);
+    case 'number': return `the number ${v}`;
+    case 'boolean': return String(v);
+    case 'object': return 'an object';
+    default: return typeof v;
+  }
+}
+
+type Fields = Record<string, { shape: Shape; required: boolean }>;
+const req = (shape: Shape) => ({ shape, required: true });
+const opt = (shape: Shape) => ({ shape, required: false });
+
+function paramsOf(method: string, fields: Fields, orAbsent = false): ParamsCheck {
+  return (params) => {
+    if (orAbsent && (params === undefined || params === null)) return undefined;
+    if (!isPlainObject(params)) return `${method} takes an object of params, not ${described(params)}.`;
+    for (const [name, { shape, required }] of Object.entries(fields)) {
+      const v = params[name];
+      if (v === undefined) {
+        if (required) return `${method} needs "${name}" (${shape.expected}).`;
+      } else if (!shape.ok(v)) {
+        return `${method}: "${name}" must be ${shape.expected}, not ${described(v)}.`;
+      }
+    }
+    return undefined;
+  };
+}
+
+const QUERY_FIELDS: Fields = { queryUri: opt(STRING), queryFile: opt(STRING), query: opt(OBJECT), baseDir: opt(STRING) };
+
+/** The check of every client → server request and notification, by method. */
+export const PARAMS_CHECKS: Readonly<Record<string, ParamsCheck>> = {
+  [StartExport.method]: paramsOf(StartExport.method, {
+    connection: opt(CONNECTION), ...QUERY_FIELDS, sessionId: opt(NAME), fresh: opt(BOOLEAN), pageRecordsLimit: opt(INDEX),
+    waitForCompletion: opt(BOOLEAN), requestTimeoutMs: opt(POSITIVE), maxRetries: opt(INDEX), maxWaitMs: opt(POSITIVE),
+  }),
+  [CancelExport.method]: paramsOf(CancelExport.method, { sessionId: req(STRING) }),
+  [ListSessions.method]: paramsOf(ListSessions.method, {}, true),
+  [TestConnection.method]: paramsOf(TestConnection.method, { connection: req(CONNECTION) }),
+  [CheckpointInfo.method]: paramsOf(CheckpointInfo.method, QUERY_FIELDS),
+  [GetRows.method]: paramsOf(GetRows.method, {
+    path: req(STRING), start: req(INDEX), count: req(INDEX), columns: req(STRINGS), sort: opt(SORTS), filters: opt(TEXTS), search: opt(STRING),
+  }),
+  [GetRowColumns.method]: paramsOf(GetRowColumns.method, { path: req(STRING) }),
+  [GetRowRecords.method]: paramsOf(GetRowRecords.method, { path: req(STRING), ids: req(INDEXES) }),
+  [ExportRows.method]: paramsOf(ExportRows.method, { path: req(STRING), view: req(VIEW), target: req(STRING), format: req(FORMAT), columns: req(STRINGS) }),
+  [CloseRows.method]: paramsOf(CloseRows.method, { path: req(STRING) }),
+};

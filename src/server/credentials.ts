@@ -9,7 +9,8 @@ export type AskCredentials = (params: GetCredentialsParams) => Promise<GetCreden
 
 export async function credentialsFor(ref: ConnectionRef, reason: 'export' | 'testConnection', ask: AskCredentials): Promise<Credentials> {
   const answer = await ask({ connection: ref, reason });
-  if (!answer || typeof answer.secret !== 'string' || !answer.secret) {
+  if (answer && 'refused' in answer && typeof answer.refused === 'string') throw new ServerFailure('noCredentials', answer.refused);
+  if (!answer || !('secret' in answer) || typeof answer.secret !== 'string' || !answer.secret) {
     throw new ServerFailure('noCredentials', `No token is stored for the connection "${ref.name}"; set one and try again.`);
   }
   if (ref.auth === 'oauth') {
@@ -18,6 +19,7 @@ export async function credentialsFor(ref: ConnectionRef, reason: 'export' | 'tes
       accessToken: answer.secret,
       refresh: async () => {
         const renewed = await ask({ connection: ref, reason: 'refresh' });
+        if (renewed && 'refused' in renewed) throw new ExportError('auth', renewed.refused);
         if (!renewed?.secret) throw new ExportError('auth', `Zendesk rejected the OAuth token of "${ref.name}" and it couldn't be refreshed; sign in again.`);
         return renewed.secret;
       },

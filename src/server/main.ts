@@ -2,9 +2,11 @@
 // (started by the extension's language client with TransportKind.ipc) or stdio (`--stdio`, for other
 // editors and tools). Exports run here so a long export never blocks or bloats the extension host.
 import { fileURLToPath } from 'node:url';
+import { format } from 'node:util';
 import {
   CodeLensRefreshRequest,
   createConnection,
+  type Connection,
   DidChangeConfigurationNotification,
   ErrorCodes,
   ProposedFeatures,
@@ -23,22 +25,46 @@ import {
   GetCredentials,
   ListSessions,
   PageArrived,
+  PARAMS_CHECKS,
   SessionsChanged,
   StartExport,
   TestConnection,
   type ConnectionRef,
   type InitializationOptions,
+  type ResponseErrorData,
 } from '../protocol/customMessages';
 import { parseConnections } from './connections';
 import { registerRowHandlers } from './rows';
 import { codeLensesFor, computeCompletion, computeDiagnostics, computeHover, isSavedQueryUri, type QueryContext } from './queryLanguage';
 import { toResponseError } from './failures';
 import { SessionManager } from './sessions';
+import { FrameResync } from './stdioFrames';
 
 // The name other processes see, e.g. in an output's lock when a second export is refused.
 process.title = 'zdx-engine';
-const connection = createConnection(ProposedFeatures.all);
+const connection = openConnection();
 const documents = new TextDocuments(TextDocument);
+
+/**
+ * IPC (the language client) as vscode-languageserver sets it up from argv. On stdio the input goes
+ * through FrameResync first, so a malformed frame from a client is dropped instead of swallowing
+ * every request after it; console output then goes to the client's log (stdout carries the protocol).
+ */
+function openConnection(): Connection {
+  if (!process.argv.includes('--stdio')) return createConnection(ProposedFeatures.all);
+  const early: string[] = [];
+  let warn = (why: string): void => void early.push(why);
+  const frames = new FrameResync((why) => warn(why));
+  process.stdin.pipe(frames);
+  const conn = createConnection(ProposedFeatures.all, frames, process.stdout);
+  warn = (why) => conn.console.warn(why);
+  for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    const send = level === 'debug' ? 'log' : level;
+    console[level] = (...args: unknown[]) => conn.console[send](format(...args));
+  }
+  for (const why of early.splice(0)) warn(why);
+  return conn;
+}
 
 let connections: ConnectionRef[] | undefined;
 let workspaceFolders: string[] = [];
@@ -60,6 +86,11 @@ function uriToPath(uri: string): string | undefined {
   }
 }
 
+function documentOf(p: { textDocument?: { uri?: unknown } } | null | undefined): TextDocument | undefined {
+  const uri = p?.textDocument?.uri;
+  return typeof uri === 'string' ? documents.get(uri) : undefined;
+}
+
 function queryContext(): QueryContext {
   return { connections, workspaceFolders, nowSeconds: Math.floor(Date.now() / 1000) };
 }
@@ -78,6 +109,16 @@ async function guarded<T>(work: () => Promise<T> | T): Promise<T> {
     if (failure.data?.code === 'internal') log.error(err instanceof Error ? err.stack ?? err.message : String(err));
     throw failure;
   }
+}
+
+/**
+ * A custom request's params are untrusted input: checked against the method's declared shape first
+ * (InvalidParams, -32602, with a sentence naming the field), then the work runs guarded.
+ */
+function served<P, T>(method: string, params: unknown, work: (p: P) => Promise<T> | T): Promise<T> {
+  const problem = PARAMS_CHECKS[method]?.(params);
+  if (problem) return Promise.reject(new ResponseError<ResponseErrorData>(ErrorCodes.InvalidParams, problem, { code: 'invalidParams' }));
+  return guarded(() => work(params as P));
 }
 
 function refreshCodeLenses(): void {
@@ -165,42 +206,43 @@ documents.onDidClose((e) => {
   if (isSavedQueryUri(e.document.uri)) void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
 });
 
+// LSP requests too may come malformed from a client on stdio: no document, no answer.
 connection.onHover((p) => {
-  const doc = documents.get(p.textDocument.uri);
+  const doc = documentOf(p);
   if (!doc || !isSavedQueryUri(doc.uri)) return null;
   return computeHover(doc, doc.offsetAt(p.position), queryContext());
 });
 
 connection.onCompletion((p) => {
-  const doc = documents.get(p.textDocument.uri);
+  const doc = documentOf(p);
   if (!doc || !isSavedQueryUri(doc.uri)) return [];
   return computeCompletion(doc, doc.offsetAt(p.position), queryContext());
 });
 
 connection.onCodeLens(async (p) => {
-  const doc = documents.get(p.textDocument.uri);
+  const doc = documentOf(p);
   if (!doc || !isSavedQueryUri(doc.uri)) return [];
   const info = await manager().checkpointInfo({ queryUri: doc.uri });
   return codeLensesFor(doc.uri, info);
 });
 
 connection.onRequest(StartExport.type, (params, token: CancellationToken) =>
-  guarded(() => manager().start(params, (cancel) => token.onCancellationRequested(cancel))).then((r) => {
+  served(StartExport.method, params, (p: typeof params) => manager().start(p, (cancel) => token.onCancellationRequested(cancel))).then((r) => {
     refreshCodeLenses();
     return r;
   }));
-connection.onRequest(CancelExport.type, (params) => guarded(() => ({ cancelled: manager().cancel(params.sessionId) })));
-connection.onRequest(ListSessions.type, () => guarded(() => ({ sessions: manager().list() })));
+connection.onRequest(CancelExport.type, (params) => served(CancelExport.method, params, (p: typeof params) => ({ cancelled: manager().cancel(p.sessionId) })));
+connection.onRequest(ListSessions.type, (params) => served(ListSessions.method, params, () => ({ sessions: manager().list() })));
 connection.onRequest(TestConnection.type, (params, token: CancellationToken) =>
-  guarded(() => {
+  served(TestConnection.method, params, (p: typeof params) => {
     const abort = new AbortController();
     token.onCancellationRequested(() => abort.abort());
-    return manager().testConnection(params, abort.signal);
+    return manager().testConnection(p, abort.signal);
   }));
-connection.onRequest(CheckpointInfo.type, (params) => guarded(() => manager().checkpointInfo(params)));
+connection.onRequest(CheckpointInfo.type, (params) => served(CheckpointInfo.method, params, (p: typeof params) => manager().checkpointInfo(p)));
 
 // The grid's zendesk/rows/* requests (grid area, src/server/rows.ts).
-registerRowHandlers(connection, guarded);
+registerRowHandlers(connection, served);
 
 // Running sessions are cancelled on shutdown so their checkpoints end on a complete page.
 connection.onShutdown(async () => {

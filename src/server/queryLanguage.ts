@@ -32,7 +32,7 @@ import { ExportError } from '../engine/errors';
 import { isInside, validateSavedQuery, formatUnix, MIN_START_AGE_SECONDS, parseQueryText, parseStartTime, toUnixSeconds, withinQueryBounds, type ParsedQueryText } from '../engine/query';
 import { CodeLensCommands, SAVED_QUERY_SUFFIX, type CheckpointInfoResult, type ConnectionRef } from '../protocol/customMessages';
 import { FIELD_TEXT, paramHover, resourceHover, sideloadHover } from './queryDocs';
-import { containingFolder } from './queryLoading';
+import { containingFolder, outputLeavesThrough } from './queryLoading';
 
 export const DIAGNOSTIC_SOURCE = 'zendesk';
 
@@ -209,9 +209,13 @@ function semanticChecks(
   if (out && typeof out.path === 'string' && out.path.trim() && docPath) {
     const abs = path.resolve(path.dirname(docPath), out.path);
     const folder = containingFolder(docPath, ctx.workspaceFolders) ?? path.dirname(docPath);
+    const link = isInside(abs, folder) ? outputLeavesThrough(abs, folder) : undefined;
     if (!isInside(abs, folder)) {
       add(['output', 'path'], DiagnosticSeverity.Error,
         `The output ${out.path} resolves to ${abs}, outside the workspace folder ${folder}; outputs and their checkpoints stay in the workspace, so this query won't run.`);
+    } else if (link) {
+      add(['output', 'path'], DiagnosticSeverity.Error,
+        `The output ${out.path} leads outside the workspace folder ${folder} (through a symbolic link, to ${link}); outputs and their checkpoints stay in the workspace, so this query won't run.`);
     }
   }
 }

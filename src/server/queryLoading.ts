@@ -1,5 +1,6 @@
 // Where a request's query comes from: inline (the wizard), an open editor (which may be newer than
 // the file on disk), or the file. Every one goes through the engine's one loader.
+import { realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isInside, loadQuery, loadQueryFile, parseQueryText, type ResolvedQuery } from '../engine/query';
@@ -23,7 +24,7 @@ export async function loadRequestQuery(params: CheckpointInfoParams, sources: Qu
   if (params.query !== undefined) {
     if (!params.baseDir) throw new ServerFailure('invalidQuery', 'An inline query needs baseDir, the folder its output is written to.');
     const outputRoot = containingFolder(params.baseDir, sources.workspaceFolders()) ?? params.baseDir;
-    return { resolved: loadQuery(params.query, { baseDir: params.baseDir, outputRoot }) };
+    return { resolved: staysInside(loadQuery(params.query, { baseDir: params.baseDir, outputRoot }), outputRoot) };
   }
   let file = params.queryFile;
   let uri = params.queryUri;
@@ -43,7 +44,38 @@ export async function loadRequestQuery(params: CheckpointInfoParams, sources: Qu
   const resolved = text === undefined
     ? await loadQueryFile(file, { baseDir, outputRoot })
     : loadQuery(parseQueryText(text, file).value, { baseDir, file, outputRoot });
-  return { resolved, queryFile: file, queryUri: uri };
+  return { resolved: staysInside(resolved, outputRoot), queryFile: file, queryUri: uri };
+}
+
+/** The query, once its output folder is known not to lead out of `root` through a symbolic link (refused up front, so no Run CodeLens either). */
+function staysInside(resolved: ResolvedQuery, root: string): ResolvedQuery {
+  const link = outputLeavesThrough(resolved.output.path, root);
+  if (link) {
+    throw new ServerFailure('invalidQuery', `The output folder ${path.dirname(resolved.output.path)} leads outside the workspace folder ${root} (through a symbolic link, to ${link}); outputs and their checkpoints stay in the workspace.`);
+  }
+  return resolved;
+}
+
+/**
+ * Where an output inside `root` by name really lands when a folder on its way is a symbolic link
+ * leading out of `root` (the real path of its nearest existing folder), or undefined when it stays.
+ * The file target checks the same again when it takes the output (the folder may change meanwhile).
+ */
+export function outputLeavesThrough(output: string, root: string): string | undefined {
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch {
+    return undefined;
+  }
+  for (let dir = path.dirname(output); ; dir = path.dirname(dir)) {
+    try {
+      const real = realpathSync(dir);
+      return isInside(real, realRoot) ? undefined : real;
+    } catch {
+      if (path.dirname(dir) === dir) return undefined;
+    }
+  }
 }
 
 /** The innermost folder that holds `file` (multi-root workspaces may nest folders). */

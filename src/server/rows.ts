@@ -4,7 +4,7 @@
 import type { Connection } from 'vscode-languageserver/node';
 import { isAbsolute, resolve } from 'node:path';
 import { RowIndex, formatOfPath } from '../engine/rows';
-import { CloseRows, ExportRows, GetRowColumns, GetRowRecords, GetRows } from '../protocol/customMessages';
+import { CloseRows, ExportRows, GetRowColumns, GetRowRecords, GetRows, PARAMS_CHECKS } from '../protocol/customMessages';
 import { ServerFailure } from './failures';
 
 /** Indexes kept open at once (16 bytes a record each, plus the keys of up to three sort columns, about 25 bytes a record for a short text); the least recently used one is closed beyond this. */
@@ -52,31 +52,39 @@ export class RowIndexes {
   }
 }
 
+/** Runs a request's work once its params passed the method's check (main.ts: InvalidParams otherwise), failures as ResponseError. */
+export type Served = <P, T>(method: string, params: unknown, work: (p: P) => Promise<T>) => Promise<T>;
+
 /**
  * Registers the grid's requests on the server connection. Registers no shutdown handler (the
  * connection keeps only one, main.ts's); the indexes hold only read handles, gone with the process.
  */
-export function registerRowHandlers(connection: Connection, guarded: <T>(work: () => Promise<T>) => Promise<T>): RowIndexes {
+export function registerRowHandlers(connection: Connection, served: Served): RowIndexes {
   const indexes = new RowIndexes();
-  connection.onRequest(GetRows.type, (p) =>
-    guarded(async () => (await indexes.get(p.path)).getRows({ start: p.start, count: Math.min(p.count, 5000), columns: p.columns, sort: p.sort, filters: p.filters, search: p.search })),
+  connection.onRequest(GetRows.type, (params) =>
+    served(GetRows.method, params, async (p: typeof params) =>
+      (await indexes.get(p.path)).getRows({ start: p.start, count: Math.min(p.count, 5000), columns: p.columns, sort: p.sort, filters: p.filters, search: p.search })),
   );
-  connection.onRequest(GetRowColumns.type, (p) =>
-    guarded(async () => {
+  connection.onRequest(GetRowColumns.type, (params) =>
+    served(GetRowColumns.method, params, async (p: typeof params) => {
       const index = await indexes.get(p.path);
       const info = await index.columns();
       return { ...info, format: index.format, fileRows: index.rows };
     }),
   );
-  connection.onRequest(GetRowRecords.type, (p) => guarded(async () => ({ records: await (await indexes.get(p.path)).getRecords(p.ids.slice(0, 10_000)) })));
-  connection.onRequest(ExportRows.type, (p) =>
-    guarded(async () => {
+  connection.onRequest(GetRowRecords.type, (params) =>
+    served(GetRowRecords.method, params, async (p: typeof params) => ({ records: await (await indexes.get(p.path)).getRecords(p.ids.slice(0, 10_000)) })));
+  connection.onRequest(ExportRows.type, (params) =>
+    served(ExportRows.method, params, async (p: typeof params) => {
       if (!isAbsolute(p.target)) throw new ServerFailure('invalidQuery', `The export target must be an absolute path, not "${p.target}".`);
       if (keyOf(p.target) === keyOf(p.path)) throw new ServerFailure('invalidQuery', 'The export target is the file being shown; pick another file.');
       const { rows } = await (await indexes.get(p.path)).exportView(p.view, p.target, p.format, p.columns);
       return { rows, target: p.target };
     }),
   );
-  connection.onNotification(CloseRows.type, (p) => indexes.close(p.path));
+  // A notification has no answer to carry a refusal: a malformed one is dropped.
+  connection.onNotification(CloseRows.type, (p) => {
+    if (!PARAMS_CHECKS[CloseRows.method](p)) indexes.close(p.path);
+  });
   return indexes;
 }

@@ -167,6 +167,7 @@ export class SessionManager {
         signal: abort.signal,
         requestTimeoutMs: params.requestTimeoutMs,
         maxRetries: params.maxRetries,
+        maxWaitMs: params.maxWaitMs,
         onProgress: (event) => {
           countEvent(counts, event);
           if (event.type === 'switched') info.endpointId = event.to;

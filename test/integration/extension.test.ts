@@ -103,7 +103,8 @@ function enginePids(): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (ppid === process.pid && cmd.includes('dist/server.js')) pids.push(Number(entry));
+      // The engine names itself zdx-engine (process.title), which replaces its command line.
+      if (ppid === process.pid && (cmd.includes('dist/server.js') || cmd.startsWith('zdx-engine'))) pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }
@@ -302,3 +303,108 @@ describe('Zendesk Export extension (in the real extension host)', () => {
   });
 });
 
+
+describe('safe at the edges (in the real extension host)', () => {
+  const SAFETY = 'Safety simulator';
+  let sim: RunningSimulator;
+
+  before(async function () {
+    this.timeout(120_000);
+    sim = await startSimulator({ port: 0, seed: 23, counts: { tickets: 600 }, rateLimits: false, latencyMs: 20 });
+    const ext = await api();
+    await until('the engine to start', () => ext.engine.isRunning, 60_000);
+    await vscode.commands.executeCommand('zendesk.addConnection', { name: SAFETY, url: sim.url, authKind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token });
+  });
+
+  after(async () => {
+    sim?.release();
+    await vscode.commands.executeCommand('zendesk.removeConnection', SAFETY, { confirm: false });
+    await vscode.workspace.getConfiguration('zendesk').update('export.maxWaitMinutes', undefined, vscode.ConfigurationTarget.Global);
+    await sim?.close();
+  });
+
+  async function gridFiles(): Promise<string[]> {
+    return (await vscode.commands.executeCommand<{ open: string[] }>('zendesk.grid.state')).open;
+  }
+
+  it('Open in Grid and Open Results without an argument open the active saved query\'s results (or a checkpoint\'s output), never the query or checkpoint itself', async function () {
+    this.timeout(120_000);
+    const uri = await writeQuery('grid-fallback', { name: 'Grid fallback', connection: SAFETY, resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: 200 } });
+    const finished = await vscode.commands.executeCommand<ExportFinishedParams>('zendesk.runQuery', uri, { fresh: true });
+    assert.equal(finished?.status, 'done', JSON.stringify(finished?.error));
+    const actives: [string, vscode.Uri][] = [
+      ['zendesk.openInGrid', uri],
+      ['zendesk.openResults', uri],
+      ['zendesk.openInGrid', vscode.Uri.file(finished.checkpointPath)],
+    ];
+    for (const [command, active] of actives) {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await until('no grid open', async () => ((await gridFiles()).length === 0 ? true : undefined));
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(active));
+      await vscode.commands.executeCommand(command);
+      const open = await until(`${command} with ${path.basename(active.fsPath)} active to open a grid`, async () => {
+        const files = await gridFiles();
+        return files.length ? files : undefined;
+      });
+      assert.deepEqual(open, [finished.outputPath], `${command} with ${path.basename(active.fsPath)} active`);
+    }
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('zendesk.export.maxWaitMinutes reaches the engine: a Retry-After past it ends the run as rateLimited with the engine\'s sentence', async function () {
+    this.timeout(90_000);
+    // A simulator of its own: the engine keeps honouring a Retry-After for its host across runs.
+    const limited = await startSimulator({ port: 0, seed: 29, counts: { tickets: 50 }, rateLimits: false, faults: [{ kind: 'plainText429', retryAfter: 600, path: '/tickets/cursor' }] });
+    await vscode.commands.executeCommand('zendesk.addConnection', { name: 'Limited simulator', url: limited.url, authKind: 'apiToken', email: limited.credentials.admin.email, token: limited.credentials.admin.token });
+    await vscode.workspace.getConfiguration('zendesk').update('export.maxWaitMinutes', 1, vscode.ConfigurationTarget.Global);
+    try {
+      const uri = await writeQuery('max-wait', { name: 'Max wait', connection: 'Limited simulator', resource: 'tickets', pagination: 'cursor', startTime: 0 });
+      const started = Date.now();
+      const finished = await vscode.commands.executeCommand<ExportFinishedParams>('zendesk.runQuery', uri, { fresh: true });
+      assert.equal(finished?.status, 'failed');
+      assert.equal(finished.error?.code, 'rateLimited', JSON.stringify(finished.error));
+      assert.match(finished.error.message, /^Zendesk asked to wait until \d{4}-\S+Z \(10 min\), longer than the 60 s an export waits at most; resume after that time/);
+      assert.ok(Date.now() - started < 60_000, `the run waited ${Date.now() - started} ms`);
+      assert.equal(limited.stats().requestLog.filter((r) => r.url.includes('/incremental/')).length, 1, 'it stopped instead of waiting for a retry');
+    } finally {
+      await vscode.workspace.getConfiguration('zendesk').update('export.maxWaitMinutes', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('zendesk.removeConnection', 'Limited simulator', { confirm: false });
+      await limited.close();
+    }
+  });
+
+  it('a second writer on the same output is refused with the engine\'s sentence naming the holder (locked)', async function () {
+    this.timeout(120_000);
+    const ext = await api();
+    const output = { path: 'shared-output/tickets.jsonl' };
+    const first = await writeQuery('writer-one', { name: 'Writer one', connection: SAFETY, resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: 50 }, output });
+    const second = await writeQuery('writer-two', { name: 'Writer two', connection: SAFETY, resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: 50 }, output });
+    sim.hold({ afterPages: 1, path: '/incremental/' });
+    const running = vscode.commands.executeCommand<ExportFinishedParams>('zendesk.runQuery', first, { fresh: true });
+    try {
+      await sim.waitForHeld();
+      const refused = await vscode.commands.executeCommand<ExportFinishedParams>('zendesk.resumeQuery', second);
+      assert.equal(refused?.status, 'failed');
+      assert.equal(refused.error?.code, 'locked', JSON.stringify(refused.error));
+      const out = path.join(workspaceDir(), 'shared-output', 'tickets.jsonl');
+      assert.match(refused.error.message, new RegExp(`^Another export is writing ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} right now \\(pid ${enginePids()[0]}, started \\S+: zdx-engine[^)]*\\); wait for it to finish or stop it`));
+      assert.ok(!ext.sessions.list().some((s) => s.queryUri === second.toString() && s.status === 'running'), 'no second session');
+    } finally {
+      sim.release();
+    }
+    const done = await running;
+    assert.equal(done?.status, 'done', JSON.stringify(done?.error));
+    const got = versions(lines(done.outputPath), 'tickets/cursor');
+    assert.deepEqual([...got].sort(), expectedVersions(sim, 'tickets/cursor').sort(), 'the first writer\'s output is whole');
+  });
+
+  it('a token is stored bound to its connection\'s host; one stored before that is bound on first use when the user settings name the same host', async function () {
+    this.timeout(120_000);
+    const ext = await api();
+    assert.deepEqual(await ext.connections.getStoredToken(SAFETY), { token: sim.credentials.admin.token, origin: new URL(sim.url).origin });
+    await vscode.commands.executeCommand('zendesk.test.storeUnboundToken', SAFETY, sim.credentials.admin.token);
+    assert.deepEqual(await ext.connections.getStoredToken(SAFETY), { token: sim.credentials.admin.token });
+    assert.equal(await vscode.commands.executeCommand('zendesk.testConnection', SAFETY), true, 'the old token still works where the user settings point');
+    assert.deepEqual(await ext.connections.getStoredToken(SAFETY), { token: sim.credentials.admin.token, origin: new URL(sim.url).origin }, 'and is bound to that host now');
+  });
+});

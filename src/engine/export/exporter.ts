@@ -125,7 +125,8 @@ async function runPrepared(req: ExportRequest, prepared: PreparedExport): Promis
 
   const stream = paginate({
     client, endpoint, params: query.params, startTime: query.startTime, position: previous?.position ?? null,
-    perPage, dedupe, emit, now,
+    // Only an injected clock; otherwise judgements about time wait for Zendesk's (its Date header).
+    perPage, dedupe, emit, now: req.now,
   });
   // A settled result, never a rejection: a page fetched ahead may fail while the current one is
   // being written, and its error must wait until that page's checkpoint is saved.

@@ -133,7 +133,13 @@ function perPageParam(endpoint: EndpointForm): ApiRequest['perPageParam'] {
   return endpoint.model === 'metricCursor' ? 'page[size]' : 'per_page';
 }
 
-function clampStart(ctx: Ctx, startTime: number): number {
+/**
+ * start_time at most a minute before now. A position saved by an earlier run is sent as it is while
+ * Zendesk's clock is still unknown: clamped by this machine's clock (which may be behind) it would
+ * fetch again what the output already holds; if it is too recent, Zendesk says so.
+ */
+function clampStart(ctx: Ctx, startTime: number, saved = false): number {
+  if (saved && !ctx.clockKnown()) return Math.max(0, startTime);
   return Math.max(0, Math.min(startTime, ctx.nowSeconds() - MIN_START_AGE_SECONDS));
 }
 
@@ -233,9 +239,15 @@ async function* timeDriver(ctx: Ctx): AsyncGenerator<Page, DriverEnd, undefined>
     }
     // next_page is followed only on the configured origin and path; the request carries our own parameters.
     if (link) ctx.client.resolveLink(link, endpoint.path);
-    const outcome = await call(ctx, endpoint, { ...filterParams(endpoint, ctx.params), start_time: clampStart(ctx, start) });
+    // A saved position past Zendesk's clock (known from this answer, even a refusal) is refused whatever it answered.
+    const saved = continuing && first;
+    const outcome = await call(ctx, endpoint, { ...filterParams(endpoint, ctx.params), start_time: clampStart(ctx, start, saved) })
+      .catch((err: unknown) => {
+        if (saved) assertNotInFuture(ctx, start);
+        throw err;
+      });
+    if (saved) assertNotInFuture(ctx, start);
     if (outcome.kind === 'tooRecent') {
-      assertNotInFuture(ctx, start);
       yield endPage(ctx, endpoint, { kind: 'time', startTime: start }, true);
       return { kind: 'done' };
     }
@@ -363,11 +375,15 @@ async function* cursorStream(ctx: Ctx, form: CursorForm): AsyncGenerator<Page, D
     if (link) ctx.client.resolveLink(link, endpoint.path);
     const query: ApiQuery = form.startsFromTime ? filterParams(endpoint, ctx.params) : {};
     if (cursor) query[form.param] = cursor;
-    else if (form.startsFromTime) query.start_time = clampStart(ctx, start);
-    const outcome = await call(ctx, endpoint, query);
+    else if (form.startsFromTime) query.start_time = clampStart(ctx, start, ctx.position?.kind === 'time');
+    const saved = !cursor && form.startsFromTime && ctx.position?.kind === 'time';
+    const outcome = await call(ctx, endpoint, query).catch((err: unknown) => {
+      if (saved) assertNotInFuture(ctx, start);
+      throw err;
+    });
     const here: Position = cursor ? form.at(cursor) : form.startsFromTime ? { kind: 'time', startTime: start } : { kind: 'routing', cursor: null };
+    if (saved) assertNotInFuture(ctx, start);
     if (outcome.kind === 'tooRecent') {
-      if (here.kind === 'time') assertNotInFuture(ctx, start);
       yield endPage(ctx, endpoint, here, true);
       return { kind: 'done' };
     }

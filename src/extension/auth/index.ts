@@ -5,6 +5,9 @@
 import * as vscode from 'vscode';
 import { ExportError } from '../../engine/errors';
 import { API_TOKEN_RETIREMENT_DATE, isLoopbackUrl } from '../../engine/zendesk';
+import type { GetCredentialsResult } from '../../protocol/customMessages';
+import { originOf } from '../connectionStore';
+import { signedInElsewhere } from './hostBinding';
 import { AUTH_PROVIDER_ID, AUTH_PROVIDER_LABEL, ZendeskAuthenticationProvider } from './provider';
 
 export { AUTH_PROVIDER_ID, CONNECTION_SCOPE_PREFIX, ZendeskAuthenticationProvider } from './provider';
@@ -17,9 +20,10 @@ export interface ZendeskAuth {
    * The secret for GetCredentials: for an OAuth connection its access token (refreshed ahead of
    * expiry, or because `reason` is 'refresh' after a 401), falling back to `fallback()` (e.g. a pasted
    * token) when it is not signed in; for an API-token connection `fallback()`, after the
-   * retirement warning. Null = no secret.
+   * retirement warning. Null = no secret. A sign-in made at another host than the connection's URL
+   * names now is refused, never sent (see hostBinding.ts).
    */
-  secretFor(connection: { name: string; auth: 'apiToken' | 'oauth'; baseUrl?: string }, reason: 'export' | 'testConnection' | 'refresh', fallback: () => Thenable<string | undefined>): Promise<{ secret: string } | null>;
+  secretFor(connection: { name: string; auth: 'apiToken' | 'oauth'; baseUrl: string }, reason: 'export' | 'testConnection' | 'refresh', fallback: () => Promise<GetCredentialsResult>): Promise<GetCredentialsResult>;
   /** Browser sign-in for a connection (asks which when omitted). True when signed in. */
   signIn(name?: string): Promise<boolean>;
   signOut(name?: string): Promise<boolean>;
@@ -53,6 +57,9 @@ export function registerZendeskAuth(context: vscode.ExtensionContext, log?: vsco
     provider,
     async secretFor(connection, reason, fallback) {
       if (connection.auth === 'oauth') {
+        const signedInAt = await provider.signedInOrigin(connection.name);
+        const to = originOf(connection.baseUrl);
+        if (signedInAt && to && signedInAt !== to) return signedInElsewhere(connection.name, signedInAt, to);
         const token = await provider.accessToken(connection.name, reason === 'refresh');
         if (token) return { secret: token };
         if (reason === 'refresh') return null;
@@ -60,8 +67,7 @@ export function registerZendeskAuth(context: vscode.ExtensionContext, log?: vsco
         // Not for the local simulator: its API token never retires.
         auth.warnApiToken(connection.name);
       }
-      const secret = await fallback();
-      return secret ? { secret } : null;
+      return fallback();
     },
     async signIn(name) {
       try {

@@ -10,7 +10,7 @@
 import * as vscode from 'vscode';
 import { checkConnection, authorizeUrl, createPkce, createState, DEFAULT_LOOPBACK_REDIRECT_PORT, EXPORT_SCOPES, exchangeCode, loopbackRedirectUri, missingScopeError, missingScopes, needsRefresh, readAuthorizationResponse, redirectRegistrationHint, refreshAccessToken, revokeAccessToken, type OAuthTokens, startLoopbackReceiver, type LoopbackReceiver } from '../../engine/zendesk';
 import { ExportError } from '../../engine/errors';
-import { baseUrlOf, sanitizeConnections } from '../connectionStore';
+import { baseUrlOf, originOf, sanitizeConnections } from '../connectionStore';
 
 export const AUTH_PROVIDER_ID = 'zendesk';
 export const AUTH_PROVIDER_LABEL = 'Zendesk';
@@ -273,6 +273,11 @@ export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvi
 
   isSignedIn(name: string): Promise<boolean> {
     return this.load(name).then(Boolean);
+  }
+
+  /** The origin a connection's sign-in was made at (its tokens belong there), or undefined when not signed in. */
+  async signedInOrigin(name: string): Promise<string | undefined> {
+    return originOf((await this.load(name))?.baseUrl);
   }
 
   private refresh(name: string, rejected: string, quiet = false): Promise<StoredSession | undefined> {

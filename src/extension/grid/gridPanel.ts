@@ -35,6 +35,14 @@ import { gridHtml } from './gridHtml';
 
 export const GRID_VIEW_TYPE = 'zendesk.grid';
 const GRID_FILE = /\.(jsonl|ndjson|json|csv)$/i;
+/** JSON files of this tool that hold no records: a saved query and a checkpoint end in .json too. */
+const SAVED_QUERY = /\.zdquery\.json$/i;
+const CHECKPOINT = /\.checkpoint\.json$/i;
+
+/** A file of records the grid can show (not a saved query or a checkpoint, whose names also end in .json). */
+export function isRecordFile(file: string): boolean {
+  return GRID_FILE.test(file) && !SAVED_QUERY.test(file) && !CHECKPOINT.test(file);
+}
 
 /** What the grid uses of the engine: the rows of output files, and the pages appended to them. */
 export type GridEngine = Pick<EngineClient, 'onPage' | 'getRows' | 'rowColumns' | 'rowRecords' | 'exportRows' | 'closeRows'>;
@@ -256,6 +264,7 @@ class GridManager implements vscode.Disposable {
     }
     let file = await this.resolveTarget(target);
     if (!file) {
+      // The active editor: a file of records, or the query / checkpoint whose records are wanted.
       const active = vscode.window.activeTextEditor?.document.uri;
       if (active?.scheme === 'file' && GRID_FILE.test(active.fsPath)) file = active.fsPath;
     }
@@ -264,7 +273,18 @@ class GridManager implements vscode.Disposable {
       file = picked?.[0]?.fsPath;
     }
     if (!file) return;
-    if (!GRID_FILE.test(file)) {
+    // A saved query's records are its output (where the engine says it goes), never the query itself.
+    if (SAVED_QUERY.test(file)) {
+      await vscode.commands.executeCommand('zendesk.openResults', vscode.Uri.file(file));
+      return;
+    }
+    if (CHECKPOINT.test(file)) {
+      const output = await outputBeside(file);
+      if (output) await this.open(output);
+      else void vscode.window.showWarningMessage(`${path.basename(file)} is a checkpoint, not records, and no output of its name lies beside it.`);
+      return;
+    }
+    if (!isRecordFile(file)) {
       void vscode.window.showWarningMessage(`The grid opens .jsonl, .json and .csv files; ${path.basename(file)} is none of them.`);
       return;
     }
@@ -338,6 +358,20 @@ class GridManager implements vscode.Disposable {
     for (const p of [...this.panels.values()]) p.panel.dispose();
     this.panels.clear();
   }
+}
+
+/** The output a checkpoint belongs to: `<name>.checkpoint.json` sits beside `<name>.<format>` (by name, never by what the checkpoint says). */
+async function outputBeside(checkpoint: string): Promise<string | undefined> {
+  const stem = checkpoint.replace(CHECKPOINT, '');
+  for (const ext of ['jsonl', 'csv', 'json', 'ndjson']) {
+    try {
+      await vscode.workspace.fs.stat(vscode.Uri.file(`${stem}.${ext}`));
+      return `${stem}.${ext}`;
+    } catch {
+      // Not this format.
+    }
+  }
+  return undefined;
 }
 
 function liveOf(s: SessionInfo): LiveState {
