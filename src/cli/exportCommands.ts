@@ -4,9 +4,10 @@
 import { dirname, resolve } from 'node:path';
 import { checkpointPathFor } from '../engine/export';
 import { loadQuery, loadQueryFile, type ResolvedQuery } from '../engine/query';
+import { targetFor } from '../engine/tables';
 import { resolveConnection } from './account';
 import type { AccountFlags, Env } from './account';
-import { EXIT_NOT_CAUGHT_UP, EXIT_OK } from './exitCodes';
+import { EXIT_NOT_CAUGHT_UP, EXIT_OK, UsageError } from './exitCodes';
 import { prepareCredentials } from './oauth';
 import { savedQueryFromFlags } from './queryOptions';
 import type { ExportFlags } from './queryOptions';
@@ -20,10 +21,12 @@ export interface IO {
 }
 
 async function exportResolved(query: ResolvedQuery, account: AccountFlags, state: string | undefined, json: boolean, io: IO): Promise<number> {
+  if (state && query.output.tables) throw new UsageError(`--state is for file outputs; a ${query.output.tables.format} output keeps its checkpoint with the data.`);
   const { connection } = resolveConnection(account, io.env);
   await prepareCredentials(connection.credentials); // refresh an expiring OAuth token first (src/cli/oauth.ts)
   const checkpointPath = state ? resolve(io.cwd, state) : checkpointPathFor(query.output.path);
-  const s = await runSession({ connection, query, checkpointPath, json });
+  const target = targetFor(query, { checkpointPath });
+  const s = await runSession({ connection, query, checkpointPath, target, json });
   io.out(json ? summaryJson(s) : summaryText(s));
   if (!s.result.caughtUp) {
     io.err('zdx: the export stopped before the end of the stream; run the same command again to continue.');

@@ -2,7 +2,8 @@
 // file, run the engine with a progress display, turn Ctrl-C / SIGTERM into a clean stop (the
 // engine writes the last complete page's checkpoint), and summarise.
 import { checkConnection, type Connection } from '../engine/zendesk';
-import { runExport, type ExportResult, loadCheckpoint } from '../engine/export';
+import { runExport, type ExportResult, type ExportTarget } from '../engine/export';
+import { targetFor } from '../engine/tables';
 import { ExportError } from '../engine/errors';
 import type { ResolvedQuery } from '../engine/query';
 import { createReporter, fmtDuration, fmtInt, pickMode, type ProgressReporter, type RunTally } from './progress';
@@ -10,7 +11,10 @@ import { createReporter, fmtDuration, fmtInt, pickMode, type ProgressReporter, t
 export interface SessionOptions {
   connection: Connection;
   query: ResolvedQuery;
+  /** The checkpoint file of a file output; table outputs keep theirs with the rows. */
   checkpointPath: string;
+  /** Where the export writes (default: targetFor(query) with checkpointPath). */
+  target?: ExportTarget;
   json: boolean;
   /** Check the account with GET /users/me first, so a wrong token or an agent account fails before any file is created. */
   preflight?: boolean;
@@ -22,6 +26,7 @@ export interface SessionResult {
   tally: RunTally;
   resumed: boolean;
   durationMs: number;
+  /** Where the checkpoint is: a file, or a table in the database. */
   checkpointPath: string;
 }
 
@@ -48,8 +53,9 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const { query, checkpointPath, connection } = opts;
   const started = Date.now();
 
+  const target = opts.target ?? targetFor(query, { checkpointPath });
   // Fail on a foreign or broken checkpoint before any request or file write.
-  const checkpoint = await loadCheckpoint(checkpointPath, query);
+  const checkpoint = await target.readCheckpoint();
 
   const reporter = opts.reporter ?? createReporter(pickMode(opts.json), { startTime: query.startTime || null });
   const controller = new AbortController();
@@ -70,6 +76,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
         connection,
         query,
         checkpointPath,
+        target,
         previous: checkpoint,
         signal: controller.signal,
         onProgress: (e) => reporter.onEvent(e),
@@ -78,7 +85,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
       if (isAbort(err)) throw new ExportError('cancelled', 'The export was cancelled; the checkpoint is saved, run the same command again to resume.');
       throw err;
     }
-    return { result, tally: reporter.tally, resumed: checkpoint !== null, durationMs: Date.now() - started, checkpointPath };
+    return { result, tally: reporter.tally, resumed: checkpoint !== null, durationMs: Date.now() - started, checkpointPath: target.checkpointLocation };
   } finally {
     reporter.stop();
     uninstall();

@@ -4,8 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { cancelledError, ExportError } from '../engine/errors';
-import { checkpointPathFor, loadCheckpoint, readCheckpoint, runExport, sideloadPath, type Checkpoint } from '../engine/export';
+import { checkpointPathFor, readCheckpoint, runExport, sideloadPath, type Checkpoint, type ExportTarget } from '../engine/export';
 import type { ResolvedQuery } from '../engine/query';
+import { discardTables, targetFor, type PostgresResolver } from '../engine/tables';
 import { checkConnection, connectionFromUrl } from '../engine/zendesk';
 import {
   emptySessionCounts,
@@ -42,6 +43,8 @@ export interface SessionHost {
   connections(): ConnectionRef[] | undefined;
   /** Text of an open document, which may be newer than the file on disk. */
   documentText(uri: string): string | undefined;
+  /** A PostgreSQL output's connection (name from settings → URL, password asked of the client); absent: only URLs with PGPASSWORD/~/.pgpass work. */
+  databaseConnection?: PostgresResolver;
 }
 
 interface Session {
@@ -118,9 +121,10 @@ export class SessionManager {
 
     let session: Session;
     try {
-      if (params.fresh) await discardOutputs(resolved, checkpointPath);
+      const target = targetFor(resolved, { checkpointPath, postgres: this.host.databaseConnection });
+      if (params.fresh) await discardOutputs(resolved, checkpointPath, this.host.databaseConnection);
       // A damaged or foreign checkpoint fails the session (its ExportFinished says why), not the start.
-      const previous = await loadCheckpoint(checkpointPath, resolved).then((cp) => ({ cp }), (error: unknown) => ({ error }));
+      const previous = await target.readCheckpoint().then((cp) => ({ cp }), (error: unknown) => ({ error }));
       const base = 'cp' in previous ? previous.cp : null;
       const info: SessionInfo = {
         sessionId,
@@ -139,7 +143,7 @@ export class SessionManager {
         checkpointPath,
       };
       const abort = new AbortController();
-      const run = 'cp' in previous ? this.run(info, abort, query, ref, previous.cp, params) : this.fail(info, previous.error);
+      const run = 'cp' in previous ? this.run(info, abort, query, ref, target, previous.cp, params) : this.fail(info, previous.error);
       session = { info, abort, done: run };
       this.sessions.set(sessionId, session);
     } catch (err) {
@@ -159,7 +163,7 @@ export class SessionManager {
     return { ...result, finished };
   }
 
-  private async run(info: SessionInfo, abort: AbortController, query: SessionQuery, ref: ConnectionRef, previous: Checkpoint | null, params: StartExportParams): Promise<ExportFinishedParams> {
+  private async run(info: SessionInfo, abort: AbortController, query: SessionQuery, ref: ConnectionRef, target: ExportTarget, previous: Checkpoint | null, params: StartExportParams): Promise<ExportFinishedParams> {
     const counts = info.counts;
     const pageLimit = params.pageRecordsLimit ?? 0;
     try {
@@ -168,6 +172,7 @@ export class SessionManager {
         connection: connectionFromUrl({ url: ref.baseUrl, credentials }),
         query: query.resolved,
         checkpointPath: info.checkpointPath,
+        target,
         previous,
         signal: abort.signal,
         requestTimeoutMs: params.requestTimeoutMs,
@@ -298,9 +303,10 @@ export class SessionManager {
  * "Start over": removes the checkpoint, the output and the sideload files of the query's includes —
  * names derived from the query alone, never from what a checkpoint lists.
  */
-async function discardOutputs(resolved: ResolvedQuery, checkpointPath: string): Promise<void> {
+async function discardOutputs(resolved: ResolvedQuery, checkpointPath: string, postgres: PostgresResolver | undefined): Promise<void> {
+  if (resolved.output.tables) return discardTables(resolved, { postgres });
   const { path: output, format } = resolved.output;
-  const sideloads = (resolved.params.include ?? []).map((key) => sideloadPath(output, key, format));
+  const sideloads = (resolved.params.include ?? []).map((key) => sideloadPath(output, key, format as 'jsonl' | 'csv' | 'json'));
   for (const f of [checkpointPath, output, ...sideloads]) await fs.rm(f, { force: true });
 }
 

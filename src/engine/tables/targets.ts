@@ -1,0 +1,64 @@
+// The one place that picks where an export writes: files for jsonl/csv/json (the export room's
+// fileTarget), tables for duckdb/postgres, Parquet files for parquet.
+import { checkpointPathFor, fileTarget, type ExportTarget } from '../export';
+import { ExportError } from '../errors';
+import type { ResolvedQuery } from '../query';
+import { connectDuckDb } from './duckdb';
+import type { FieldSource, PostgresResolver } from './model';
+import { dropResourceTables, sqlTarget } from './sqlTarget';
+
+export interface TargetOptions {
+  /** The checkpoint file of a file output (default: beside the output). */
+  checkpointPath?: string;
+  /** Field definitions for custom-field column names (see zendeskFieldSource). */
+  fields?: FieldSource;
+  /** Turns a PostgreSQL output's connection name into a URL and password. */
+  postgres?: PostgresResolver;
+  /** Merge the current-state tables once this many versions wait (DuckDB default 20000, PostgreSQL every page). */
+  mergeEvery?: number;
+  signal?: AbortSignal;
+}
+
+/** DuckDB merges in batches: each statement has a fixed cost that a page's worth of rows doesn't repay. */
+export const DUCKDB_MERGE_EVERY = 20_000;
+
+export function targetFor(query: ResolvedQuery, opts: TargetOptions = {}): ExportTarget {
+  const tables = query.output.tables;
+  if (!tables) return fileTarget(query, opts.checkpointPath ?? checkpointPathFor(query.output.path));
+  switch (tables.format) {
+    case 'duckdb': {
+      const file = query.output.path;
+      return sqlTarget({
+        query,
+        location: file,
+        connectExisting: () => connectDuckDb(file, { write: false, create: false }),
+        connectWriter: async () => (await connectDuckDb(file, { write: true, create: true }))!,
+        fields: opts.fields,
+        mergeEvery: opts.mergeEvery ?? DUCKDB_MERGE_EVERY,
+        signal: opts.signal,
+      });
+    }
+    default:
+      throw new ExportError('invalidQuery', `The ${tables.format} output is not available in this build.`);
+  }
+}
+
+/** "Start over" for a table output: the resource's tables and checkpoint go; other resources' tables in the same file or schema stay. */
+export async function discardTables(query: ResolvedQuery, _opts: Pick<TargetOptions, 'postgres'> = {}): Promise<void> {
+  const tables = query.output.tables;
+  if (!tables) return;
+  switch (tables.format) {
+    case 'duckdb': {
+      const driver = await connectDuckDb(query.output.path, { write: true, create: false });
+      if (!driver) return;
+      try {
+        await dropResourceTables(driver, query);
+      } finally {
+        await driver.close();
+      }
+      return;
+    }
+    default:
+      throw new ExportError('invalidQuery', `The ${tables.format} output is not available in this build.`);
+  }
+}
