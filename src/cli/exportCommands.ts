@@ -8,6 +8,7 @@ import { targetFor } from '../engine/tables';
 import { resolveConnection } from './account';
 import type { AccountFlags, Env } from './account';
 import { EXIT_NOT_CAUGHT_UP, EXIT_OK, UsageError } from './exitCodes';
+import { cliPostgresResolver } from './databases';
 import { prepareCredentials } from './oauth';
 import { savedQueryFromFlags } from './queryOptions';
 import type { ExportFlags } from './queryOptions';
@@ -25,7 +26,7 @@ async function exportResolved(query: ResolvedQuery, account: AccountFlags, state
   const { connection } = resolveConnection(account, io.env);
   await prepareCredentials(connection.credentials); // refresh an expiring OAuth token first (src/cli/oauth.ts)
   const checkpointPath = state ? resolve(io.cwd, state) : checkpointPathFor(query.output.path);
-  const target = targetFor(query, { checkpointPath });
+  const target = targetFor(query, { checkpointPath, postgres: cliPostgresResolver(io.env) });
   const s = await runSession({ connection, query, checkpointPath, target, json });
   io.out(json ? summaryJson(s) : summaryText(s));
   if (!s.result.caughtUp) {

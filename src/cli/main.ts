@@ -74,7 +74,7 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--snapshot', 'with --into parquet: also write the current state after the run')
     .option('--state <file>', 'checkpoint file of a file output (default: <out dir>/<out name>.checkpoint.json)')
     .option('--json', 'machine-readable progress: one JSON object per line on stdout')
-    .addHelpText('after', `\nTables (current state + change log, checkpoint kept in the database):\n  zdx export tickets --into duckdb:zendesk.duckdb\n  PGPASSWORD=… zdx export tickets --into postgres:postgresql://me@db.example.com/analytics --schema zendesk\n  zdx export tickets --into parquet:lake/ --snapshot\n  A postgres connection name (from a saved query) is read from env ZDX_DATABASE_URL_<NAME>; the password from\n  PGPASSWORD, ~/.pgpass, or the keychain (zdx auth login --database URL), never from an argument.\n\n${ACCOUNT_HELP}`)
+    .addHelpText('after', `\nTables (current state + change log, checkpoint kept in the database):\n  zdx export tickets --into duckdb:zendesk.duckdb\n  PGPASSWORD=… zdx export tickets --into postgres:postgresql://me@db.example.com/analytics --schema zendesk\n  zdx export tickets --into parquet:lake/ --snapshot\n  A postgres connection name (from a saved query) is read from env ZDX_DATABASE_URL_<NAME>; the password from\n  PGPASSWORD or ~/.pgpass, never from an argument.\n\n${ACCOUNT_HELP}`)
     .action(async (resource: string, opts) => setExit(await exportCommand(resource, opts, io)));
 
   accountOptions(program.command('run'))

@@ -4,7 +4,8 @@ import { checkpointPathFor, fileTarget, type ExportTarget } from '../export';
 import { ExportError } from '../errors';
 import type { ResolvedQuery } from '../query';
 import { connectDuckDb } from './duckdb';
-import type { FieldSource, PostgresResolver } from './model';
+import type { FieldSource, PostgresConnection, PostgresResolver } from './model';
+import { connectPostgres, describeDatabase } from './postgres';
 import { dropResourceTables, sqlTarget } from './sqlTarget';
 
 export interface TargetOptions {
@@ -38,13 +39,46 @@ export function targetFor(query: ResolvedQuery, opts: TargetOptions = {}): Expor
         signal: opts.signal,
       });
     }
+    case 'postgres': {
+      const { connection, schema } = tables.database!;
+      let conn: PostgresConnection | null = null;
+      const resolve = async (): Promise<PostgresConnection> => (conn ??= await resolvePostgres(connection, opts.postgres));
+      let where = isUrl(connection) ? `${describeDatabase(connection)} schema ${schema}` : `${connection} (schema ${schema})`;
+      return sqlTarget({
+        query,
+        get location() {
+          return where;
+        },
+        connectExisting: async () => {
+          const driver = await connectPostgres(await resolve(), schema, { write: false });
+          where = `${driver.where} schema ${schema}`;
+          return driver;
+        },
+        connectWriter: async () => connectPostgres(await resolve(), schema, { write: true }),
+        prepare: (driver) => driver.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"`),
+        fields: opts.fields,
+        mergeEvery: opts.mergeEvery ?? 1,
+        signal: opts.signal,
+      });
+    }
     default:
       throw new ExportError('invalidQuery', `The ${tables.format} output is not available in this build.`);
   }
 }
 
+function isUrl(connection: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(connection);
+}
+
+/** A URL connects as it is (the password from PGPASSWORD or ~/.pgpass); a name needs the caller's resolver. */
+async function resolvePostgres(connection: string, resolver: PostgresResolver | undefined): Promise<PostgresConnection> {
+  if (resolver) return resolver(connection);
+  if (isUrl(connection)) return { url: connection };
+  throw new ExportError('invalidQuery', `The database connection "${connection}" is a name this tool can't look up here; use a postgresql:// URL, or define the connection in the editor's settings.`);
+}
+
 /** "Start over" for a table output: the resource's tables and checkpoint go; other resources' tables in the same file or schema stay. */
-export async function discardTables(query: ResolvedQuery, _opts: Pick<TargetOptions, 'postgres'> = {}): Promise<void> {
+export async function discardTables(query: ResolvedQuery, opts: Pick<TargetOptions, 'postgres'> = {}): Promise<void> {
   const tables = query.output.tables;
   if (!tables) return;
   switch (tables.format) {
@@ -53,6 +87,16 @@ export async function discardTables(query: ResolvedQuery, _opts: Pick<TargetOpti
       if (!driver) return;
       try {
         await dropResourceTables(driver, query);
+      } finally {
+        await driver.close();
+      }
+      return;
+    }
+    case 'postgres': {
+      const { connection, schema } = tables.database!;
+      const driver = await connectPostgres(await resolvePostgres(connection, opts.postgres), schema, { write: true });
+      try {
+        if (await driver.columns('_zdx_checkpoint')) await dropResourceTables(driver, query);
       } finally {
         await driver.close();
       }
