@@ -55,9 +55,8 @@ async function acquire(file: string): Promise<Held> {
 }
 
 function release(file: string, held: Held): void {
-  const key = path.resolve(file);
   if (--held.users > 0) return;
-  instances.delete(key);
+  if (file !== ':memory:') instances.delete(path.resolve(file));
   held.instance.closeSync();
 }
 
@@ -94,6 +93,14 @@ export async function connectDuckDb(file: string, opts: { write: boolean; create
     if (opts.write) writers.delete(key);
     throw err;
   }
+}
+
+/** A private in-memory database (Parquet batches, SQL over Parquet files), closed with its connection. */
+export async function connectMemory(): Promise<DuckDbDriver> {
+  const duck = await loadDuckDb();
+  const instance = await duck.DuckDBInstance.create(':memory:');
+  const held: Held = { instance, users: 1 };
+  return new DuckDbDriver(duck, ':memory:', held, await instance.connect(), false);
 }
 
 /** Whether an export of this process is writing the file. */

@@ -9,3 +9,4 @@ export { targetFor, discardTables, DUCKDB_MERGE_EVERY, type TargetOptions } from
 export { LAYOUTS, tableNames, sideloadTable, CHECKPOINT_TABLE, type ResourceLayout } from './resources';
 export { fieldColumnName, planFieldColumns, columnTypeOfField } from './customFields';
 export { loadDuckDb, isDuckDbBeingWritten } from './duckdb';
+export { PARQUET_BATCH } from './parquet';

@@ -6,7 +6,11 @@ import type { ResolvedQuery } from '../query';
 import { connectDuckDb } from './duckdb';
 import type { FieldSource, PostgresConnection, PostgresResolver } from './model';
 import { connectPostgres, describeDatabase } from './postgres';
+import { parquetTarget } from './parquet';
+import { rm } from 'node:fs/promises';
+import * as path from 'node:path';
 import { dropResourceTables, sqlTarget } from './sqlTarget';
+import { sideloadTable } from './resources';
 
 export interface TargetOptions {
   /** The checkpoint file of a file output (default: beside the output). */
@@ -17,6 +21,8 @@ export interface TargetOptions {
   postgres?: PostgresResolver;
   /** Merge the current-state tables once this many versions wait (DuckDB default 20000, PostgreSQL every page). */
   mergeEvery?: number;
+  /** Versions per Parquet file (default PARQUET_BATCH). */
+  parquetBatch?: number;
   signal?: AbortSignal;
 }
 
@@ -61,8 +67,8 @@ export function targetFor(query: ResolvedQuery, opts: TargetOptions = {}): Expor
         signal: opts.signal,
       });
     }
-    default:
-      throw new ExportError('invalidQuery', `The ${tables.format} output is not available in this build.`);
+    case 'parquet':
+      return parquetTarget(query, { fields: opts.fields, batch: opts.parquetBatch, signal: opts.signal });
   }
 }
 
@@ -102,7 +108,12 @@ export async function discardTables(query: ResolvedQuery, opts: Pick<TargetOptio
       }
       return;
     }
-    default:
-      throw new ExportError('invalidQuery', `The ${tables.format} output is not available in this build.`);
+    case 'parquet': {
+      // The resource's change files, snapshot files and checkpoint; other resources in the folder stay.
+      const names = [`${query.resource}_changes`, ...(query.params.include ?? []).map((k) => `${sideloadTable(query.resource, k)}_changes`),
+        `${query.resource}.parquet`, `${query.resource}_deleted.parquet`, `${query.resource}_fields.parquet`, `${query.resource}.checkpoint.json`];
+      for (const name of names) await rm(path.join(query.output.path, name), { recursive: true, force: true });
+      return;
+    }
   }
 }
