@@ -38,7 +38,7 @@ export async function throughputBench(opts: { tickets?: number; perPage?: number
   const perPage = opts.perPage ?? 1000;
   const rounds = opts.rounds ?? 3;
   const log = opts.log ?? console.log;
-  const sim = await simulatorProcess(['--seed', '1', '--tickets', String(tickets), '--no-rate-limits']);
+  const sim = await simulatorProcess(['--seed', '1', '--tickets', String(tickets), '--no-rate-limits', '--live', '0']);
   // The simulator's fixed demo account; with support_type_scope=all every seeded ticket is exported.
   const email = 'admin@example.com';
   const token = 'sim-admin-token';

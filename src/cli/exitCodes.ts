@@ -28,6 +28,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   server: 15,
   network: 16,
   io: 17,
+  locked: 18,
   cancelled: EXIT_CANCELLED,
 };
 
@@ -47,6 +48,7 @@ const MEANINGS: Record<ErrorCode, string> = {
   server: 'Zendesk kept failing (5xx) after all retries',
   network: 'the network failed (DNS, connection, timeout)',
   io: 'reading or writing a local file failed',
+  locked: 'another export is writing the same output (its holder is named)',
   cancelled: 'interrupted (Ctrl-C / SIGTERM); the checkpoint is saved, rerun to resume',
 };
 

@@ -5,10 +5,10 @@ import { dirname, resolve } from 'node:path';
 import { checkpointPathFor } from '../engine/export';
 import { loadQuery, loadQueryFile, type ResolvedQuery } from '../engine/query';
 import { targetFor } from '../engine/tables';
+import { cliPostgresResolver } from './databases';
 import { resolveConnection } from './account';
 import type { AccountFlags, Env } from './account';
 import { EXIT_NOT_CAUGHT_UP, EXIT_OK, UsageError } from './exitCodes';
-import { cliPostgresResolver } from './databases';
 import { prepareCredentials } from './oauth';
 import { savedQueryFromFlags } from './queryOptions';
 import type { ExportFlags } from './queryOptions';
@@ -21,13 +21,22 @@ export interface IO {
   err: (text: string) => void;
 }
 
-async function exportResolved(query: ResolvedQuery, account: AccountFlags, state: string | undefined, json: boolean, io: IO): Promise<number> {
-  if (state && query.output.tables) throw new UsageError(`--state is for file outputs; a ${query.output.tables.format} output keeps its checkpoint with the data.`);
-  const { connection } = resolveConnection(account, io.env);
+/** Flags every export-running command takes. */
+export interface RunFlags extends AccountFlags {
+  state?: string;
+  json?: boolean;
+  /** Minutes. */
+  maxWait?: number;
+}
+
+async function exportResolved(query: ResolvedQuery, flags: RunFlags, io: IO): Promise<number> {
+  if (flags.state && query.output.tables) throw new UsageError(`--state is for file outputs; a ${query.output.tables.format} output keeps its checkpoint with the data.`);
+  const { connection } = resolveConnection({ url: flags.url, subdomain: flags.subdomain }, io.env);
   await prepareCredentials(connection.credentials); // refresh an expiring OAuth token first (src/cli/oauth.ts)
-  const checkpointPath = state ? resolve(io.cwd, state) : checkpointPathFor(query.output.path);
+  const checkpointPath = flags.state ? resolve(io.cwd, flags.state) : checkpointPathFor(query.output.path);
+  const json = Boolean(flags.json);
   const target = targetFor(query, { checkpointPath, postgres: cliPostgresResolver(io.env) });
-  const s = await runSession({ connection, query, checkpointPath, target, json });
+  const s = await runSession({ connection, query, checkpointPath, target, json, maxWaitMs: flags.maxWait !== undefined ? flags.maxWait * 60_000 : undefined });
   io.out(json ? summaryJson(s) : summaryText(s));
   if (!s.result.caughtUp) {
     io.err('zdx: the export stopped before the end of the stream; run the same command again to continue.');
@@ -36,13 +45,13 @@ async function exportResolved(query: ResolvedQuery, account: AccountFlags, state
   return EXIT_OK;
 }
 
-export async function exportCommand(resource: string, flags: ExportFlags & AccountFlags & { state?: string; json?: boolean }, io: IO): Promise<number> {
+export async function exportCommand(resource: string, flags: ExportFlags & RunFlags, io: IO): Promise<number> {
   const query = loadQuery(savedQueryFromFlags(resource, flags), { baseDir: io.cwd });
-  return exportResolved(query, { url: flags.url, subdomain: flags.subdomain }, flags.state, Boolean(flags.json), io);
+  return exportResolved(query, flags, io);
 }
 
-export async function runCommand(file: string, flags: AccountFlags & { state?: string; json?: boolean }, io: IO): Promise<number> {
+export async function runCommand(file: string, flags: RunFlags, io: IO): Promise<number> {
   const path = resolve(io.cwd, file);
   const query = await loadQueryFile(path, { baseDir: dirname(path) });
-  return exportResolved(query, { url: flags.url, subdomain: flags.subdomain }, flags.state, Boolean(flags.json), io);
+  return exportResolved(query, flags, io);
 }

@@ -1,7 +1,7 @@
 // `zdx`: the command-line face of the export engine (cron, CI, scripts). Every failure ends with
 // one sentence on stderr, prefixed "zdx: ", and an exit code per error kind (see --help).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { RESOURCES, DEFAULT_LOOPBACK_REDIRECT_PORT } from '../engine/zendesk';
+import { RESOURCES, DEFAULT_LOOPBACK_REDIRECT_PORT, DEFAULT_MAX_WAIT_MS } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
 import { DELETIONS_MODES, SUPPORT_TYPE_SCOPES } from '../engine/query';
 import { ACCOUNT_HELP } from './account';
@@ -74,6 +74,7 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--snapshot', 'with --into parquet: also write the current state after the run')
     .option('--state <file>', 'checkpoint file of a file output (default: <out dir>/<out name>.checkpoint.json)')
     .option('--json', 'machine-readable progress: one JSON object per line on stdout')
+    .option('--max-wait <minutes>', `the longest single wait for a rate limit or Retry-After; longer stops with exit code ${EXIT_CODES.rateLimited} and the time Zendesk named (default ${DEFAULT_MAX_WAIT_MS / 60_000})`, positiveNumber)
     .addHelpText('after', `\nTables (current state + change log, checkpoint kept in the database):\n  zdx export tickets --into duckdb:zendesk.duckdb\n  PGPASSWORD=… zdx export tickets --into postgres:postgresql://me@db.example.com/analytics --schema zendesk\n  zdx export tickets --into parquet:lake/ --snapshot\n  A postgres connection name (from a saved query) is read from env ZDX_DATABASE_URL_<NAME>; the password from\n  PGPASSWORD or ~/.pgpass, never from an argument.\n\n${ACCOUNT_HELP}`)
     .action(async (resource: string, opts) => setExit(await exportCommand(resource, opts, io)));
 
@@ -82,6 +83,7 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .argument('<query-file>', 'the saved query')
     .option('--state <file>', 'checkpoint file (default: beside the query\'s output)')
     .option('--json', 'machine-readable progress: one JSON object per line on stdout')
+    .option('--max-wait <minutes>', `the longest single wait for a rate limit or Retry-After (default ${DEFAULT_MAX_WAIT_MS / 60_000})`, positiveNumber)
     .addHelpText('after', `\n${ACCOUNT_HELP}`)
     .action(async (file: string, opts) => setExit(await runCommand(file, opts, io)));
 
@@ -115,6 +117,8 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--high-volume', 'High Volume add-on budgets (30/min)')
     .option('--latency <ms>', 'added latency per response', nonNegativeInt)
     .option('--no-rate-limits', 'turn rate limiting off')
+    .option('--live <n>', 'about N changes a minute to tickets, users and organizations while it runs (default 4; 0 turns it off)', nonNegativeInt)
+    .option('--whole-second-resets', 'rate-limit resets and Retry-After in whole seconds, rounded up, as Zendesk sends them, even with --time-scale')
     .action(async (opts) => setExit(await simulateCommand(opts, io)));
 
   program.command('demo')
@@ -175,7 +179,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** 128 + SIGPIPE: what a shell reports for a command whose reader went away. */
+const EXIT_BROKEN_PIPE = 141;
+
 if (require.main === module) {
+  process.title = 'zdx';
+  // `zdx … | head`: once the reader is gone, stop quietly as Unix tools do on SIGPIPE. Every
+  // checkpoint on disk is complete, so the next run resumes.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT_BROKEN_PIPE);
+      throw err;
+    });
+  }
   void main(process.argv).then(async (code) => {
     await flush(process.stdout);
     await flush(process.stderr);

@@ -2,7 +2,7 @@
 // file, run the engine with a progress display, turn Ctrl-C / SIGTERM into a clean stop (the
 // engine writes the last complete page's checkpoint), and summarise.
 import { checkConnection, type Connection } from '../engine/zendesk';
-import { runExport, type ExportResult, type ExportTarget } from '../engine/export';
+import { prepareExport, runExport, type ExportResult, type ExportTarget } from '../engine/export';
 import { targetFor } from '../engine/tables';
 import { ExportError } from '../engine/errors';
 import type { ResolvedQuery } from '../engine/query';
@@ -11,11 +11,12 @@ import { createReporter, fmtDuration, fmtInt, pickMode, type ProgressReporter, t
 export interface SessionOptions {
   connection: Connection;
   query: ResolvedQuery;
-  /** The checkpoint file of a file output; table outputs keep theirs with the rows. */
   checkpointPath: string;
-  /** Where the export writes (default: targetFor(query) with checkpointPath). */
+  /** Where the export writes (default: targetFor(query) with checkpointPath); table outputs keep their checkpoint with the data. */
   target?: ExportTarget;
   json: boolean;
+  /** The longest single wait (ms) before stopping with 'rateLimited'. */
+  maxWaitMs?: number;
   /** Check the account with GET /users/me first, so a wrong token or an agent account fails before any file is created. */
   preflight?: boolean;
   reporter?: ProgressReporter;
@@ -26,7 +27,6 @@ export interface SessionResult {
   tally: RunTally;
   resumed: boolean;
   durationMs: number;
-  /** Where the checkpoint is: a file, or a table in the database. */
   checkpointPath: string;
 }
 
@@ -53,10 +53,10 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const { query, checkpointPath, connection } = opts;
   const started = Date.now();
 
+  // One writer per output, and a foreign or broken checkpoint refused, before any request or file write.
   const target = opts.target ?? targetFor(query, { checkpointPath });
-  // Fail on a foreign or broken checkpoint before any request or file write.
-  const checkpoint = await target.readCheckpoint();
-
+  const prepared = await prepareExport(query, target);
+  const checkpoint = prepared.previous;
   const reporter = opts.reporter ?? createReporter(pickMode(opts.json), { startTime: query.startTime || null });
   const controller = new AbortController();
   const uninstall = installSignalHandlers(controller, (l) => reporter.note(l));
@@ -75,10 +75,9 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
       result = await runExport({
         connection,
         query,
-        checkpointPath,
-        target,
-        previous: checkpoint,
+        prepared,
         signal: controller.signal,
+        maxWaitMs: opts.maxWaitMs,
         onProgress: (e) => reporter.onEvent(e),
       });
     } catch (err) {
@@ -89,6 +88,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   } finally {
     reporter.stop();
     uninstall();
+    await prepared.release();
   }
 }
 

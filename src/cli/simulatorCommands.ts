@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { connectionFromUrl } from '../engine/zendesk';
 import { checkpointPathFor } from '../engine/export';
 import { loadQuery } from '../engine/query';
-import { startSimulator } from '../simulator/index';
+import { DEFAULT_CHANGES_PER_MINUTE, startSimulator } from '../simulator/index';
 import type { IO } from './exportCommands';
 import { EXIT_NOT_CAUGHT_UP, EXIT_OK, UsageError } from './exitCodes';
 import { fmtDuration, fmtInt } from './progress';
@@ -19,16 +19,21 @@ export interface SimulateFlags {
   rateLimits?: boolean;
   highVolume?: boolean;
   latency?: number;
+  /** Live activity: about this many changes a minute; 0 turns it off. */
+  live?: number;
+  wholeSecondResets?: boolean;
 }
 
 export async function simulateCommand(flags: SimulateFlags, io: IO): Promise<number> {
   const port = flags.port ?? 4567;
+  const live = flags.live ?? DEFAULT_CHANGES_PER_MINUTE;
   const sim = await startSimulator({
     port,
     seed: flags.seed,
     counts: flags.tickets !== undefined ? { tickets: flags.tickets } : undefined,
-    rateLimits: flags.rateLimits === false ? false : { timeScale: flags.timeScale ?? 1, highVolume: Boolean(flags.highVolume) },
+    rateLimits: flags.rateLimits === false ? false : { timeScale: flags.timeScale ?? 1, highVolume: Boolean(flags.highVolume), wholeSecondResets: Boolean(flags.wholeSecondResets) },
     latencyMs: flags.latency,
+    live: live > 0 ? { changesPerMinute: live } : false,
   }).catch((err: unknown) => {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`Port ${port} is in use; pick another with --port N (0 picks a free one).`);
     throw err;
@@ -38,7 +43,8 @@ export async function simulateCommand(flags: SimulateFlags, io: IO): Promise<num
   // These are the simulator's fixed demo accounts, not secrets: printing them is the point.
   io.out([
     `Zendesk simulator listening on ${sim.url}`,
-    `Rate limits: ${flags.rateLimits === false ? 'off' : `on, time scale ${flags.timeScale ?? 1}${flags.highVolume ? ', High Volume' : ''}`}`,
+    `Rate limits: ${flags.rateLimits === false ? 'off' : `on, time scale ${flags.timeScale ?? 1}${flags.highVolume ? ', High Volume' : ''}${flags.wholeSecondResets ? ', resets in whole seconds' : ''}`}`,
+    `Data: history up to now; ${live > 0 ? `live, about ${live} change${live === 1 ? '' : 's'} a minute (--live 0 turns it off)` : 'not changing (--live N makes about N changes a minute)'}`,
     'Demo credentials (fake, for the simulator only):',
     `  admin  email ${admin.email}  API token ${admin.token}  OAuth token ${admin.oauthToken}`,
     `  agent  email ${agent.email}  API token ${agent.token}  (403 on incremental exports)`,
@@ -71,7 +77,7 @@ export async function demoCommand(flags: DemoFlags, io: IO): Promise<number> {
   const timeScale = flags.timeScale ?? 30;
   const tickets = flags.tickets ?? 12_000;
   const perPage = flags.perPage ?? 500;
-  const sim = await startSimulator({ port: 0, seed: 42, counts: { tickets }, rateLimits: { timeScale } });
+  const sim = await startSimulator({ port: 0, seed: 42, counts: { tickets }, rateLimits: { timeScale }, live: true });
   try {
     const dir = join(io.cwd, 'demo-output');
     const out = join(dir, 'tickets.jsonl');
@@ -96,7 +102,7 @@ export async function demoCommand(flags: DemoFlags, io: IO): Promise<number> {
     sim.mutate({ newTickets: 25, updatedTickets: 40 });
     // Zendesk never returns the most recent minute; move the simulator's clock past it.
     sim.advanceClock(61);
-    io.err('Demo: 25 tickets created and 40 updated in the simulator; running the same export again…');
+    io.err('Demo: 25 tickets created and 40 updated in the simulator, beside its own live changes; running the same export again…');
     const second = await runSession({ connection, query, checkpointPath, json: Boolean(flags.json) });
 
     const summary = {

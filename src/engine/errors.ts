@@ -4,7 +4,7 @@
 export type ErrorCode =
   | 'auth' | 'forbidden' | 'notFound' | 'badRequest' | 'invalidQuery' | 'futureStartTime'
   | 'checkpointMismatch' | 'checkpointCorrupt' | 'foreignOrigin' | 'insecureUrl' | 'stuck'
-  | 'rateLimited' | 'server' | 'network' | 'io' | 'cancelled';
+  | 'rateLimited' | 'server' | 'network' | 'io' | 'locked' | 'cancelled';
 
 /** Never carries a secret. */
 export class ExportError extends Error {

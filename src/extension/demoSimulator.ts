@@ -66,8 +66,9 @@ export class DemoSimulator implements vscode.Disposable {
 
   private spawn(): Promise<string> {
     const cli = this.context.asAbsolutePath('dist/cli.js');
-    // Node from the host's own executable; rate-limit windows 30x faster so waits are visible but short.
-    const child = spawn(process.execPath, [cli, 'simulate', '--port', '0', '--time-scale', '30'], {
+    // Node from the host's own executable; rate-limit windows 30x faster so waits are visible but short;
+    // a live account (a few changes a minute), so a resume a minute later brings something new.
+    const child = spawn(process.execPath, [cli, 'simulate', '--port', '0', '--time-scale', '30', '--live', '4'], {
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -35,6 +35,8 @@ import { codeLensesFor, computeCompletion, computeDiagnostics, computeHover, isS
 import { toResponseError } from './failures';
 import { SessionManager } from './sessions';
 
+// The name other processes see, e.g. in an output's lock when a second export is refused.
+process.title = 'zdx-engine';
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 
@@ -114,6 +116,7 @@ connection.onInitialize((params): InitializeResult => {
     sessionsChanged: (list) => void connection.sendNotification(SessionsChanged.type, { sessions: list }),
     log,
     connections: () => connections,
+    workspaceFolders: () => workspaceFolders,
     documentText: (uri) => {
       const open = documents.get(uri);
       if (open) return open.getText();

@@ -29,9 +29,10 @@ import {
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { hasSample, paginationChoices, resolveEndpoint, RESOURCES, type EndpointForm, type ResourceName } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
-import { validateSavedQuery, formatUnix, MIN_START_AGE_SECONDS, parseQueryText, parseStartTime, toUnixSeconds, withinQueryBounds, type ParsedQueryText } from '../engine/query';
+import { isInside, validateSavedQuery, formatUnix, MIN_START_AGE_SECONDS, parseQueryText, parseStartTime, toUnixSeconds, withinQueryBounds, type ParsedQueryText } from '../engine/query';
 import { CodeLensCommands, SAVED_QUERY_SUFFIX, type CheckpointInfoResult, type ConnectionRef } from '../protocol/customMessages';
 import { FIELD_TEXT, paramHover, resourceHover, sideloadHover } from './queryDocs';
+import { containingFolder } from './queryLoading';
 
 export const DIAGNOSTIC_SOURCE = 'zendesk';
 
@@ -200,10 +201,10 @@ function semanticChecks(
   const docPath = fsPathOf(doc.uri);
   if (out && typeof out.path === 'string' && out.path.trim() && docPath) {
     const abs = path.resolve(path.dirname(docPath), out.path);
-    const folder = containingFolder(docPath, ctx.workspaceFolders);
-    if (folder && !isInside(abs, folder)) {
-      add(['output', 'path'], DiagnosticSeverity.Warning,
-        `The output path resolves to ${abs}, outside the workspace folder ${folder}; the output and its checkpoint belong in the workspace.`);
+    const folder = containingFolder(docPath, ctx.workspaceFolders) ?? path.dirname(docPath);
+    if (!isInside(abs, folder)) {
+      add(['output', 'path'], DiagnosticSeverity.Error,
+        `The output ${out.path} resolves to ${abs}, outside the workspace folder ${folder}; outputs and their checkpoints stay in the workspace, so this query won't run.`);
     }
   }
 }
@@ -222,15 +223,6 @@ function startTimeCheck(input: string | number, now: number, add: (p: JSONPath, 
   }
 }
 
-function containingFolder(file: string, folders: string[]): string | undefined {
-  // The innermost folder wins in multi-root workspaces with nested folders.
-  return folders.filter((f) => isInside(file, f)).sort((a, b) => b.length - a.length)[0];
-}
-
-function isInside(file: string, folder: string): boolean {
-  const rel = path.relative(folder, file);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
 
 // ---------------------------------------------------------------------------------------------
 

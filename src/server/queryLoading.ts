@@ -2,7 +2,7 @@
 // the file on disk), or the file. Every one goes through the engine's one loader.
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadQuery, loadQueryFile, parseQueryText, type ResolvedQuery } from '../engine/query';
+import { isInside, loadQuery, loadQueryFile, parseQueryText, type ResolvedQuery } from '../engine/query';
 import type { CheckpointInfoParams } from '../protocol/customMessages';
 import { ServerFailure } from './failures';
 
@@ -12,11 +12,18 @@ export interface SessionQuery {
   queryUri?: string;
 }
 
-/** `documentText` is the text of an open editor, undefined when the file is not open (or must be read from disk). */
-export async function loadRequestQuery(params: CheckpointInfoParams, documentText: (uri: string) => string | undefined): Promise<SessionQuery> {
+export interface QuerySources {
+  /** The text of an open editor, undefined when the file is not open (or must be read from disk). */
+  documentText(uri: string): string | undefined;
+  /** Absolute paths of the workspace folders: a query's output stays inside the one that holds it. */
+  workspaceFolders(): string[];
+}
+
+export async function loadRequestQuery(params: CheckpointInfoParams, sources: QuerySources): Promise<SessionQuery> {
   if (params.query !== undefined) {
     if (!params.baseDir) throw new ServerFailure('invalidQuery', 'An inline query needs baseDir, the folder its output is written to.');
-    return { resolved: loadQuery(params.query, { baseDir: params.baseDir }) };
+    const outputRoot = containingFolder(params.baseDir, sources.workspaceFolders()) ?? params.baseDir;
+    return { resolved: loadQuery(params.query, { baseDir: params.baseDir, outputRoot }) };
   }
   let file = params.queryFile;
   let uri = params.queryUri;
@@ -30,9 +37,16 @@ export async function loadRequestQuery(params: CheckpointInfoParams, documentTex
   if (!file) throw new ServerFailure('invalidQuery', 'No query given: send queryUri, queryFile or query.');
   uri ??= pathToFileURL(file).toString();
   const baseDir = params.baseDir ?? path.dirname(file);
-  const text = documentText(uri);
+  // A query outside every workspace folder (opened on its own) keeps its output in its own folder.
+  const outputRoot = containingFolder(file, sources.workspaceFolders()) ?? path.dirname(file);
+  const text = sources.documentText(uri);
   const resolved = text === undefined
-    ? await loadQueryFile(file, { baseDir })
-    : loadQuery(parseQueryText(text, file).value, { baseDir, file });
+    ? await loadQueryFile(file, { baseDir, outputRoot })
+    : loadQuery(parseQueryText(text, file).value, { baseDir, file, outputRoot });
   return { resolved, queryFile: file, queryUri: uri };
+}
+
+/** The innermost folder that holds `file` (multi-root workspaces may nest folders). */
+export function containingFolder(file: string, folders: string[]): string | undefined {
+  return folders.filter((f) => isInside(path.resolve(file), path.resolve(f))).sort((a, b) => b.length - a.length)[0];
 }

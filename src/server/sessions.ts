@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { cancelledError, ExportError } from '../engine/errors';
-import { checkpointPathFor, readCheckpoint, runExport, sideloadPath, type Checkpoint, type ExportTarget } from '../engine/export';
+import { checkpointPathFor, prepareExport, readCheckpoint, runExport, type PreparedExport } from '../engine/export';
+import { targetFor, type PostgresResolver } from '../engine/tables';
 import type { ResolvedQuery } from '../engine/query';
-import { discardTables, targetFor, type PostgresResolver } from '../engine/tables';
 import { checkConnection, connectionFromUrl } from '../engine/zendesk';
 import {
   emptySessionCounts,
@@ -29,7 +29,7 @@ import { findConnection } from './connections';
 import { credentialsFor } from './credentials';
 import { ServerFailure, toWireError } from './failures';
 import { SessionHistory } from './history';
-import { loadRequestQuery, type SessionQuery } from './queryLoading';
+import { loadRequestQuery } from './queryLoading';
 import { countEvent } from './sessionCounts';
 
 /** What the session manager needs from the connection it serves. */
@@ -43,8 +43,10 @@ export interface SessionHost {
   connections(): ConnectionRef[] | undefined;
   /** Text of an open document, which may be newer than the file on disk. */
   documentText(uri: string): string | undefined;
-  /** A PostgreSQL output's connection (name from settings → URL, password asked of the client); absent: only URLs with PGPASSWORD/~/.pgpass work. */
+  /** A PostgreSQL output's connection: a name from settings → URL, the password asked of the client; absent: only URLs (with PGPASSWORD or ~/.pgpass) work. */
   databaseConnection?: PostgresResolver;
+  /** Absolute paths of the workspace folders. */
+  workspaceFolders(): string[];
 }
 
 interface Session {
@@ -53,14 +55,12 @@ interface Session {
   done: Promise<ExportFinishedParams>;
 }
 
-/** Runs read the file on disk, like the CLI (the extension saves before running). */
-const ON_DISK = (): undefined => undefined;
 
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private past: SessionInfo[] = [];
-  /** Output paths being written, reserved before any await so two starts can't race. */
-  private readonly busyOutputs = new Set<string>();
+  /** Outputs this server is writing now (for the CodeLens); the target's lock is what keeps writers apart. */
+  private readonly running = new Set<string>();
   private readonly history: SessionHistory;
 
   constructor(
@@ -105,7 +105,8 @@ export class SessionManager {
 
   /** Resolves once the session started, or (waitForCompletion) once it ended; `onCancel` hooks the request's token. */
   async start(params: StartExportParams, onCancel?: (cancel: () => void) => void): Promise<StartExportResult> {
-    const query = await loadRequestQuery(params, ON_DISK);
+    // Runs read the file on disk, like the CLI (the extension saves before running).
+    const query = await loadRequestQuery(params, { documentText: () => undefined, workspaceFolders: () => this.host.workspaceFolders() });
     const { resolved } = query;
     const ref = findConnection(params.connection ?? resolved.connection, this.host.connections());
     const outputPath = resolved.output.path;
@@ -114,42 +115,37 @@ export class SessionManager {
     if (this.sessions.has(sessionId) || this.past.some((p) => p.sessionId === sessionId)) {
       throw new ServerFailure('alreadyRunning', `An export session with id ${sessionId} already exists; use a new id.`);
     }
-    if (this.busyOutputs.has(outputPath)) {
-      throw new ServerFailure('alreadyRunning', `Another export is writing ${outputPath} right now; cancel it or wait for it to finish.`);
-    }
-    this.busyOutputs.add(outputPath);
-
-    let session: Session;
-    try {
-      const target = targetFor(resolved, { checkpointPath, postgres: this.host.databaseConnection });
-      if (params.fresh) await discardOutputs(resolved, checkpointPath, this.host.databaseConnection);
-      // A damaged or foreign checkpoint fails the session (its ExportFinished says why), not the start.
-      const previous = await target.readCheckpoint().then((cp) => ({ cp }), (error: unknown) => ({ error }));
-      const base = 'cp' in previous ? previous.cp : null;
-      const info: SessionInfo = {
-        sessionId,
-        status: 'running',
-        queryName: resolved.name,
-        queryUri: query.queryUri,
-        queryFile: query.queryFile,
-        resource: resolved.resource,
-        endpointId: base?.endpointId ?? resolved.endpointId,
-        connectionName: ref.name,
-        resumed: base !== null,
-        startedAt: new Date().toISOString(),
-        counts: emptySessionCounts(base ?? undefined),
-        outputPath,
-        files: [],
-        checkpointPath,
-      };
-      const abort = new AbortController();
-      const run = 'cp' in previous ? this.run(info, abort, query, ref, target, previous.cp, params) : this.fail(info, previous.error);
-      session = { info, abort, done: run };
-      this.sessions.set(sessionId, session);
-    } catch (err) {
-      this.busyOutputs.delete(outputPath);
-      throw err;
-    }
+    // Another writer (a session here, zdx from cron, another window) refuses the start at once; a
+    // damaged or foreign checkpoint fails the session instead (its ExportFinished says why).
+    const target = targetFor(resolved, { checkpointPath, postgres: this.host.databaseConnection });
+    const prepared = await prepareExport(resolved, target, { fresh: params.fresh }).then(
+      (p) => ({ ok: true as const, p }),
+      (error: unknown) => {
+        if (error instanceof ExportError && error.code === 'locked') throw error;
+        return { ok: false as const, error };
+      },
+    );
+    const base = prepared.ok ? prepared.p.previous : null;
+    const info: SessionInfo = {
+      sessionId,
+      status: 'running',
+      queryName: resolved.name,
+      queryUri: query.queryUri,
+      queryFile: query.queryFile,
+      resource: resolved.resource,
+      endpointId: base?.endpointId ?? resolved.endpointId,
+      connectionName: ref.name,
+      resumed: base !== null,
+      startedAt: new Date().toISOString(),
+      counts: emptySessionCounts(base ?? undefined),
+      outputPath,
+      files: [],
+      checkpointPath,
+    };
+    const abort = new AbortController();
+    this.running.add(outputPath);
+    const session: Session = { info, abort, done: prepared.ok ? this.run(info, abort, prepared.p, ref, params) : this.fail(info, prepared.error) };
+    this.sessions.set(sessionId, session);
     this.host.log.info(`[${sessionId}] started ${resolved.name} (${resolved.endpointId}) -> ${outputPath}${session.info.resumed ? ', resuming' : ''}`);
     this.host.sessionsChanged(this.list());
 
@@ -163,17 +159,15 @@ export class SessionManager {
     return { ...result, finished };
   }
 
-  private async run(info: SessionInfo, abort: AbortController, query: SessionQuery, ref: ConnectionRef, target: ExportTarget, previous: Checkpoint | null, params: StartExportParams): Promise<ExportFinishedParams> {
+  private async run(info: SessionInfo, abort: AbortController, prepared: PreparedExport, ref: ConnectionRef, params: StartExportParams): Promise<ExportFinishedParams> {
     const counts = info.counts;
     const pageLimit = params.pageRecordsLimit ?? 0;
     try {
       const credentials = await raceAbort(credentialsFor(ref, 'export', (p) => this.host.getCredentials(p)), abort.signal);
       const result = await runExport({
         connection: connectionFromUrl({ url: ref.baseUrl, credentials }),
-        query: query.resolved,
-        checkpointPath: info.checkpointPath,
-        target,
-        previous,
+        query: prepared.query,
+        prepared,
         signal: abort.signal,
         requestTimeoutMs: params.requestTimeoutMs,
         maxRetries: params.maxRetries,
@@ -195,8 +189,10 @@ export class SessionManager {
       const cancelled = err instanceof ExportError && err.code === 'cancelled' ? err : abort.signal.aborted ? cancelledError() : undefined;
       const error = toWireError(cancelled ?? err);
       if (error.code === 'internal') this.host.log.error(`[${info.sessionId}] ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-      await this.settleFromDisk(info, query.resolved);
+      await this.settleFromDisk(info, prepared.query);
       return this.end(info, error.code === 'cancelled' ? 'cancelled' : 'failed', false, error);
+    } finally {
+      await prepared.release();
     }
   }
 
@@ -228,7 +224,7 @@ export class SessionManager {
     info.error = error;
     info.caughtUp = caughtUp;
     info.endedAt = new Date().toISOString();
-    this.busyOutputs.delete(info.outputPath);
+    this.running.delete(info.outputPath);
     const finished: ExportFinishedParams = {
       sessionId: info.sessionId,
       status,
@@ -268,7 +264,7 @@ export class SessionManager {
     };
     let resolved: ResolvedQuery;
     try {
-      resolved = (await loadRequestQuery(params, (uri) => this.host.documentText(uri))).resolved;
+      resolved = (await loadRequestQuery(params, this.host)).resolved;
     } catch (err) {
       result.error = toWireError(err);
       return result;
@@ -277,7 +273,7 @@ export class SessionManager {
     result.outputPath = resolved.output.path;
     result.checkpointPath = checkpointPathFor(resolved.output.path);
     result.outputExists = await exists(resolved.output.path);
-    result.running = this.busyOutputs.has(resolved.output.path);
+    result.running = this.running.has(resolved.output.path);
     result.files = result.outputExists ? [resolved.output.path] : [];
     try {
       const cp = await readCheckpoint(result.checkpointPath);
@@ -297,17 +293,6 @@ export class SessionManager {
     }
     return result;
   }
-}
-
-/**
- * "Start over": removes the checkpoint, the output and the sideload files of the query's includes —
- * names derived from the query alone, never from what a checkpoint lists.
- */
-async function discardOutputs(resolved: ResolvedQuery, checkpointPath: string, postgres: PostgresResolver | undefined): Promise<void> {
-  if (resolved.output.tables) return discardTables(resolved, { postgres });
-  const { path: output, format } = resolved.output;
-  const sideloads = (resolved.params.include ?? []).map((key) => sideloadPath(output, key, format as 'jsonl' | 'csv' | 'json'));
-  for (const f of [checkpointPath, output, ...sideloads]) await fs.rm(f, { force: true });
 }
 
 async function exists(file: string): Promise<boolean> {

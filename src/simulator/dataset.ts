@@ -1,7 +1,8 @@
 // The generated account: one VersionedStream per resource and the record builders. Every field is
 // a pure function of (seed, record index, version), so pages are rebuilt identically on demand.
+import { AccountFields } from './fields';
 import { RecordRng, hash32, saltOf, uuidFrom } from './random';
-import { VersionedStream, type Entry } from './stream';
+import { HISTORY_END_MARGIN, SPAN_SECONDS, VersionedStream, type Entry } from './stream';
 import type { CountName } from './types';
 
 export const DEFAULT_COUNTS: Record<CountName, number> = {
@@ -35,7 +36,8 @@ const METRIC_TYPES = ['activate', 'pause', 'fulfill', 'apply_sla', 'apply_group_
 const ATTRIBUTES = ['Language', 'Skill', 'Region', 'Product', 'Tier', 'Channel', 'Certification'] as const;
 const ATTRIBUTE_VALUES = ['English', 'German', 'Japanese', 'Billing', 'Hardware', 'EMEA', 'APAC', 'Gold', 'Silver', 'Phone'] as const;
 const INSTANCE_TYPES = ['associate_agent', 'unassociate_agent', 'associate_ticket', 'unassociate_ticket'] as const;
-const CUSTOM_FIELD_IDS = [360001234501, 360001234502, 360001234503] as const;
+/** The account, its groups, brands and forms predate the seeded history by this much. */
+const ACCOUNT_AGE_BEFORE_HISTORY = 30 * 86_400;
 
 const GROUP_COUNT = 6;
 const GROUP_BASE = 6_128_000_000_000;
@@ -55,6 +57,11 @@ export interface Filters {
 
 export class Dataset {
   readonly counts: Record<CountName, number>;
+  /** First second of the seeded history (the earliest stream's). */
+  readonly historyStart: number;
+  /** When the account was created: before every record. */
+  readonly accountCreated: number;
+  readonly fields: AccountFields;
   readonly tickets: VersionedStream;
   readonly users: VersionedStream;
   readonly organizations: VersionedStream;
@@ -67,22 +74,32 @@ export class Dataset {
     ticket: saltOf('ticket'), ticketV: saltOf('ticket-version'), user: saltOf('user'), org: saltOf('org'),
     event: saltOf('event'), metric: saltOf('metric'), attr: saltOf('attr'), value: saltOf('value'), instance: saltOf('instance'),
   };
+  /** Tickets deleted by the live activity: index → first deleted version (later versions stay deleted). */
+  private readonly deletedFromVersion = new Map<number, number>();
+  /** Ticket events and metric events added for a ticket change: event index → the ticket's index. */
+  private readonly eventTicket = new Map<number, { ticket: number; create: boolean }>();
+  private readonly metricTicket = new Map<number, number>();
 
-  constructor(readonly seed: number, counts: Partial<Record<CountName, number>> = {}) {
+  /** @param anchor Unix seconds the seeded history ends before (see SimulatorOptions.anchor). */
+  constructor(readonly seed: number, counts: Partial<Record<CountName, number>> = {}, readonly anchor: number) {
     this.counts = { ...DEFAULT_COUNTS };
     for (const [k, v] of Object.entries(counts) as [CountName, number | undefined][]) {
       if (v !== undefined) this.counts[k] = Math.max(0, Math.floor(v));
     }
     const c = this.counts;
     const s = this.salt;
-    this.tickets = new VersionedStream(seed, s.ticket, c.tickets, 5_000_000_000, 4);
-    this.users = new VersionedStream(seed, s.user, c.users, 6_130_000_000_000, 128);
-    this.organizations = new VersionedStream(seed, s.org, c.organizations, 6_129_000_000_000, 64);
-    this.ticketEvents = new VersionedStream(seed, s.event, c.ticketEvents, 9_100_000_000_000, 8);
-    this.metricEvents = new VersionedStream(seed, s.metric, c.metricEvents, 9_200_000_000_000, 8);
-    this.routingAttributes = new VersionedStream(seed, s.attr, c.routingAttributes, 1, 1);
-    this.routingAttributeValues = new VersionedStream(seed, s.value, c.routingAttributeValues, 1, 1);
-    this.routingInstanceValues = new VersionedStream(seed, s.instance, c.routingInstanceValues, 1, 1);
+    this.tickets = new VersionedStream(seed, s.ticket, c.tickets, 5_000_000_000, 4, anchor);
+    this.users = new VersionedStream(seed, s.user, c.users, 6_130_000_000_000, 128, anchor);
+    this.organizations = new VersionedStream(seed, s.org, c.organizations, 6_129_000_000_000, 64, anchor);
+    this.ticketEvents = new VersionedStream(seed, s.event, c.ticketEvents, 9_100_000_000_000, 8, anchor);
+    this.metricEvents = new VersionedStream(seed, s.metric, c.metricEvents, 9_200_000_000_000, 8, anchor);
+    this.routingAttributes = new VersionedStream(seed, s.attr, c.routingAttributes, 1, 1, anchor);
+    this.routingAttributeValues = new VersionedStream(seed, s.value, c.routingAttributeValues, 1, 1, anchor);
+    this.routingInstanceValues = new VersionedStream(seed, s.instance, c.routingInstanceValues, 1, 1, anchor);
+    const nominalStart = anchor - HISTORY_END_MARGIN - SPAN_SECONDS;
+    this.historyStart = Math.min(nominalStart, ...[this.tickets, this.users, this.organizations, this.ticketEvents, this.metricEvents].map((st) => st.start));
+    this.accountCreated = this.historyStart - ACCOUNT_AGE_BEFORE_HISTORY;
+    this.fields = new AccountFields(seed, nominalStart, this.accountCreated, anchor);
   }
 
   private rng(salt: number, index: number, version = 0): RecordRng {
@@ -97,6 +114,8 @@ export class Dataset {
   }
 
   ticketStatus(index: number, version: number): string {
+    const deletedFrom = this.deletedFromVersion.get(index);
+    if (deletedFrom !== undefined && version >= deletedFrom) return 'deleted';
     const baseDeleted = hash32(this.seed, this.salt.ticket, index, 0xde) % 100 < 6;
     if (baseDeleted) return 'deleted';
     if (version === 0) return STATUSES[hash32(this.seed, this.salt.ticket, index, 0x57) % STATUSES.length];
@@ -114,16 +133,50 @@ export class Dataset {
     return hash32(this.seed, this.salt.user, index, 0xde) % 100 < 4;
   }
 
+  organizationIsDeleted(index: number): boolean {
+    return hash32(this.seed, this.salt.org, index, 0xde) % 100 < 3;
+  }
+
   private eventTicketIndex(salt: number, index: number): number {
     return this.counts.tickets === 0 ? 0 : hash32(this.seed, salt, index, 0x71) % this.counts.tickets;
   }
 
+  private ticketEventTicket(index: number): number {
+    return this.eventTicket.get(index)?.ticket ?? this.eventTicketIndex(this.salt.event, index);
+  }
+
+  private metricEventTicket(index: number): number {
+    return this.metricTicket.get(index) ?? this.eventTicketIndex(this.salt.metric, index);
+  }
+
   keepTicketEvent(e: Entry, f: Filters): boolean {
-    return scopeAllows(f.supportTypeScope, this.ticketIsAi(this.eventTicketIndex(this.salt.event, e.index)));
+    return scopeAllows(f.supportTypeScope, this.ticketIsAi(this.ticketEventTicket(e.index)));
   }
 
   metricEventDeleted(index: number): boolean {
-    return this.ticketStatus(this.eventTicketIndex(this.salt.metric, index), 0) === 'deleted';
+    return this.ticketStatus(this.metricEventTicket(index), 0) === 'deleted';
+  }
+
+  // ---- changes made while the simulator runs (src/simulator/live.ts) ----
+
+  /** A new version of ticket `index` at `ts` that is a deletion (it stays deleted). */
+  deleteTicket(index: number, ts: number): Entry {
+    const e = this.tickets.touch(index, ts, false);
+    this.deletedFromVersion.set(index, e.version);
+    return e;
+  }
+
+  /** The audit of a ticket change: a ticket event at `ts` that belongs to ticket `ticketIndex`. */
+  addTicketEvent(ticketIndex: number, create: boolean, ts: number): Entry {
+    const e = this.ticketEvents.add(ts, false);
+    this.eventTicket.set(e.index, { ticket: ticketIndex, create });
+    return e;
+  }
+
+  addMetricEvent(ticketIndex: number, ts: number): Entry {
+    const e = this.metricEvents.add(ts, false);
+    this.metricTicket.set(e.index, ticketIndex);
+    return e;
   }
 
   keepMetricEvent(e: Entry, f: Filters): boolean {
@@ -168,15 +221,17 @@ export class Dataset {
     const v = this.rng(this.salt.ticketV, e.index, e.version);
     const status = this.ticketStatus(e.index, e.version);
     const ai = this.ticketIsAi(e.index);
-    // System updates bump generated_timestamp only, so updated_at may lag behind it.
-    const updated = e.version === 0 && r.chance(20) ? e.ts - r.int(86_400) : e.ts;
-    const created = e.index >= this.tickets.baseCount ? Math.min(updated, e.ts) : updated - r.int(30 * 86_400);
+    const seeded = e.index < this.tickets.baseCount;
+    // System updates bump generated_timestamp only, so updated_at may lag behind it (up to a day).
+    const updated = seeded && e.version === 0 && r.chance(20) ? e.ts - r.int(86_400) : e.ts;
+    // Fixed for the record's life: a seeded ticket was created up to 31 days before its seeded version.
+    const created = seeded ? this.tickets.createdTs(e.index) - 86_400 - r.int(30 * 86_400) : this.tickets.createdTs(e.index);
     const requester = this.userId(this.requesterIndex(r));
     const agent = this.agentIndex(r);
     const assignee = status === 'new' || agent === null ? null : this.userId(agent);
     const subject = status === 'deleted' && r.chance(50) ? 'SCRUBBED' : r.pick(SUBJECTS);
     const channel = ai ? 'native_messaging' : r.pick(CHANNELS);
-    const customFields = CUSTOM_FIELD_IDS.map((id, k) => ({ id, value: k === 0 ? r.pick(['tier_1', 'tier_2', 'tier_3']) : k === 1 ? String(r.int(1000)) : v.pick(['yes', 'no']) }));
+    const customFields = this.fields.ticketValues(e.index, e.version, e.ts);
     const tags = [...new Set([r.pick(TAGS), ...(v.chance(50) ? [v.pick(TAGS)] : [])])];
     const score = status === 'solved' || status === 'closed' ? v.pick(['good', 'bad', 'offered', 'unoffered']) : null;
     return {
@@ -230,12 +285,14 @@ export class Dataset {
     const role = this.userRole(e.index);
     const active = !this.userIsDeleted(e.index);
     const zone = r.pick(ZONES);
+    const seeded = e.index < this.users.baseCount;
+    const created = this.users.createdTs(e.index) - (seeded ? r.int(90 * 86_400) : 0);
     return {
       id: e.id,
       url: `${origin}/api/v2/users/${e.id}.json`,
       name: `${first} ${last}`,
       email: `${first}.${last}.${e.index}@example.com`.toLowerCase(),
-      created_at: iso(e.ts - r.int(90 * 86_400)),
+      created_at: iso(created),
       updated_at: iso(e.ts),
       time_zone: zone[1],
       iana_time_zone: zone[0],
@@ -267,7 +324,7 @@ export class Dataset {
       suspended: false,
       default_group_id: role === 'end-user' ? null : this.groupId(r),
       report_csv: false,
-      user_fields: {},
+      user_fields: this.fields.keyedValues('user', e.index, e.version, e.ts),
       permanently_deleted: false,
     };
   }
@@ -275,7 +332,9 @@ export class Dataset {
   organization(e: Entry, origin: string): Rec {
     const r = this.rng(this.salt.org, e.index);
     const name = `${r.pick(LAST)} ${r.pick(['Industries', 'GmbH', 'Ltd', 'Inc', 'Labs', 'Co-op'])} ${e.index}`;
-    const deleted = r.chance(3);
+    const deleted = this.organizationIsDeleted(e.index);
+    const seeded = e.index < this.organizations.baseCount;
+    const created = this.organizations.createdTs(e.index) - (seeded ? r.int(365 * 86_400) : 0);
     return {
       url: `${origin}/api/v2/organizations/${e.id}.json`,
       id: e.id,
@@ -283,25 +342,26 @@ export class Dataset {
       shared_tickets: r.chance(20),
       shared_comments: r.chance(10),
       external_id: r.chance(30) ? `org-${e.index}` : null,
-      created_at: iso(e.ts - r.int(365 * 86_400)),
+      created_at: iso(created),
       updated_at: iso(e.ts),
       domain_names: [`${name.split(' ')[0].toLowerCase()}${e.index}.example.com`],
       details: null,
       notes: null,
       group_id: null,
       tags: r.chance(40) ? [r.pick(TAGS)] : [],
-      organization_fields: { account_tier: r.pick(['gold', 'silver', 'bronze']) },
+      organization_fields: this.fields.keyedValues('organization', e.index, e.version, e.ts),
       deleted_at: deleted ? iso(e.ts) : null,
     };
   }
 
   ticketEvent(e: Entry, withComments: boolean): Rec {
     const r = this.rng(this.salt.event, e.index);
-    const ticketIndex = this.eventTicketIndex(this.salt.event, e.index);
-    const ticketId = this.tickets.id(ticketIndex);
+    const link = this.eventTicket.get(e.index);
+    const ticketId = this.tickets.id(this.ticketEventTicket(e.index));
     const updater = this.userId(r.chance(50) ? this.requesterIndex(r) : (this.agentIndex(r) ?? 0));
     const children: Rec[] = [];
-    const isCreate = r.chance(25);
+    const drawnCreate = r.chance(25);
+    const isCreate = link ? link.create : drawnCreate;
     const commentPresent = isCreate || r.chance(60);
     const commentPublic = commentPresent && r.chance(80);
     const childCount = 1 + r.int(3);
@@ -352,7 +412,7 @@ export class Dataset {
 
   metricEvent(e: Entry): Rec {
     const r = this.rng(this.salt.metric, e.index);
-    const ticketId = this.tickets.id(this.eventTicketIndex(this.salt.metric, e.index));
+    const ticketId = this.tickets.id(this.metricEventTicket(e.index));
     const type = r.pick(METRIC_TYPES);
     const rec: Rec = {
       id: e.id,
@@ -416,17 +476,17 @@ export class Dataset {
 
   group(id: number, origin: string): Rec {
     const g = id - GROUP_BASE;
-    return { url: `${origin}/api/v2/groups/${id}.json`, id, is_public: true, name: ['Support', 'Billing', 'Tier 2', 'Hardware', 'EMEA', 'VIP'][g % 6], description: '', default: g === 0, deleted: false, created_at: iso(1_700_000_000), updated_at: iso(1_700_000_000) };
+    return { url: `${origin}/api/v2/groups/${id}.json`, id, is_public: true, name: ['Support', 'Billing', 'Tier 2', 'Hardware', 'EMEA', 'VIP'][g % 6], description: '', default: g === 0, deleted: false, created_at: iso(this.accountCreated), updated_at: iso(this.accountCreated) };
   }
 
   brand(id: number, origin: string): Rec {
     const n = BRAND_IDS.indexOf(id as (typeof BRAND_IDS)[number]) + 1;
-    return { url: `${origin}/api/v2/brands/${id}.json`, id, name: n === 1 ? 'Example' : `Example ${n}`, brand_url: `https://example${n}.zendesk.com`, subdomain: `example${n}`, has_help_center: true, active: true, default: n === 1, created_at: iso(1_700_000_000), updated_at: iso(1_700_000_000) };
+    return { url: `${origin}/api/v2/brands/${id}.json`, id, name: n === 1 ? 'Example' : `Example ${n}`, brand_url: `https://example${n}.zendesk.com`, subdomain: `example${n}`, has_help_center: true, active: true, default: n === 1, created_at: iso(this.accountCreated), updated_at: iso(this.accountCreated) };
   }
 
   ticketForm(id: number, origin: string): Rec {
     const n = FORM_IDS.indexOf(id as (typeof FORM_IDS)[number]) + 1;
-    return { url: `${origin}/api/v2/ticket_forms/${id}.json`, id, name: n === 1 ? 'Default Ticket Form' : `Form ${n}`, display_name: `Form ${n}`, position: n, active: true, default: n === 1, end_user_visible: true, ticket_field_ids: [...CUSTOM_FIELD_IDS], created_at: iso(1_700_000_000), updated_at: iso(1_700_000_000) };
+    return { url: `${origin}/api/v2/ticket_forms/${id}.json`, id, name: n === 1 ? 'Default Ticket Form' : `Form ${n}`, display_name: `Form ${n}`, position: n, active: true, default: n === 1, end_user_visible: true, ticket_field_ids: this.fields.ticketFieldIds(this.anchor), created_at: iso(this.accountCreated), updated_at: iso(this.accountCreated) };
   }
 
   metricSet(ticket: Rec, origin: string): Rec {

@@ -1,7 +1,26 @@
 // Fixed-window budgets per endpoint family plus the account-wide one, on real time (scaled by
 // timeScale so tests can exhaust a "minute" in a second), and the header spellings Zendesk uses.
-import { DEFAULT_BUDGETS, HIGH_VOLUME_BUDGETS, type RateBudget, type RateLimitFamily } from '../engine/zendesk';
-import type { RateLimitOptions } from './types';
+import type { RateBudget, RateFamily, RateLimitOptions } from './types';
+
+// The budgets Zendesk documents, written down here from ../shared/zendesk/api-behaviour.md §1
+// "Rate limits" and nowhere else: the simulator must not take them from the client it tests, or a
+// wrong number in the engine's catalogue would pass unnoticed.
+//   incremental exports 10 requests/min, 30/min with the High Volume add-on [S1, S4];
+//   users/cursor 20/min, 60/min with High Volume [S1 "Incremental User Export, Cursor Based"];
+//   sample 10 requests per 20 minutes [S1/OAS];
+//   account-wide 700/min (Enterprise, what recorded responses carry), 2500/min with High Volume [S4, S7].
+export const DOCUMENTED_BUDGETS: Readonly<Record<RateFamily, RateBudget>> = {
+  incremental: { requests: 10, windowSeconds: 60 },
+  usersCursor: { requests: 20, windowSeconds: 60 },
+  sample: { requests: 10, windowSeconds: 20 * 60 },
+};
+export const DOCUMENTED_HIGH_VOLUME_BUDGETS: Readonly<Record<RateFamily, RateBudget>> = {
+  incremental: { requests: 30, windowSeconds: 60 },
+  usersCursor: { requests: 60, windowSeconds: 60 },
+  sample: { requests: 10, windowSeconds: 20 * 60 },
+};
+export const DOCUMENTED_ACCOUNT_PER_MINUTE = 700;
+export const DOCUMENTED_HIGH_VOLUME_ACCOUNT_PER_MINUTE = 2500;
 
 class FixedWindow {
   private windowStart: number;
@@ -27,7 +46,7 @@ class FixedWindow {
 }
 
 /** Family headers use Zendesk's endpoint-specific name (`zendesk-ratelimit-<name>`). */
-const FAMILY_HEADER: Record<RateLimitFamily, string> = {
+const FAMILY_HEADER: Record<RateFamily, string> = {
   incremental: 'zendesk-ratelimit-incremental-exports',
   usersCursor: 'Zendesk-RateLimit-incremental-exports-cursor',
   sample: 'zendesk-ratelimit-incremental-exports-sample',
@@ -54,33 +73,35 @@ export interface RateDecision {
 export class RateLimiter {
   private readonly enabled: boolean;
   private readonly timeScale: number;
-  private readonly families = new Map<RateLimitFamily, FixedWindow>();
+  private readonly wholeSeconds: boolean;
+  private readonly families = new Map<RateFamily, FixedWindow>();
   private readonly account: FixedWindow;
-  private readonly clock = (): number => performance.now();
 
-  constructor(opts: false | RateLimitOptions | undefined) {
+  /** @param clock milliseconds on a monotonic clock (real time; injectable for unit tests). */
+  constructor(opts: false | RateLimitOptions | undefined, private readonly clock: () => number = () => performance.now()) {
     this.enabled = opts !== false;
     const o = opts || {};
     this.timeScale = o.timeScale && o.timeScale > 0 ? o.timeScale : 1;
+    this.wholeSeconds = this.timeScale === 1 || o.wholeSecondResets === true;
     const origin = this.clock();
-    const budgets: Record<RateLimitFamily, RateBudget> = { ...(o.highVolume ? HIGH_VOLUME_BUDGETS : DEFAULT_BUDGETS), ...o.budgets };
-    for (const family of Object.keys(budgets) as RateLimitFamily[]) {
+    const budgets: Record<RateFamily, RateBudget> = { ...(o.highVolume ? DOCUMENTED_HIGH_VOLUME_BUDGETS : DOCUMENTED_BUDGETS), ...o.budgets };
+    for (const family of Object.keys(budgets) as RateFamily[]) {
       const b = budgets[family];
       this.families.set(family, new FixedWindow(b.requests, (b.windowSeconds * 1000) / this.timeScale, origin));
     }
-    const accountPerMinute = o.accountPerMinute ?? (o.highVolume ? 2500 : 700);
+    const accountPerMinute = o.accountPerMinute ?? (o.highVolume ? DOCUMENTED_HIGH_VOLUME_ACCOUNT_PER_MINUTE : DOCUMENTED_ACCOUNT_PER_MINUTE);
     this.account = new FixedWindow(accountPerMinute, 60_000 / this.timeScale, origin);
   }
 
-  /** Seconds as the client should read them: integers at real speed, decimals when scaled. */
+  /** Seconds as the client should read them: whole seconds rounded up (as Zendesk), or decimals when scaled. */
   private seconds(ms: number): string {
     const s = Math.max(0, ms) / 1000;
-    if (this.timeScale === 1) return String(Math.max(1, Math.ceil(s)));
+    if (this.wholeSeconds) return String(Math.max(1, Math.ceil(s)));
     return String(Math.max(0.001, Math.round(s * 1000) / 1000));
   }
 
   /** Spends one request from the account bucket and, when given, the family bucket. */
-  check(family: RateLimitFamily | null): RateDecision {
+  check(family: RateFamily | null): RateDecision {
     if (!this.enabled) return { allowed: true, headers: this.unlimitedHeaders(family) };
     const now = this.clock();
     const acc = this.account.peek(now);
@@ -108,11 +129,11 @@ export class RateLimiter {
   }
 
   /** The headers as they stand, without spending anything (for responses that never reach a handler). */
-  peek(family: RateLimitFamily | null): Record<string, string> {
+  peek(family: RateFamily | null): Record<string, string> {
     return this.enabled ? this.headersAt(this.clock(), family) : this.unlimitedHeaders(family);
   }
 
-  private headersAt(now: number, family: RateLimitFamily | null): Record<string, string> {
+  private headersAt(now: number, family: RateFamily | null): Record<string, string> {
     const fam = family ? this.families.get(family)! : null;
     const accAfter = this.account.peek(now);
     const headers: Record<string, string> = {
@@ -132,7 +153,7 @@ export class RateLimiter {
     return headers;
   }
 
-  private unlimitedHeaders(family: RateLimitFamily | null): Record<string, string> {
+  private unlimitedHeaders(family: RateFamily | null): Record<string, string> {
     const big = '1000000';
     const headers: Record<string, string> = {
       'x-rate-limit': big, 'x-rate-limit-remaining': big,

@@ -1,56 +1,24 @@
-// The HTTP front of the simulator: routing, auth, faults, rate limits, and the endpoint handlers
-// that turn a generated stream into Zendesk-shaped pages.
+// The HTTP front of the simulator: routing, auth, faults, rate limits, holds and the data clock.
+// Pages come from src/simulator/exportEndpoints.ts and src/simulator/fields.ts.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { endpointById } from '../engine/zendesk';
-import { ADMIN_USER_ID, AGENT_USER_ID, Dataset, iso, type Filters, type Rec } from './dataset';
+import { ADMIN_USER_ID, AGENT_USER_ID, Dataset, iso, type Rec } from './dataset';
+import { ExportEndpoints, filtersFor, SAMPLE_MAX, MAX_PER_PAGE } from './exportEndpoints';
 import { FaultBook } from './faults';
-import {
-  cursorPage, decodeExportCursor, decodeMetricCursor, decodeRoutingCursor, encodeExportCursor,
-  encodeMetricCursor, encodeRoutingCursor, timePage, visible,
-} from './pagination';
+import { fieldList } from './fields';
+import { HoldGate } from './hold';
+import { LiveActivity, livePace } from './live';
+import { visible } from './pagination';
 import { OAuthServer } from './oauth';
 import { hash32 } from './random';
 import { ACCOUNT_RATE_LIMIT_BODY, RATE_LIMIT_BODY, RateLimiter } from './rateLimit';
+import { HttpError, RequestRules, type Reply } from './requests';
+import { exportById, ROUTES, type ExportRoute, type Route } from './routes';
 import { makeSources, type Resource, type Source } from './sources';
-import type { Entry, Position } from './stream';
 import type {
-  AccountCredentials, ExpectedOptions, Fault, MutationResult, RequestLogEntry, RunningSimulator, SimulatorOptions, SimulatorStats,
+  AccountCredentials, CurrentRecord, CurrentResource, ExpectedOptions, Fault, MutationResult, RequestLogEntry, RunningSimulator,
+  SimulatorOptions, SimulatorStats,
 } from './types';
-
-type Route =
-  | { kind: 'me' }
-  | { kind: 'time'; resource: Resource; endpointId: string }
-  | { kind: 'cursor'; resource: Resource; endpointId: string }
-  | { kind: 'routing'; resource: Resource; endpointId: string }
-  | { kind: 'sample'; resource: Resource; endpointId: string };
-
-const INC = '/api/v2/incremental';
-const ROUTES = new Map<string, Route>([
-  ['/api/v2/users/me', { kind: 'me' }],
-  [`${INC}/tickets`, { kind: 'time', resource: 'tickets', endpointId: 'tickets' }],
-  [`${INC}/tickets/cursor`, { kind: 'cursor', resource: 'tickets', endpointId: 'tickets/cursor' }],
-  [`${INC}/users`, { kind: 'time', resource: 'users', endpointId: 'users' }],
-  [`${INC}/users/cursor`, { kind: 'cursor', resource: 'users', endpointId: 'users/cursor' }],
-  [`${INC}/organizations`, { kind: 'time', resource: 'organizations', endpointId: 'organizations' }],
-  [`${INC}/ticket_events`, { kind: 'time', resource: 'ticket_events', endpointId: 'ticket_events' }],
-  // page[size] switches this one to standard cursor pagination (handled in the time handler).
-  [`${INC}/ticket_metric_events`, { kind: 'time', resource: 'ticket_metric_events', endpointId: 'ticket_metric_events' }],
-  [`${INC}/routing/attributes`, { kind: 'routing', resource: 'routing_attributes', endpointId: 'routing_attributes' }],
-  [`${INC}/routing/attribute_values`, { kind: 'routing', resource: 'routing_attribute_values', endpointId: 'routing_attribute_values' }],
-  [`${INC}/routing/instance_values`, { kind: 'routing', resource: 'routing_instance_values', endpointId: 'routing_instance_values' }],
-  [`${INC}/tickets/sample`, { kind: 'sample', resource: 'tickets', endpointId: 'tickets/sample' }],
-  [`${INC}/ticket_events/sample`, { kind: 'sample', resource: 'ticket_events', endpointId: 'ticket_events/sample' }],
-  [`${INC}/users/sample`, { kind: 'sample', resource: 'users', endpointId: 'users/sample' }],
-  [`${INC}/organizations/sample`, { kind: 'sample', resource: 'organizations', endpointId: 'organizations/sample' }],
-]);
-
-const MAX_PER_PAGE = 1000;
-const SAMPLE_MAX = 50;
-const METRIC_PAGE_MAX = 100;
-const ROUTING_PAGE = 3000;
-/** Data from the most recent minute is never returned. */
-const FRESHNESS_SECONDS = 60;
 
 const FORBIDDEN_BODY = {
   error: 'Forbidden',
@@ -63,20 +31,9 @@ const AGENT: AccountCredentials = { email: 'agent@example.com', token: 'sim-agen
 
 interface Account { id: number; name: string; email: string; role: 'admin' | 'agent' }
 
-/** What a handler produces: a JSON body, or a ready-made error. */
-interface Reply {
-  status: number;
-  body: unknown;
-  records: number;
-  headers?: Record<string, string>;
+function isExport(route: Route): route is ExportRoute {
+  return route.kind !== 'me' && route.kind !== 'fields';
 }
-
-class HttpError extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
-    super(`HTTP ${status}`);
-  }
-}
-
 
 export class Simulator {
   readonly data: Dataset;
@@ -89,18 +46,31 @@ export class Simulator {
   private readonly oauthAdmin: Set<string>;
   /** OAuth endpoints and issued-token checks (src/simulator/oauth.ts). */
   private readonly oauth: OAuthServer;
-  private readonly stat: SimulatorStats = { requests: 0, byStatus: {}, authorizationSentTo: [], foreignRequests: 0, requestLog: [] };
+  private readonly stat = { requests: 0, byStatus: {} as Record<number, number>, authorizationSentTo: [] as string[], foreignRequests: 0, requestLog: [] as RequestLogEntry[] };
   private readonly sources: Record<Resource, Source>;
+  private readonly rules: RequestRules;
+  private readonly exports: ExportEndpoints;
+  private readonly live: LiveActivity | null;
+  readonly gate = new HoldGate();
   foreignOrigin = '';
 
   constructor(private readonly opts: SimulatorOptions) {
-    this.data = new Dataset(opts.seed ?? 1, opts.counts);
-    this.limiter = new RateLimiter(opts.rateLimits);
     this.clock = opts.now ?? Date.now;
+    const now = this.nowSeconds();
+    const anchor = opts.anchor ?? now;
+    if (!Number.isSafeInteger(anchor) || anchor > now) {
+      throw new Error(`anchor must be whole Unix seconds at or before the simulator's clock (${now}); got ${String(opts.anchor)}.`);
+    }
+    this.data = new Dataset(opts.seed ?? 1, opts.counts, anchor);
+    const pace = livePace(opts.live);
+    this.live = pace === null ? null : new LiveActivity(this.data, pace, now);
+    this.limiter = new RateLimiter(opts.rateLimits);
     this.oauthAdmin = new Set([ADMIN.oauthToken, ...(opts.extraOAuthTokens ?? [])]);
     this.oauth = new OAuthServer(opts.oauth, this.oauthAdmin);
     this.faults.set(opts.faults ?? []);
     this.sources = makeSources(this.data);
+    this.rules = new RequestRules(opts.errorShape ?? 'classic', () => this.nowSeconds());
+    this.exports = new ExportEndpoints(this.data, this.sources, this.rules);
   }
 
   // ---------------------------------------------------------------- public operations
@@ -114,10 +84,17 @@ export class Simulator {
   }
 
   advanceClock(seconds: number): void {
+    if (!(Number.isFinite(seconds) && seconds >= 0)) throw new Error(`advanceClock takes seconds, 0 or more (got ${String(seconds)}): the data clock never goes back.`);
     this.clockOffsetMs += seconds * 1000;
   }
 
+  /** Brings the live activity up to the data clock; every read of the streams comes after it. */
+  private sync(): void {
+    this.live?.catchUp(this.nowSeconds());
+  }
+
   mutate(change: { newTickets?: number; updatedTickets?: number }): MutationResult {
+    this.sync();
     const t = this.data.tickets;
     const ts = this.nowSeconds();
     const newTickets = Math.max(0, Math.floor(change.newTickets ?? 0));
@@ -140,32 +117,48 @@ export class Simulator {
   }
 
   stats(): SimulatorStats {
+    this.sync();
     return {
       ...this.stat,
       byStatus: { ...this.stat.byStatus },
       authorizationSentTo: [...this.stat.authorizationSentTo],
       requestLog: [...this.stat.requestLog],
+      liveChanges: this.live?.changes ?? 0,
+      holdsExpired: this.gate.expired,
     };
   }
 
   expected(endpointId: string, o: ExpectedOptions = {}): { id: number | string; ts: number }[] {
-    const form = endpointById(endpointId);
+    const form = exportById(endpointId);
     if (!form) throw new Error(`Unknown endpoint id ${endpointId}.`);
+    this.sync();
     const source = this.sources[form.resource];
-    const filters = filtersFor(form.resource, Boolean(o.excludeDeleted), o.supportTypeScope ?? 'agent');
-    if (form.model === 'routing') {
+    if (form.kind === 'routing') {
       const out: { id: string; ts: number }[] = [];
       for (const e of source.stream.after({ ts: -1, id: -1 })) out.push({ id: source.build(e, '', new Set()).id as string, ts: e.ts });
       return out;
     }
-    const cutoff = this.nowSeconds() - FRESHNESS_SECONDS;
-    const limit = form.model === 'sample' ? SAMPLE_MAX : Infinity;
+    const filters = filtersFor(form.resource, Boolean(o.excludeDeleted), o.supportTypeScope ?? 'agent');
+    const limit = form.kind === 'sample' ? SAMPLE_MAX : Infinity;
     const out: { id: number; ts: number }[] = [];
-    for (const e of visible(source.stream.after({ ts: o.startTime ?? 0, id: -1 }), (x) => source.keep(x, filters), cutoff)) {
+    for (const e of visible(source.stream.after({ ts: o.startTime ?? 0, id: -1 }), (x) => source.keep(x, filters), this.rules.cutoff())) {
       if (out.length >= limit) break;
       out.push({ id: e.id, ts: e.ts });
     }
     return out;
+  }
+
+  current(resource: CurrentResource, o: { supportTypeScope?: string } = {}): CurrentRecord<number | string>[] {
+    const source = this.sources[resource];
+    if (!source) throw new Error(`Unknown resource ${String(resource)}; use one of ${Object.keys(this.sources).join(', ')}.`);
+    this.sync();
+    const filters = filtersFor(resource, false, o.supportTypeScope ?? 'agent');
+    const routing = resource.startsWith('routing_');
+    // Routing exports serve their whole history at once; the others nothing from the last minute.
+    const entries = routing ? source.stream.after({ ts: -1, id: -1 }) : visible(source.stream.after({ ts: -1, id: -1 }), (x) => source.keep(x, filters), this.rules.cutoff());
+    const out: CurrentRecord<number | string>[] = [];
+    for (const e of entries) out.push({ id: routing ? (source.build(e, '', new Set()).id as string) : e.id, ts: e.ts, deleted: source.deleted(e) });
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   credentials = { admin: { ...ADMIN }, agent: { ...AGENT } };
@@ -194,7 +187,9 @@ export class Simulator {
 
     if (await this.oauth.intercept(req, res, path)) return finish(res.statusCode); // OAuth: src/simulator/oauth.ts
     const route = ROUTES.get(path);
-    const family = !route || route.kind === 'me' ? null : (endpointById(route.endpointId)?.family ?? 'incremental');
+    const exportRoute = route && isExport(route) ? route : null;
+    // Field lists and users/me count against the account budget only.
+    const family = exportRoute?.family ?? null;
     if (!route || req.method !== 'GET') {
       const status = route ? 405 : 404;
       this.sendJson(res, status, route ? { error: 'MethodNotAllowed' } : { error: 'InvalidEndpoint', description: 'Not found' }, this.limiter.peek(null));
@@ -205,15 +200,16 @@ export class Simulator {
       this.sendJson(res, 401, UNAUTHORIZED_BODY, { ...this.limiter.peek(family), 'www-authenticate': 'Basic realm="Web Password"' });
       return finish(401);
     }
-    if (route.kind !== 'me' && account.role !== 'admin') {
+    // Exports are for admins; agents may read users/me and the field lists.
+    if (exportRoute && account.role !== 'admin') {
       this.sendJson(res, 403, FORBIDDEN_BODY, this.limiter.peek(family));
       return finish(403);
     }
 
     // Faults that replace the whole response. They fire before the rate limiter, so they do not spend budget.
     // Routing exports have a fixed page size, so a page-size timeout cannot apply to them.
-    const perPageAsked = route.kind === 'routing' || route.kind === 'me' ? 0
-      : Number(url.searchParams.get('page[size]') ?? url.searchParams.get('per_page') ?? (route.kind === 'sample' ? SAMPLE_MAX : MAX_PER_PAGE));
+    const perPageAsked = !exportRoute || exportRoute.kind === 'routing' ? 0
+      : Number(url.searchParams.get('page[size]') ?? url.searchParams.get('per_page') ?? (exportRoute.kind === 'sample' ? SAMPLE_MAX : MAX_PER_PAGE));
     for (const f of this.faults.take(['slow'], path)) if (f.kind === 'slow') await sleep(f.delayMs);
     const early = this.faults.take(
       ['connectionReset', 'empty403', 'plainText429', 'noRetryAfter429', 'edge429', 'httpDateRetryAfter429', 'decimalRetryAfter429', 'status5xx', 'timeoutAbovePageSize'],
@@ -231,9 +227,12 @@ export class Simulator {
       this.sendJson(res, 429, body, { ...rate.headers, 'retry-after': rate.retryAfter ?? '1' });
       return finish(429);
     }
+    // A test holding exports sees them wait here, their budget spent, before the page is built.
+    if (exportRoute) await this.gate.pass(path, req.url ?? '/');
 
     let reply: Reply;
     try {
+      this.sync();
       reply = this.dispatch(route, url, path, dotJson, origin, account);
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
@@ -257,6 +256,8 @@ export class Simulator {
 
   private commonHeaders(): Record<string, string> {
     return {
+      // The account's clock, as Zendesk's Date header gives its own (the simulator's may be set or moved).
+      date: new Date(this.nowSeconds() * 1000).toUTCString(),
       'content-type': 'application/json; charset=utf-8',
       'x-request-id': `sim-${(++this.requestSeq).toString(16).padStart(8, '0')}`,
       'x-zendesk-api-version': 'v2',
@@ -342,213 +343,20 @@ export class Simulator {
   private dispatch(route: Route, url: URL, path: string, dotJson: boolean, origin: string, account: Account): Reply {
     const base = `${origin}${path}${dotJson ? '.json' : ''}`;
     switch (route.kind) {
-      case 'me':
+      case 'me': {
+        const at = iso(this.data.accountCreated);
         return {
           status: 200,
           records: 1,
-          body: { user: { id: account.id, url: `${origin}/api/v2/users/${account.id}.json`, name: account.name, email: account.email, role: account.role, active: true, verified: true, locale: 'en-US', time_zone: 'UTC', created_at: iso(1_700_000_000), updated_at: iso(1_700_000_000) } },
+          body: { user: { id: account.id, url: `${origin}/api/v2/users/${account.id}.json`, name: account.name, email: account.email, role: account.role, active: true, verified: true, locale: 'en-US', time_zone: 'UTC', created_at: at, updated_at: at } },
         };
-      case 'routing':
-        return this.routing(route.resource, url, base);
-      case 'sample':
-        return this.timeBased(route.resource, url, base, path, true);
-      case 'cursor':
-        return this.cursorBased(route.resource, url, base);
-      case 'time':
-        if (route.resource === 'ticket_metric_events' && (url.searchParams.has('page[size]') || url.searchParams.has('page[after]') || url.searchParams.has('page[before]'))) {
-          return this.metricCursor(url, base);
-        }
-        return this.timeBased(route.resource, url, base, path, false);
-    }
-  }
-
-  private cutoff(): number {
-    return this.nowSeconds() - FRESHNESS_SECONDS;
-  }
-
-  private badRequest(description: string, code = 'InvalidValue'): HttpError {
-    if (this.opts.errorShape === 'errors') return new HttpError(400, { errors: [{ code, status: '400', title: description }] });
-    return new HttpError(400, { error: code, description });
-  }
-
-  private invalidCursor(): HttpError {
-    return new HttpError(400, { errors: [{ code: 'InvalidCursor', status: '400', title: 'cursor is invalid or expired' }] });
-  }
-
-  /** start_time: required integer, not in the future, older than one minute. */
-  private startTime(url: URL): number {
-    const raw = url.searchParams.get('start_time');
-    if (raw === null || raw === '') throw this.badRequest('start_time is required', 'StartTimeRequired');
-    if (!/^\d{1,12}$/.test(raw)) throw this.badRequest('start_time must be a Unix timestamp in seconds', 'InvalidStartTime');
-    const st = Number(raw);
-    const now = this.nowSeconds();
-    if (st > now) throw this.badRequest('start_time is in the future', 'InvalidStartTime');
-    if (st > now - FRESHNESS_SECONDS) {
-      if (this.opts.errorShape === 'errors') {
-        throw new HttpError(400, { errors: [{ code: 'StartTimeTooRecent', status: '400', title: 'start_time must be more than 60 seconds ago' }] });
       }
-      throw new HttpError(422, { error: 'InvalidValue', description: 'Too recent start_time. Use a start_time older than 1 minute' });
+      case 'fields':
+        return fieldList(this.data.fields, route.list, url, base, this.rules, this.nowSeconds());
+      default:
+        return this.exports.reply(route, url, base, () => this.faults.take(['legacyStuckTimestamp'], path).length > 0);
     }
-    return st;
   }
-
-  private perPage(url: URL, name: string, max: number, fallback: number): number {
-    const raw = url.searchParams.get(name);
-    if (raw === null || raw === '') return fallback;
-    const n = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
-    if (!(n >= 1 && n <= max)) throw this.badRequest(`${name} must be an integer between 1 and ${max}`, 'InvalidPageSize');
-    return n;
-  }
-
-  private filters(url: URL, resource: Resource): Filters {
-    const scope = url.searchParams.get('support_type_scope') ?? 'agent';
-    if (!['all', 'agent', 'ai_agent'].includes(scope)) throw this.badRequest('support_type_scope must be one of all, agent, ai_agent');
-    const ex = url.searchParams.get('exclude_deleted');
-    if (ex !== null && !['true', 'false', '1', '0'].includes(ex)) throw this.badRequest('exclude_deleted must be true or false');
-    return filtersFor(resource, ex === 'true' || ex === '1', scope);
-  }
-
-  private includes(url: URL): Set<string> {
-    const set = new Set((url.searchParams.get('include') ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-    if (set.has('last_audits')) throw this.badRequest('last_audits is not supported on incremental exports');
-    return set;
-  }
-
-  /** Query string of the next request: the received params minus `drop`, then `tail`. */
-  private nextQuery(url: URL, drop: string[], head: [string, string][], tail: [string, string][]): string {
-    const q = new URLSearchParams();
-    for (const [k, v] of head) q.append(k, v);
-    for (const [k, v] of url.searchParams) if (!drop.includes(k)) q.append(k, v);
-    for (const [k, v] of tail) q.append(k, v);
-    return q.toString();
-  }
-
-  private page(source: Source, entries: Entry[], origin: string, includes: Set<string>): { records: Rec[]; side: Record<string, unknown> } {
-    const records = entries.map((e) => source.build(e, origin, includes));
-    return { records, side: source.sideload && includes.size ? source.sideload(records, includes, origin) : {} };
-  }
-
-  private timeBased(resource: Resource, url: URL, base: string, path: string, sample: boolean): Reply {
-    if (url.searchParams.has('cursor')) {
-      throw this.badRequest('cursor is not supported by time-based exports; use the /cursor endpoint', 'InvalidParameter');
-    }
-    const st = this.startTime(url);
-    const perPage = sample ? Math.min(SAMPLE_MAX, this.perPage(url, 'per_page', MAX_PER_PAGE, SAMPLE_MAX)) : this.perPage(url, 'per_page', MAX_PER_PAGE, MAX_PER_PAGE);
-    const filters = this.filters(url, resource);
-    const includes = this.includes(url);
-    const source = this.sources[resource];
-    const legacy = sample || this.faults.take(['legacyStuckTimestamp'], path).length > 0;
-    const it = visible(source.stream.after({ ts: st, id: -1 }), (e) => source.keep(e, filters), this.cutoff());
-    const page = timePage(it, st, perPage, legacy);
-    const { records, side } = this.page(source, page.entries, originOf(base), includes);
-    const next = `${base}?${this.nextQuery(url, ['start_time'], [], [['start_time', String(page.endTime)]])}`;
-    return {
-      status: 200,
-      records: records.length,
-      body: { [source.wrapperKey]: records, ...side, count: records.length, end_of_stream: page.endOfStream, next_page: next, end_time: page.endTime },
-    };
-  }
-
-  private cursorBased(resource: Resource, url: URL, base: string): Reply {
-    const cursor = url.searchParams.get('cursor');
-    const hasStart = url.searchParams.has('start_time');
-    if (cursor !== null && hasStart) throw this.badRequest('start_time and cursor cannot be used together; send cursor alone after the first request', 'InvalidParameter');
-    let after: Position;
-    if (cursor !== null) {
-      const p = decodeExportCursor(cursor);
-      if (!p) throw this.invalidCursor();
-      after = p;
-    } else {
-      after = { ts: this.startTime(url), id: 0 };
-    }
-    const perPage = this.perPage(url, 'per_page', MAX_PER_PAGE, MAX_PER_PAGE);
-    const filters = this.filters(url, resource);
-    const includes = this.includes(url);
-    const source = this.sources[resource];
-    const it = visible(source.stream.after(after), (e) => source.keep(e, filters), this.cutoff());
-    const page = cursorPage(it, after, perPage);
-    const { records, side } = this.page(source, page.entries, originOf(base), includes);
-    const afterCursor = encodeExportCursor(page.after);
-    const afterUrl = `${base}?${this.nextQuery(url, ['cursor', 'start_time'], [['cursor', afterCursor]], [])}`;
-    return {
-      status: 200,
-      records: records.length,
-      body: { [source.wrapperKey]: records, ...side, after_url: afterUrl, before_url: null, after_cursor: afterCursor, before_cursor: null, end_of_stream: !page.hasMore },
-    };
-  }
-
-  /** ticket_metric_events with page[size]: standard cursor pagination (meta/links). */
-  private metricCursor(url: URL, base: string): Reply {
-    if (url.searchParams.has('page[before]')) throw this.badRequest('page[before] is not supported on incremental exports', 'InvalidPaginationParameter');
-    const afterRaw = url.searchParams.get('page[after]');
-    const hasStart = url.searchParams.has('start_time');
-    if (afterRaw !== null && hasStart) throw this.badRequest('start_time and page[after] cannot be used together', 'InvalidParameter');
-    let after: Position;
-    if (afterRaw !== null) {
-      const p = decodeMetricCursor(afterRaw);
-      if (!p) throw this.invalidCursor();
-      after = p;
-    } else {
-      after = { ts: this.startTime(url), id: 0 };
-    }
-    const size = this.perPage(url, 'page[size]', METRIC_PAGE_MAX, METRIC_PAGE_MAX);
-    const filters = this.filters(url, 'ticket_metric_events');
-    const source = this.sources.ticket_metric_events;
-    const it = visible(source.stream.after(after), (e) => source.keep(e, filters), this.cutoff());
-    const page = cursorPage(it, after, size);
-    const records = page.entries.map((e) => source.build(e, originOf(base), new Set()));
-    const first = page.entries[0];
-    const afterCursor = first ? encodeMetricCursor(page.after) : null;
-    const beforeCursor = first ? encodeMetricCursor({ ts: first.ts, id: first.id }) : null;
-    const link = (key: string, c: string | null): string | null =>
-      c === null ? null : `${base}?${this.nextQuery(url, ['page[after]', 'page[before]', 'start_time'], [[key, c]], [])}`;
-    return {
-      status: 200,
-      records: records.length,
-      body: {
-        ticket_metric_events: records,
-        meta: { has_more: page.hasMore, after_cursor: afterCursor, before_cursor: beforeCursor },
-        links: { prev: link('page[before]', beforeCursor), next: link('page[after]', afterCursor) },
-      },
-    };
-  }
-
-  private routing(resource: Resource, url: URL, base: string): Reply {
-    const source = this.sources[resource];
-    const cursor = url.searchParams.get('cursor');
-    let index = 0;
-    if (cursor !== null) {
-      const decoded = decodeRoutingCursor(this.data.seed, cursor);
-      if (decoded === null || decoded > source.stream.totalCount) throw this.invalidCursor();
-      index = decoded;
-    }
-    const end = Math.min(source.stream.totalCount, index + ROUTING_PAGE);
-    const records: Rec[] = [];
-    let endTime = 0;
-    for (let i = index; i < end; i++) {
-      const e = source.stream.current(i);
-      records.push(source.build(e, originOf(base), new Set()));
-      endTime = e.ts;
-    }
-    if (records.length === 0 && index > 0) endTime = source.stream.current(index - 1).ts;
-    const next = `${base}?cursor=${encodeRoutingCursor(this.data.seed, end)}`;
-    return { status: 200, records: records.length, body: { [source.wrapperKey]: records, next_page: next, count: records.length, end_time: endTime } };
-  }
-}
-
-/**
- * The one rule for which filters a resource honours, shared by the HTTP handlers and the oracle
- * (sample forms included: they filter like the full export of their resource).
- */
-function filtersFor(resource: Resource, excludeDeleted: boolean, scope: string): Filters {
-  return {
-    excludeDeleted: excludeDeleted && (resource === 'tickets' || resource === 'ticket_metric_events'),
-    supportTypeScope: resource === 'tickets' || resource === 'ticket_events' ? scope : 'all',
-  };
-}
-
-function originOf(base: string): string {
-  return new URL(base).origin;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -586,8 +394,9 @@ function closeServer(server: http.Server): Promise<void> {
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
   const sim = new Simulator(opts);
+  const inflight = new Set<Promise<void>>();
   const serve = (listener: 'main' | 'foreign') => (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    sim.handle(req, res, listener).catch((err: unknown) => {
+    const handled = sim.handle(req, res, listener).catch((err: unknown) => {
       opts.log?.(`simulator error: ${err instanceof Error ? err.message : String(err)}`);
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
@@ -596,6 +405,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
         res.destroy();
       }
     });
+    inflight.add(handled);
+    void handled.finally(() => inflight.delete(handled));
   };
   const main = http.createServer(serve('main'));
   const foreign = http.createServer(serve('foreign'));
@@ -607,7 +418,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   return {
     url,
     foreignUrl: sim.foreignOrigin,
+    anchor: sim.data.anchor,
+    historyStart: sim.data.historyStart,
     close: async () => {
+      // Requests a test still held get their answer before the sockets close (at most 5 s).
+      if (sim.gate.release() > 0) await Promise.race([Promise.allSettled([...inflight]), sleep(5000)]);
       await Promise.all([closeServer(main), closeServer(foreign)]);
     },
     setFaults: (f) => sim.setFaults(f),
@@ -615,6 +430,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     advanceClock: (s) => sim.advanceClock(s),
     nowSeconds: () => sim.nowSeconds(),
     expected: ((id: string, o?: ExpectedOptions) => sim.expected(id, o)) as RunningSimulator['expected'],
+    current: ((resource: CurrentResource, o?: { supportTypeScope?: string }) => sim.current(resource, o)) as RunningSimulator['current'],
+    hold: (o) => sim.gate.hold(o),
+    release: () => {
+      sim.gate.release();
+    },
+    waitForHeld: (timeoutMs) => sim.gate.waitForHeld(timeoutMs),
     stats: () => sim.stats(),
     credentials: sim.credentials,
   };

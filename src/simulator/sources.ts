@@ -11,6 +11,8 @@ export interface Source {
   wrapperKey: string;
   build(e: Entry, origin: string, includes: Set<string>): Rec;
   keep(e: Entry, f: Filters): boolean;
+  /** Whether this version is a tombstone (see CurrentRecord.deleted). */
+  deleted(e: Entry): boolean;
   sideload?(records: Rec[], includes: Set<string>, origin: string): Record<string, unknown>;
 }
 
@@ -52,17 +54,21 @@ export function makeSources(d: Dataset): Record<Resource, Source> {
     if (inc.has('open_ticket_count')) out.open_ticket_count = Object.fromEntries(records.map((u) => [String(u.id), hash32(d.seed, u.id as number, 0x07) % 5]));
     return out;
   };
+  const routingDelete = (build: (e: Entry) => Rec) => (e: Entry): boolean => build(e).type === 'delete';
   return {
-    tickets: { stream: d.tickets, wrapperKey: 'tickets', build: (e, o) => d.ticket(e, o), keep: (e, f) => d.keepTicket(e, f), sideload: ticketSideloads },
-    users: { stream: d.users, wrapperKey: 'users', build: (e, o) => d.user(e, o), keep: () => true, sideload: userSideloads },
+    tickets: {
+      stream: d.tickets, wrapperKey: 'tickets', build: (e, o) => d.ticket(e, o), keep: (e, f) => d.keepTicket(e, f),
+      deleted: (e) => d.ticketStatus(e.index, e.version) === 'deleted', sideload: ticketSideloads,
+    },
+    users: { stream: d.users, wrapperKey: 'users', build: (e, o) => d.user(e, o), keep: () => true, deleted: (e) => d.userIsDeleted(e.index), sideload: userSideloads },
     organizations: {
-      stream: d.organizations, wrapperKey: 'organizations', build: (e, o) => d.organization(e, o), keep: () => true,
+      stream: d.organizations, wrapperKey: 'organizations', build: (e, o) => d.organization(e, o), keep: () => true, deleted: (e) => d.organizationIsDeleted(e.index),
       sideload: (records, inc, origin) => (inc.has('abilities') ? { abilities: records.map((r) => ({ url: `${origin}/api/v2/organizations/${r.id}.json`, organization_id: r.id, can_edit: true })) } : {}),
     },
-    ticket_events: { stream: d.ticketEvents, wrapperKey: 'ticket_events', build: (e, _o, inc) => d.ticketEvent(e, inc.has('comment_events')), keep: (e, f) => d.keepTicketEvent(e, f) },
-    ticket_metric_events: { stream: d.metricEvents, wrapperKey: 'ticket_metric_events', build: (e) => d.metricEvent(e), keep: (e, f) => d.keepMetricEvent(e, f) },
-    routing_attributes: { stream: d.routingAttributes, wrapperKey: 'attributes', build: (e) => d.routingAttribute(e), keep: () => true },
-    routing_attribute_values: { stream: d.routingAttributeValues, wrapperKey: 'attribute_values', build: (e) => d.routingAttributeValue(e), keep: () => true },
-    routing_instance_values: { stream: d.routingInstanceValues, wrapperKey: 'instance_values', build: (e) => d.routingInstanceValue(e), keep: () => true },
+    ticket_events: { stream: d.ticketEvents, wrapperKey: 'ticket_events', build: (e, _o, inc) => d.ticketEvent(e, inc.has('comment_events')), keep: (e, f) => d.keepTicketEvent(e, f), deleted: () => false },
+    ticket_metric_events: { stream: d.metricEvents, wrapperKey: 'ticket_metric_events', build: (e) => d.metricEvent(e), keep: (e, f) => d.keepMetricEvent(e, f), deleted: (e) => d.metricEventDeleted(e.index) },
+    routing_attributes: { stream: d.routingAttributes, wrapperKey: 'attributes', build: (e) => d.routingAttribute(e), keep: () => true, deleted: routingDelete((e) => d.routingAttribute(e)) },
+    routing_attribute_values: { stream: d.routingAttributeValues, wrapperKey: 'attribute_values', build: (e) => d.routingAttributeValue(e), keep: () => true, deleted: routingDelete((e) => d.routingAttributeValue(e)) },
+    routing_instance_values: { stream: d.routingInstanceValues, wrapperKey: 'instance_values', build: (e) => d.routingInstanceValue(e), keep: () => true, deleted: () => false },
   };
 }

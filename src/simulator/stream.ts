@@ -5,10 +5,19 @@
 // reappears, with a new timestamp, in a sorted side list that is merged in while iterating.
 import { hash32 } from './random';
 
-/** All generated data starts here (2024-01-01T00:00:00Z), so runs are identical whatever the date. */
+/**
+ * 2024-01-01T00:00:00Z: a start time before the seeded history of any simulator anchored after
+ * mid-2025, which the default anchor (the moment the simulator starts) is. Tests that need the
+ * exact first second use RunningSimulator.historyStart.
+ */
 export const EPOCH = 1704067200;
-/** Base data spans 18 months (ends 2025-07-01), leaving room for mutations at "now". */
+/** Seeded history spans 18 months (548 days) before the anchor. */
 export const SPAN_SECONDS = 47_347_200;
+/**
+ * The last seeded record sits at least this far before the anchor, beyond Zendesk's freshness
+ * minute, so a complete export made at the anchor already sees all of it.
+ */
+export const HISTORY_END_MARGIN = 62;
 /** Records per chunk. A chunk is laid out as one unit so a burst can be larger than a small per_page. */
 const CHUNK = 40;
 
@@ -31,12 +40,15 @@ type ChunkMode = 'spread' | 'bursty' | 'single';
 
 export class VersionedStream {
   readonly gap: number;
+  /** First second of the seeded history. */
+  readonly start: number;
   private readonly chunkCache = new Map<number, Int32Array>();
   /** index → current overlay version, for records that no longer sit at their base position. */
   private readonly moved = new Map<number, Entry>();
   /** The moved entries in (ts, id) order. */
   private movedSorted: Entry[] = [];
-  private added = 0;
+  /** Creation second of each record added after the seed (index - baseCount). */
+  private readonly addedAt: number[] = [];
 
   constructor(
     readonly seed: number,
@@ -45,13 +57,22 @@ export class VersionedStream {
     readonly idBase: number,
     /** ids are idBase + index * idStride + jitter(< idStride): unique and increasing in index. */
     readonly idStride = 4,
+    /** The seeded history ends HISTORY_END_MARGIN seconds before this (Unix seconds). */
+    anchor = EPOCH + SPAN_SECONDS + HISTORY_END_MARGIN,
   ) {
     const chunks = Math.max(1, Math.ceil(baseCount / CHUNK));
     this.gap = Math.max(CHUNK * 2, Math.floor(SPAN_SECONDS / chunks));
+    // Every offset is below gap, so the last record is before start + chunks * gap.
+    this.start = anchor - HISTORY_END_MARGIN - Math.max(SPAN_SECONDS, chunks * this.gap);
   }
 
   get totalCount(): number {
-    return this.baseCount + this.added;
+    return this.baseCount + this.addedAt.length;
+  }
+
+  /** The second a record came into being: its seeded timestamp, or when it was added. */
+  createdTs(index: number): number {
+    return index < this.baseCount ? this.baseTs(index) : this.addedAt[index - this.baseCount];
   }
 
   id(index: number): number {
@@ -95,12 +116,7 @@ export class VersionedStream {
   /** Timestamp of base record i. */
   baseTs(index: number): number {
     const c = Math.floor(index / CHUNK);
-    return EPOCH + c * this.gap + this.chunkOffsets(c)[index % CHUNK];
-  }
-
-  /** Last second of the generated base data. */
-  get baseEnd(): number {
-    return this.baseCount === 0 ? EPOCH : this.baseTs(this.baseCount - 1);
+    return this.start + c * this.gap + this.chunkOffsets(c)[index % CHUNK];
   }
 
   /** First base index whose timestamp is >= ts (binary search; baseCount when none). */
@@ -133,7 +149,8 @@ export class VersionedStream {
 
   /** Appends a brand-new record at `ts`; returns its entry. */
   add(ts: number, resort = true): Entry {
-    const index = this.baseCount + this.added++;
+    const index = this.baseCount + this.addedAt.length;
+    this.addedAt.push(ts);
     const entry: Entry = { index, id: this.id(index), ts, version: 0 };
     this.moved.set(index, entry);
     if (resort) this.resort();

@@ -1,6 +1,6 @@
 // Public shapes of the simulator: options, faults, the running handle. Consumers (engine tests,
-// CLI `zdx simulate`, benchmarks) import these from src/simulator/index.ts.
-import type { RateBudget, RateLimitFamily } from '../engine/zendesk';
+// CLI `zdx simulate`, benchmarks) import these from src/simulator/index.ts. The simulator is the
+// other side of the wire, so it defines its own vocabulary instead of borrowing the engine's.
 
 export type CountName =
   | 'tickets' | 'users' | 'organizations' | 'ticketEvents' | 'metricEvents'
@@ -52,15 +52,39 @@ export type Fault = FaultScope & (
 
 export type FaultKind = Fault['kind'];
 
+/** Zendesk's rate-limit families for the incremental exports, each with its own budget. */
+export type RateFamily = 'incremental' | 'usersCursor' | 'sample';
+
+export interface RateBudget {
+  requests: number;
+  windowSeconds: number;
+}
+
 export interface RateLimitOptions {
   /** 60 => a 60 s window lasts 1 s; header and Retry-After values are scaled (decimals allowed). */
   timeScale?: number;
   /** High Volume add-on: incremental 30/min, users/cursor 60/min, account 2500/min. */
   highVolume?: boolean;
   /** Override a family budget (window in unscaled seconds). */
-  budgets?: Partial<Record<RateLimitFamily, RateBudget>>;
+  budgets?: Partial<Record<RateFamily, RateBudget>>;
   /** Account-wide requests per minute (default 700, or 2500 with highVolume). */
   accountPerMinute?: number;
+  /**
+   * Report every reset (`rate-limit-reset`, `ratelimit-reset`, the family header's `resets=`) and
+   * every Retry-After in whole seconds rounded up, as Zendesk does, even when timeScale makes a
+   * window last less than a minute. Default: whole seconds at timeScale 1, decimals when scaled.
+   */
+  wholeSecondResets?: boolean;
+}
+
+/** The account's own activity while the simulator runs (see src/simulator/live.ts). */
+export interface LiveOptions {
+  /**
+   * Average business changes per minute of the data clock (default 4): a new, updated or deleted
+   * ticket with its audit and metric event, a new or updated user or organization. The schedule
+   * and every change are derived from the seed, so a fixed clock gives the same account every run.
+   */
+  changesPerMinute?: number;
 }
 
 export interface SimulatorOptions {
@@ -77,8 +101,20 @@ export interface SimulatorOptions {
   errorShape?: 'classic' | 'errors';
   /** One line per request; nothing is printed without it. */
   log?: (line: string) => void;
-  /** Wall clock for the data (ms since epoch); default Date.now. Rate-limit windows always use real time. */
+  /**
+   * Wall clock for the data (ms since epoch); default Date.now. A fixed function (`() => T`) stops
+   * the data clock, so only advanceClock moves it: tests use that for deterministic data.
+   * Rate-limit windows and OAuth expiry always use real time.
+   */
   now?: () => number;
+  /**
+   * Unix seconds the seeded history is placed against: it covers the 18 months before the anchor,
+   * its last record at least 62 s before it (so everything is exportable at once). Default: the data
+   * clock when the simulator starts, so the account has data up to the present. Never after the clock.
+   */
+  anchor?: number;
+  /** The account keeps changing while it runs. Default off here; `zdx simulate`, `zdx demo` and the extension's demo turn it on. */
+  live?: boolean | LiveOptions;
   /** Extra OAuth bearer tokens accepted for the admin account (e.g. a refreshed token). */
   extraOAuthTokens?: string[];
   /** OAuth server: token lifetimes and clients (default public client `zdx-demo`, scopes ['read']). See src/simulator/oauth.ts. */
@@ -111,6 +147,10 @@ export interface SimulatorStats {
   foreignRequests: number;
   /** The last 2000 requests, oldest first. */
   requestLog: RequestLogEntry[];
+  /** Changes the live activity has applied so far (0 when it is off). */
+  liveChanges: number;
+  /** Held requests answered because their hold ran out (maxHoldMs) rather than by release(). */
+  holdsExpired: number;
 }
 
 export type RoutingEndpointId = 'routing_attributes' | 'routing_attribute_values' | 'routing_instance_values';
@@ -121,6 +161,22 @@ export interface ExpectedOptions {
   supportTypeScope?: string;
 }
 
+/** Resources of the current-state view (the oracle's "latest version of each id"). */
+export type CurrentResource =
+  | 'tickets' | 'users' | 'organizations' | 'ticket_events' | 'ticket_metric_events'
+  | 'routing_attributes' | 'routing_attribute_values' | 'routing_instance_values';
+
+export interface CurrentRecord<Id = number> {
+  id: Id;
+  /** The version's timestamp: generated_timestamp, updated_at, timestamp or time, in Unix seconds. */
+  ts: number;
+  /**
+   * A tombstone: a ticket with status "deleted", a user with active false, an organization with
+   * deleted_at, a metric event with deleted true, a routing event of type "delete".
+   */
+  deleted: boolean;
+}
+
 export interface MutationResult {
   /** The second the new versions carry (visible once the data clock passes ts + 60). */
   ts: number;
@@ -128,25 +184,66 @@ export interface MutationResult {
   updatedIds: number[];
 }
 
+export interface HoldOptions {
+  /** Let this many export requests through first, then hold the ones after (default 0: hold the next). */
+  afterPages?: number;
+  /** Only hold requests whose path (without `.json`) contains this, e.g. `/tickets/cursor`. */
+  path?: string;
+  /**
+   * A held request is answered anyway after this long, so a test that never calls release() cannot
+   * hang an export: default 30 000 ms, at most 600 000 ms. stats().holdsExpired counts those.
+   */
+  maxHoldMs?: number;
+}
+
+export interface HeldRequest {
+  /** Path and query as received. */
+  url: string;
+  /** Export requests that passed the hold before this one (the `afterPages` that went through). */
+  passedBefore: number;
+}
+
 export interface RunningSimulator {
   /** e.g. http://127.0.0.1:43123 (no trailing slash). */
   url: string;
   /** The second listener used by the foreignNextPage fault, e.g. http://127.0.0.1:43124 (another origin: another port). */
   foreignUrl: string;
+  /** Unix seconds the seeded history was placed against (see SimulatorOptions.anchor). */
+  anchor: number;
+  /** Unix seconds of the first second of seeded history: a start time from here exports everything. */
+  historyStart: number;
   close(): Promise<void>;
   setFaults(faults: Fault[]): void;
   /** New tickets and new versions of existing tickets, stamped with the data clock's current second. */
   mutate(change: { newTickets?: number; updatedTickets?: number }): MutationResult;
-  /** Moves the data clock forward (e.g. 61 s to make just-mutated tickets visible). */
+  /** Moves the data clock forward (e.g. 61 s to make just-mutated tickets visible); never backward. */
   advanceClock(seconds: number): void;
   /** The data clock in Unix seconds. */
   nowSeconds(): number;
   /**
-   * The oracle: the record versions a complete export from startTime must contain, in stream order.
-   * Routing events have UUID string ids: ask for them with the routing endpoint id as a literal.
+   * The oracle: the record versions a complete export from startTime must contain, in stream order,
+   * live changes included (as of the data clock). Routing events have UUID string ids: ask for them
+   * with the routing endpoint id as a literal.
    */
   expected(endpointId: RoutingEndpointId, opts?: ExpectedOptions): { id: string; ts: number }[];
   expected(endpointId: string, opts?: ExpectedOptions): { id: number; ts: number }[];
+  /**
+   * The oracle's current-state view: the latest version of each id that an export can see now,
+   * sorted by id, tombstones marked. An id whose latest change is still inside the freshness
+   * minute is left out; advance the clock past it first (as a resumed export must wait too), and
+   * this is the state every complete sequence of exports ends in.
+   */
+  current(resource: 'routing_attributes' | 'routing_attribute_values' | 'routing_instance_values', opts?: { supportTypeScope?: string }): CurrentRecord<string>[];
+  current(resource: CurrentResource, opts?: { supportTypeScope?: string }): CurrentRecord[];
+  /**
+   * Holds export requests (after auth, faults and rate limiting, before the page is built) until
+   * release(), so a test can watch an export in progress. A new hold() replaces the previous one.
+   */
+  hold(options?: HoldOptions): void;
+  /** Answers every held request and stops holding. */
+  release(): void;
+  /** Resolves once a request is being held (at once if one is); rejects after timeoutMs (default 30 000). */
+  waitForHeld(timeoutMs?: number): Promise<HeldRequest>;
   stats(): SimulatorStats;
   credentials: { admin: AccountCredentials; agent: AccountCredentials };
 }

@@ -266,7 +266,7 @@ describe('Zendesk Export extension (in the real extension host)', () => {
     // The big simulator runs in a child process so its memory doesn't count as the host's.
     const cli = path.join(vscode.extensions.getExtension(EXTENSION_ID)?.extensionPath ?? '', 'dist', 'cli.js');
     assert.ok(existsSync(cli), `${cli} missing: npm run build`);
-    const big = await childSimulator(cli, ['--tickets', '200000', '--no-rate-limits', '--seed', '3']);
+    const big = await childSimulator(cli, ['--tickets', '200000', '--no-rate-limits', '--seed', '3', '--live', '0']);
     try {
       await vscode.commands.executeCommand('zendesk.addConnection', { name: 'Big simulator', url: big.url, authKind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token });
       const uri = await writeQuery('big', { name: 'Big', connection: 'Big simulator', resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: 1000, supportTypeScope: 'all' } });

@@ -682,7 +682,7 @@ describe('engine export: the next page is fetched while this one is written', fu
     const q = request(srv.url, { signal: ac.signal, onPage: () => ac.abort() });
     const err = await runExport({ ...q, query: { ...q.query, endpointId: 'tickets' } }).then(() => null, (e: unknown) => e);
     assert.ok(err instanceof ExportError && err.code === 'cancelled', String(err));
-    const cp = JSON.parse(await fs.readFile(q.checkpointPath, 'utf8')) as { lastRecordTime: number; boundaryKeys: string[] };
+    const cp = JSON.parse(await fs.readFile(q.checkpointPath!, 'utf8')) as { lastRecordTime: number; boundaryKeys: string[] };
     assert.equal(cp.lastRecordTime, 5);
     assert.deepEqual(cp.boundaryKeys.sort(), ['1@5', '2@5']);
     const resumed = await runExport({ ...q, signal: undefined, onPage: undefined, query: { ...q.query, endpointId: 'tickets' } });

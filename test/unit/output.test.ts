@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { mountTinyDisk } from '../support/tinyDisk';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -154,14 +155,27 @@ describe('output', () => {
     });
 
     it('reports a full disk as io and refuses further pages', async () => {
-      assert.ok(existsSync('/dev/full'), 'this test writes to /dev/full (Linux)');
-      const file = path.join(dir, 'tickets.jsonl');
-      await fs.symlink('/dev/full', file);
-      const sink = await open(file, 'jsonl');
-      await rejectsWith(sink.writePage([ticket(1)], {}), 'io', /^The disk is full while writing .*tickets\.jsonl; free some space — the last checkpoint is still valid, so resume once that is fixed\.$/);
-      await rejectsWith(sink.writePage([ticket(2)], {}), 'io', /disk is full/);
-      assert.deepEqual(sink.state().files, { [file]: 0 });
-      await sink.close();
+      const disk = await mountTinyDisk(path.join(dir, 'full'), 8);
+      try {
+        const file = path.join(disk.dir, 'tickets.jsonl');
+        const sink = await open(file, 'jsonl');
+        const big = ticket(1, { description: 'x'.repeat(64 * 1024) });
+        await rejectsWith(sink.writePage([big], {}), 'io', /^The disk is full while writing .*tickets\.jsonl; free some space\.$/);
+        await rejectsWith(sink.writePage([ticket(2)], {}), 'io', /disk is full/);
+        assert.deepEqual(sink.state().files, { [file]: 0 });
+        await sink.close();
+      } finally {
+        await disk.unmount();
+      }
+    });
+
+    it('never writes through a symlink planted at the output', async () => {
+      const target = path.join(dir, 'someone-elses.txt');
+      await fs.writeFile(target, 'precious');
+      const file = path.join(dir, 'planted.jsonl');
+      await fs.symlink(target, file);
+      await rejectsWith(open(file, 'jsonl'), 'io', /is a symbolic link, which this tool never writes through/);
+      assert.equal(await fs.readFile(target, 'utf8'), 'precious');
     });
   });
 

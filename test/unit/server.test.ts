@@ -404,8 +404,9 @@ describe('engine server over stdio', function () {
   it('rejects a second session on the same output and unknown queries with coded errors', async () => {
     const uri = await open('busy.zdquery.json', ticketsQuery('busy'), true);
     await h.rpc.sendRequest(StartExport.type, { queryUri: uri, sessionId: 'busy-1' });
-    await assert.rejects(h.rpc.sendRequest(StartExport.type, { queryUri: uri, sessionId: 'busy-2' }), (err: { data?: ResponseErrorData }) => {
-      assert.equal(err.data?.code, 'alreadyRunning');
+    await assert.rejects(h.rpc.sendRequest(StartExport.type, { queryUri: uri, sessionId: 'busy-2' }), (err: { data?: ResponseErrorData; message: string }) => {
+      assert.equal(err.data?.code, 'locked');
+      assert.match(err.message, /^Another export is writing \S*busy\.jsonl right now \(pid \d+, started \S+: .+\); wait for it to finish/);
       return true;
     });
     await h.rpc.sendRequest(CancelExport.type, { sessionId: 'busy-1' });

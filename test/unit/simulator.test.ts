@@ -1,9 +1,15 @@
 // The simulator over real HTTP: both pagination models as recorded from real Zendesk, the oracle,
 // filters, validation errors, auth, mutations, determinism and the cost of a million tickets.
 import assert from 'node:assert/strict';
-import { startSimulator, decodeExportCursor } from '../../src/simulator/index';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_BUDGETS, ENDPOINTS, HIGH_VOLUME_BUDGETS } from '../../src/engine/zendesk';
+import { DOCUMENTED_BUDGETS, DOCUMENTED_HIGH_VOLUME_BUDGETS, SPAN_SECONDS, startSimulator, decodeExportCursor } from '../../src/simulator/index';
 import type { RunningSimulator, SimulatorOptions } from '../../src/simulator/index';
 import { readRecordings } from '../support/recordings';
+
+/** A fixed data clock (2026-06-15T12:00:00Z) where a test compares bytes between simulators. */
+const FIXED_CLOCK = (): number => Date.UTC(2026, 5, 15, 12);
 
 type Json = Record<string, unknown>;
 interface Got { status: number; body: Json; text: string; headers: Headers }
@@ -483,10 +489,10 @@ describe('simulator', function () {
   });
 
   describe('determinism and scale', () => {
-    it('serves the same bytes for the same seed (modulo its own origin), different data for another seed', async () => {
-      const a = await start({ seed: 42, counts: { tickets: 300 } });
-      const b = await start({ seed: 42, counts: { tickets: 300 } });
-      const c = await start({ seed: 43, counts: { tickets: 300 } });
+    it('serves the same bytes for the same seed and clock (modulo its own origin), different data for another seed', async () => {
+      const a = await start({ seed: 42, counts: { tickets: 300 }, now: FIXED_CLOCK });
+      const b = await start({ seed: 42, counts: { tickets: 300 }, now: FIXED_CLOCK });
+      const c = await start({ seed: 43, counts: { tickets: 300 }, now: FIXED_CLOCK });
       const path = '/api/v2/incremental/tickets.json?start_time=0&per_page=100&include=users,groups';
       const norm = async (sim: RunningSimulator): Promise<string> => (await client(sim)(path)).text.split(sim.url).join('ORIGIN');
       const [ta, tb, tc] = await Promise.all([norm(a), norm(b), norm(c)]);
@@ -502,15 +508,47 @@ describe('simulator', function () {
       const startMs = performance.now() - t0;
       assert.ok(startMs < 500, `start took ${startMs} ms`);
       const get = client(sim);
-      const mid = await get('/api/v2/incremental/tickets/cursor?start_time=1735689600&per_page=1000');
+      const middle = sim.historyStart + SPAN_SECONDS / 2;
+      const mid = await get(`/api/v2/incremental/tickets/cursor?start_time=${middle}&per_page=1000`);
       assert.equal((mid.body.tickets as Rec[]).length, 1000);
-      assert.ok((mid.body.tickets as Rec[])[0].generated_timestamp! >= 1735689600);
-      const tail = await get('/api/v2/incremental/tickets?start_time=1751000000');
+      assert.ok((mid.body.tickets as Rec[])[0].generated_timestamp! >= middle);
+      const tail = await get(`/api/v2/incremental/tickets?start_time=${sim.nowSeconds() - 86_400}`);
       assert.equal(tail.status, 200);
+      assert.ok((tail.body.tickets as Rec[]).length > 0, 'a million tickets reach up to the present');
       const grown = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
       assert.ok(grown < 60, `heap grew by ${grown.toFixed(1)} MB`);
       const recs = mid.body.tickets as Rec[];
       assert.ok(recs.every((t, i) => i === 0 || tsOf(t) > tsOf(recs[i - 1]) || (tsOf(t) === tsOf(recs[i - 1]) && t.id > recs[i - 1].id)), 'ordered by (ts, id)');
+    });
+  });
+
+  describe('the other side of the wire', () => {
+    it('imports nothing from src/engine: budgets, routes and ids are its own', () => {
+      const dir = path.resolve(__dirname, '../../src/simulator');
+      const offenders = readdirSync(dir).filter((f) => f.endsWith('.ts'))
+        .filter((f) => /from '\.\.\/engine|import\('\.\.\/engine|require\('\.\.\/engine/.test(readFileSync(path.join(dir, f), 'utf8')));
+      assert.deepEqual(offenders, []);
+    });
+
+    it('serves every endpoint form of the engine catalogue with its wrapper key and rate-limit family, and the oracle knows its id', async () => {
+      const sim = await start({ rateLimits: {}, counts: { tickets: 50, users: 50, organizations: 20, ticketEvents: 50, metricEvents: 50, routingAttributes: 5, routingAttributeValues: 5, routingInstanceValues: 5 } });
+      const get = client(sim);
+      const familyHeader = { incremental: 'zendesk-ratelimit-incremental-exports', usersCursor: 'zendesk-ratelimit-incremental-exports-cursor', sample: 'zendesk-ratelimit-incremental-exports-sample' };
+      for (const e of ENDPOINTS) {
+        const query = e.model === 'routing' ? '' : e.model === 'metricCursor' ? '?start_time=0&page[size]=10' : '?start_time=0';
+        const r = await get(`${e.path}${query}`);
+        assert.equal(r.status, 200, `${e.id}: ${r.text}`);
+        assert.ok(Array.isArray(r.body[e.wrapperKey]), `${e.id}: wrapper ${e.wrapperKey}`);
+        assert.match(r.headers.get(familyHeader[e.family]) ?? '', /^total=/, `${e.id}: family ${e.family}`);
+        assert.ok(sim.expected(e.id).length > 0, `${e.id}: the oracle answers`);
+      }
+      assert.throws(() => sim.expected('requests'), /Unknown endpoint id requests/);
+    });
+
+    it('enforces the documented budgets, which the engine catalogue must agree with', () => {
+      assert.deepEqual(DOCUMENTED_BUDGETS, { incremental: { requests: 10, windowSeconds: 60 }, usersCursor: { requests: 20, windowSeconds: 60 }, sample: { requests: 10, windowSeconds: 1200 } });
+      assert.deepEqual(DEFAULT_BUDGETS, DOCUMENTED_BUDGETS);
+      assert.deepEqual(HIGH_VOLUME_BUDGETS, DOCUMENTED_HIGH_VOLUME_BUDGETS);
     });
   });
 });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator, SimulatorOptions } from '../../src/simulator/index';
+import { RateLimiter } from '../../src/simulator/rateLimit';
 
 interface Got { status: number; body: Record<string, unknown>; headers: Headers }
 
@@ -106,6 +107,40 @@ describe('simulator rate limits', function () {
     assert.equal(r.ok, 5);
     assert.equal(r.refused.body.description, 'Number of allowed API requests per minute exceeded');
     assert.equal((await get(TICKETS)).status, 429, 'the account bucket covers every endpoint');
+  });
+
+  it('rounds every reset and Retry-After up to whole seconds with wholeSecondResets, even when scaled', async () => {
+    const plain = await start({ rateLimits: { timeScale: 30 } });
+    assert.match((await client(plain)(TICKETS)).headers.get('ratelimit-reset')!, /^\d*\.\d+$/, 'precondition: a scaled window reports decimals');
+    const sim = await start({ rateLimits: { timeScale: 30, wholeSecondResets: true } });
+    const get = client(sim);
+    const first = await get(TICKETS);
+    for (const h of ['rate-limit-reset', 'ratelimit-reset']) assert.match(first.headers.get(h)!, /^[12]$/, h);
+    assert.match(first.headers.get('zendesk-ratelimit-incremental-exports')!, /^total=10; remaining=9; resets=[12]$/);
+    const { refused } = await until429(get, TICKETS, 40);
+    const retryAfter = refused.headers.get('retry-after')!;
+    assert.match(retryAfter, /^[12]$/);
+    // Rounded up, never down: waiting that long always finds the window reset.
+    await new Promise((r) => setTimeout(r, Number(retryAfter) * 1000));
+    assert.equal((await get(TICKETS)).status, 200);
+  });
+
+  it('rounds up to the next whole second, never below 1, on a clock the test controls', () => {
+    let now = 0;
+    const rounded = new RateLimiter({ timeScale: 30, wholeSecondResets: true }, () => now);
+    const exact = new RateLimiter({ timeScale: 30 }, () => now);
+    const at = (limiter: RateLimiter, ms: number): [string, string] => {
+      now = ms;
+      const h = limiter.peek('incremental');
+      return [h['ratelimit-reset'], /resets=(.*)$/.exec(h['zendesk-ratelimit-incremental-exports'])![1]];
+    };
+    // A scaled minute lasts 2000 ms; the reset is the time left in it.
+    assert.deepEqual([0, 1, 999, 1000, 1001, 1999, 2000, 2300].map((ms) => at(rounded, ms)[0]), ['2', '2', '2', '1', '1', '1', '2', '2']);
+    assert.deepEqual(at(rounded, 2300), ['2', '2']);
+    assert.deepEqual([300, 1999].map((ms) => at(exact, ms)[0]), ['1.7', '0.001']);
+    now = 0;
+    const realTime = new RateLimiter({}, () => now);
+    assert.deepEqual([2300, 59_999].map((ms) => at(realTime, ms)[0]), ['58', '1'], 'at real speed whole seconds always');
   });
 
   it('never refuses when rate limits are disabled, and says so in the headers', async () => {

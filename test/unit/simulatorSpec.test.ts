@@ -54,6 +54,12 @@ describe('simulator responses against the OpenAPI document', function () {
       `${INC}/organizations/sample?start_time=0`,
       '/api/v2/users/me',
       '/api/v2/users/me.json',
+      '/api/v2/ticket_fields',
+      '/api/v2/ticket_fields.json?page[size]=3',
+      '/api/v2/user_fields?per_page=2',
+      '/api/v2/user_fields.json?per_page=2&page=2',
+      '/api/v2/organization_fields?page[size]=100',
+      '/api/v2/organization_fields.json',
     ];
     for (const path of forms) await check(sim, path, 200);
     // The last page of each cursor/routing walk too (end_of_stream, empty arrays, count 0).
@@ -64,6 +70,29 @@ describe('simulator responses against the OpenAPI document', function () {
     assert.equal(end.count, 0);
     const metric = await check(sim, `${INC}/ticket_metric_events?start_time=${sim.nowSeconds() - 100}&page[size]=10`, 200);
     assert.deepEqual(metric.meta, { has_more: false, after_cursor: null, before_cursor: null });
+    const fields = await check(sim, '/api/v2/user_fields?page[size]=2', 200);
+    await check(sim, (fields.links as { next: string }).next.slice(sim.url.length), 200);
+  });
+
+  it('validates what the live activity creates: new, updated and deleted records and their events', async () => {
+    const T = Date.UTC(2026, 5, 15, 12) / 1000;
+    const live = await startSimulator({ rateLimits: false, now: () => T * 1000, live: { changesPerMinute: 30 }, counts: { tickets: 200, users: 100, organizations: 50 } });
+    try {
+      live.advanceClock(1200);
+      const since = `start_time=${T - 61}`;
+      for (const path of [
+        `${INC}/tickets/cursor?${since}&support_type_scope=all&include=${TICKET_INCLUDES}`,
+        `${INC}/users?${since}&include=identities,organizations`,
+        `${INC}/organizations?${since}`,
+        `${INC}/ticket_events?${since}&include=comment_events`,
+        `${INC}/ticket_metric_events?${since}`,
+      ]) {
+        const body = await check(live, path, 200);
+        assert.ok(Object.values(body).some((v) => Array.isArray(v) && v.length > 0), `${path} has live records`);
+      }
+    } finally {
+      await live.close();
+    }
   });
 
   it('validates the error bodies: 400, 401, 403, 404, 422, 429', async () => {
@@ -73,6 +102,9 @@ describe('simulator responses against the OpenAPI document', function () {
     await check(sim, `${INC}/tickets?start_time=0&per_page=5000`, 400);
     await check(sim, `${INC}/tickets/cursor?cursor=garbage`, 400);
     await check(sim, `${INC}/tickets/cursor?cursor=x&start_time=0`, 400);
+    await check(sim, '/api/v2/ticket_fields?page[size]=500', 400);
+    await check(sim, '/api/v2/organization_fields?page[after]=nope!', 400);
+    await check(sim, '/api/v2/user_fields', 401, null);
     await check(sim, `${INC}/tickets?start_time=${now - 5}`, 422);
     await check(agentSim, `${INC}/tickets/cursor?start_time=${now - 5}`, 400);
     await check(sim, `${INC}/tickets?start_time=0`, 401, null);

@@ -26,6 +26,7 @@ const README_FILE = path.join(REPO_ROOT, 'spec', 'README.md');
 const OFFICIAL_SAMPLE = '/api/v2/incremental/{incremental_resource}/sample';
 const SAMPLE_PATHS = ['tickets', 'ticket_events', 'users', 'organizations'].map((r) => `/api/v2/incremental/${r}/sample`);
 const USERS_ME = '/api/v2/users/me';
+const FIELD_LISTS = ['ticket_fields', 'user_fields', 'organization_fields'].map((r) => `/api/v2/${r}`);
 
 const TICKETS = '/api/v2/incremental/tickets';
 const TICKETS_CURSOR = '/api/v2/incremental/tickets/cursor';
@@ -97,6 +98,7 @@ const DELIBERATE_DIFFERENCES: Difference[] = [
   { id: 'D29', kind: 'envelope-key-removed', paths: [ROUTING[0]], subjects: ['attribute_values', 'instance_values'], why: 'Each routing envelope holds only its own array.' },
   { id: 'D30', kind: 'envelope-key-removed', paths: [ROUTING[1]], subjects: ['attributes', 'instance_values'], why: 'Each routing envelope holds only its own array.' },
   { id: 'D31', kind: 'envelope-key-removed', paths: [ROUTING[2]], subjects: ['attributes', 'attribute_values'], why: 'Each routing envelope holds only its own array.' },
+  { id: 'D32', kind: 'path-added', paths: FIELD_LISTS, subjects: [''], why: 'Field definitions name the custom fields records carry (ticket custom_fields by id, user_fields / organization_fields by key); the envelopes add the offset keys the wire carries.' },
 ];
 
 // ---------- helpers over plain parsed YAML ----------
@@ -272,8 +274,8 @@ describe('spec: the project OpenAPI document', () => {
       assert.deepEqual(broken, []);
     });
 
-    it('describes the 11 incremental paths (sample as 4 concrete paths) plus users/me, without .json', () => {
-      assert.deepEqual(Object.keys(ourPaths).sort(), [...INCREMENTAL, USERS_ME].sort());
+    it('describes the 11 incremental paths (sample as 4 concrete paths) plus users/me and the three field lists, without .json', () => {
+      assert.deepEqual(Object.keys(ourPaths).sort(), [...INCREMENTAL, USERS_ME, ...FIELD_LISTS].sort());
       for (const p of Object.keys(ourPaths)) assert.ok(!p.endsWith('.json'), p);
     });
 

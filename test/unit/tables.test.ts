@@ -8,10 +8,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv from 'ajv';
-import { runExport, type ExportResult } from '../../src/engine/export';
+import { prepareExport, runExport, type ExportResult } from '../../src/engine/export';
 import { ExportError } from '../../src/engine/errors';
 import { loadQuery, validateSavedQuery, type ResolvedQuery, type SavedOutput } from '../../src/engine/query';
-import { discardTables, fieldColumnName, LAYOUTS, planFieldColumns, targetFor, type FieldDefinition, type FieldSource } from '../../src/engine/tables';
+import { fieldColumnName, LAYOUTS, planFieldColumns, targetFor, type FieldDefinition, type FieldSource } from '../../src/engine/tables';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index';
 import { cleanEnv, runCli, seededRandom } from '../support/cliProcess';
 import { loadSpec } from '../support/openapi';
@@ -119,11 +119,15 @@ describe('table outputs: columns and custom-field names', () => {
 const SMALL = { tickets: 1500, users: 300, organizations: 40 };
 
 async function exportInto(sim: RunningSimulator, query: ResolvedQuery, opts: { mergeEvery?: number; fields?: FieldSource } = {}): Promise<ExportResult> {
-  const target = targetFor(query, { mergeEvery: opts.mergeEvery, fields: opts.fields });
-  return runExport({
-    connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } },
-    query, checkpointPath: '', target, previous: await target.readCheckpoint(), retry: { baseDelayMs: 5, maxDelayMs: 50 },
-  });
+  const prepared = await prepareExport(query, targetFor(query, { mergeEvery: opts.mergeEvery, fields: opts.fields }));
+  try {
+    return await runExport({
+      connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } },
+      query, prepared, retry: { baseDelayMs: 5, maxDelayMs: 50 },
+    });
+  } finally {
+    await prepared.release();
+  }
 }
 
 /** current ∪ deleted equals the oracle's newest versions; the deleted table holds exactly the tombstones. */
@@ -222,14 +226,15 @@ describe('DuckDB output end to end', function () {
     await exportInto(sim, query, { fields });
     const file = path.join(dir, 'named.duckdb');
     const cols = async () => (await duckRows(file, `SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'tickets' AND column_name LIKE 'cf_%' ORDER BY 1`)).map((r) => r.c);
-    assert.deepEqual(await cols(), ['cf_360001234502', 'cf_escalated', 'cf_support_tier']);
+    const named = (list: unknown[]): unknown[] => list.filter((c) => !/^cf_\d+$/.test(String(c)));
+    assert.deepEqual(named(await cols()), ['cf_escalated', 'cf_support_tier'], 'fields with a definition are named after it, the others after their id');
     const [v] = await duckRows(file, `SELECT count(*) AS n FROM tickets WHERE cf_support_tier IN ('tier_1', 'tier_2', 'tier_3')`);
     assert.ok((v.n as number) > 0, 'values land in the named column');
     title = 'Tier';
     sim.mutate({ updatedTickets: 3 });
     sim.advanceClock(61);
     await exportInto(sim, query, { fields });
-    assert.deepEqual(await cols(), ['cf_360001234502', 'cf_escalated', 'cf_support_tier'], 'a renamed field keeps its column');
+    assert.deepEqual(named(await cols()), ['cf_escalated', 'cf_support_tier'], 'a renamed field keeps its column');
     const [m] = await duckRows(file, `SELECT title FROM tickets_fields WHERE column_name = 'cf_support_tier'`);
     assert.equal(m.title, 'Tier');
   });
@@ -239,22 +244,39 @@ describe('DuckDB output end to end', function () {
     await exportInto(sim, query);
     const other = q({ format: 'duckdb', path: 'x.duckdb', deletions: 'flag' });
     await assert.rejects(exportInto(sim, other), (err: ExportError) => err.code === 'checkpointMismatch' && /written by a different query/.test(err.message));
-    await discardTables(other);
+    const release = await targetFor(other).lock();
+    await targetFor(other).discard();
+    await release();
     const again = await exportInto(sim, other);
     assert.equal(again.checkpoint.records, again.records, 'started from the beginning');
   });
 
-  it('one writer per file: a second export in this process or another is refused at once, naming the holder', async function () {
+  it('one writer per file: a second export in this process or another is refused at once, naming the holder; so is a file another program holds', async function () {
     const query = q({ format: 'duckdb', path: 'busy.duckdb' });
-    const held = targetFor(query);
-    const writer = await held.open(null);
+    const env = cleanEnv({ ZENDESK_EMAIL: sim.credentials.admin.email, ZENDESK_API_TOKEN: sim.credentials.admin.token });
+    const release = await targetFor(query).lock();
     try {
-      await assert.rejects(targetFor(query).open(null), /being written by another export in this window/);
-      const child = await runCli(['export', 'tickets', '--url', sim.url, '--into', 'duckdb:busy.duckdb'], { cwd: dir, env: cleanEnv({ ZENDESK_EMAIL: sim.credentials.admin.email, ZENDESK_API_TOKEN: sim.credentials.admin.token }) });
-      assert.notEqual(child.code, 0);
-      assert.match(child.stderr.trim(), /^zdx: .*busy\.duckdb is in use by another process \(node, PID \d+\): only one export writes a DuckDB file at a time; wait for it to finish or stop it\.$/);
+      await assert.rejects(targetFor(query).lock(), (err: ExportError) => err.code === 'locked' && /^Another export is writing .*busy\.duckdb right now \(pid \d+/.test(err.message));
+      const child = await runCli(['export', 'tickets', '--url', sim.url, '--into', 'duckdb:busy.duckdb'], { cwd: dir, env });
+      assert.equal(child.code, 18, child.stderr);
+      assert.match(child.stderr.trim(), /^zdx: Another export is writing .*busy\.duckdb right now \(pid \d+/);
     } finally {
-      await writer.close();
+      await release();
+    }
+    // Another program (here a DuckDB client in another process) holding the file: DuckDB's own lock names it.
+    const holder = spawn(process.execPath, ['--import', 'tsx', '-e', `
+      const { DuckDBInstance } = require('@duckdb/node-api');
+      DuckDBInstance.create(${JSON.stringify(path.join(dir, 'busy.duckdb'))}).then(() => { process.stdout.write('open\\n'); setInterval(() => {}, 1000); });`], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.once('data', () => resolve());
+        holder.once('exit', (code) => reject(new Error(`the holder exited (${code})`)));
+      });
+      const child = await runCli(['export', 'tickets', '--url', sim.url, '--into', 'duckdb:busy.duckdb'], { cwd: dir, env });
+      assert.equal(child.code, 18, child.stderr);
+      assert.match(child.stderr.trim(), new RegExp(`^zdx: .*busy\\.duckdb is in use by another process \\(node, PID ${holder.pid}\\): only one export writes a DuckDB file at a time; wait for it to finish or stop it\\.$`));
+    } finally {
+      holder.kill('SIGKILL');
     }
   });
 });
@@ -298,13 +320,13 @@ describe('DuckDB output: the CLI and SIGKILL', function () {
     // The child merges every 300 versions, so kills land inside merges as well as inside pages.
     const script = `
       const { targetFor } = require(${JSON.stringify(entry)});
-      const { runExport } = require(${JSON.stringify(exporter)});
+      const { prepareExport, runExport } = require(${JSON.stringify(exporter)});
       const req = JSON.parse(process.argv[1]);
       (async () => {
-        const target = targetFor(req.query, { mergeEvery: 300 });
-        await runExport({ ...req, target, previous: await target.readCheckpoint(), onPage: () => process.stdout.write('page\\n') });
+        const prepared = await prepareExport(req.query, targetFor(req.query, { mergeEvery: 300 }));
+        await runExport({ ...req, prepared, onPage: () => process.stdout.write('page\\n') });
       })().then(() => process.exit(0), (e) => { console.error(e.code, e.message); process.exit(3); });`;
-    const arg = JSON.stringify({ connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } }, query, checkpointPath: '' });
+    const arg = JSON.stringify({ connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } }, query });
     let kills = 0;
     let lastRecords = 0;
     for (let attempt = 0; attempt < 6 && kills < 4; attempt++) {
@@ -370,11 +392,11 @@ describe('Parquet output end to end', function () {
 
   it('writes the change log by export day in batches and a current-state snapshot, read back by DuckDB', async () => {
     const q = query();
-    const target = targetFor(q, { parquetBatch: 700 });
+    const prepared = await prepareExport(q, targetFor(q, { parquetBatch: 700 }));
     const r = await runExport({
       connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } },
-      query: q, checkpointPath: '', target, previous: await target.readCheckpoint(),
-    });
+      query: q, prepared,
+    }).finally(() => prepared.release());
     const [log] = await duckRows(null, `SELECT count(*) AS n, count(DISTINCT _position) AS p, count(DISTINCT export_day) AS days, count(DISTINCT filename) AS files FROM ${glob('tickets_changes').replace(')', ', filename = true)')}`);
     assert.equal(log.n, r.records);
     assert.equal(log.p, r.records);
@@ -397,13 +419,13 @@ describe('Parquet output end to end', function () {
     const q = query();
     const script = `
       const { targetFor } = require(${JSON.stringify(path.join(ROOT, 'src', 'engine', 'tables', 'index.ts'))});
-      const { runExport } = require(${JSON.stringify(path.join(ROOT, 'src', 'engine', 'export', 'index.ts'))});
+      const { prepareExport, runExport } = require(${JSON.stringify(path.join(ROOT, 'src', 'engine', 'export', 'index.ts'))});
       const req = JSON.parse(process.argv[1]);
       (async () => {
-        const target = targetFor(req.query, { parquetBatch: 300 });
-        await runExport({ ...req, target, previous: await target.readCheckpoint(), onPage: () => process.stdout.write('page\\n') });
+        const prepared = await prepareExport(req.query, targetFor(req.query, { parquetBatch: 300 }));
+        await runExport({ ...req, prepared, onPage: () => process.stdout.write('page\\n') });
       })().then(() => process.exit(0), (e) => { console.error(e.code, e.message); process.exit(3); });`;
-    const arg = JSON.stringify({ connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } }, query: q, checkpointPath: '' });
+    const arg = JSON.stringify({ connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } }, query: q });
     let kills = 0;
     for (let attempt = 0; attempt < 6 && kills < 4; attempt++) {
       const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -423,11 +445,11 @@ describe('Parquet output end to end', function () {
       assert.equal(code, null, `killed, not failed: ${stderr} ${note}`);
     }
     assert.ok(kills >= 2, `runs were killed mid-export (${kills}) ${note}`);
-    const target = targetFor(q, { parquetBatch: 300 });
+    const prepared = await prepareExport(q, targetFor(q, { parquetBatch: 300 }));
     await runExport({
       connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } },
-      query: q, checkpointPath: '', target, previous: await target.readCheckpoint(),
-    });
+      query: q, prepared,
+    }).finally(() => prepared.release());
     const latest = latestVersions(sim, 'tickets/cursor', { supportTypeScope: 'all' });
     const [log] = await duckRows(null, `SELECT count(*) AS n, count(DISTINCT id) AS ids, count(DISTINCT _position) AS p, max(_position) AS hi FROM ${glob('tickets_changes')}`);
     assert.deepEqual(log, { n: latest.size, ids: latest.size, p: latest.size, hi: latest.size }, `every version once ${note}`);

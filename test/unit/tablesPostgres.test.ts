@@ -8,10 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
-import { runExport, type ExportResult } from '../../src/engine/export';
+import { prepareExport, runExport, type ExportResult } from '../../src/engine/export';
 import { ExportError } from '../../src/engine/errors';
 import { loadQuery, type ResolvedQuery, type SavedOutput } from '../../src/engine/query';
-import { discardTables, targetFor, type PostgresResolver } from '../../src/engine/tables';
+import { targetFor, type PostgresResolver } from '../../src/engine/tables';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index';
 import { cleanEnv, runCli, seededRandom } from '../support/cliProcess';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
@@ -59,11 +59,15 @@ describe('PostgreSQL output (a throwaway server)', function () {
     loadQuery({ name: 'PG', resource, startTime: 0, params: { perPage: 250, ...(resource === 'tickets' ? { supportTypeScope: 'all', include: ['users'] } : {}) }, output: { format: 'postgres', connection: 'warehouse', schema, ...output } }, { baseDir: dir });
 
   async function exportInto(query: ResolvedQuery): Promise<ExportResult> {
-    const target = targetFor(query, { postgres: resolver });
-    return runExport({
-      connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } },
-      query, checkpointPath: '', target, previous: await target.readCheckpoint(), retry: { baseDelayMs: 5, maxDelayMs: 50 },
-    });
+    const prepared = await prepareExport(query, targetFor(query, { postgres: resolver }));
+    try {
+      return await runExport({
+        connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } },
+        query, prepared, retry: { baseDelayMs: 5, maxDelayMs: 50 },
+      });
+    } finally {
+      await prepared.release();
+    }
   }
 
   async function assertCurrentState(schema: string, latest: Map<number, number>, separate = true): Promise<void> {
@@ -112,17 +116,18 @@ describe('PostgreSQL output (a throwaway server)', function () {
   it('one writer per schema: a second export is refused at once, naming the session that holds it; start over drops the tables', async () => {
     const query = q('locked');
     await exportInto(query);
-    const writer = await targetFor(query, { postgres: resolver }).open(await targetFor(query, { postgres: resolver }).readCheckpoint());
+    const release = await targetFor(query, { postgres: resolver }).lock();
     try {
-      await assert.rejects(targetFor(query, { postgres: resolver }).open(null), (err: ExportError) => {
-        assert.equal(err.code, 'io');
+      await assert.rejects(targetFor(query, { postgres: resolver }).lock(), (err: ExportError) => {
+        assert.equal(err.code, 'locked');
         assert.match(err.message, /^The schema locked at 127\.0\.0\.1:\d+\/postgres is being written by another export \(zdx export \(pid \d+ on .+\), PostgreSQL backend \d+, connected since .+\): only one export writes a schema at a time; wait for it to finish or stop it\.$/);
         return true;
       });
     } finally {
-      await writer.close();
+      await release();
     }
-    await discardTables(query, { postgres: resolver });
+    const prepared = await prepareExport(query, targetFor(query, { postgres: resolver }), { fresh: true });
+    await prepared.release();
     const left = await sql(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'locked' ORDER BY 1`);
     assert.deepEqual(left.map((r) => r.table_name), ['_zdx_checkpoint']);
     assert.equal((await exportInto(query)).checkpoint.records > 0, true);
@@ -161,15 +166,15 @@ describe('PostgreSQL output (a throwaway server)', function () {
     const query = q('killed');
     const script = `
       const { targetFor } = require(${JSON.stringify(path.join(ROOT, 'src', 'engine', 'tables', 'index.ts'))});
-      const { runExport } = require(${JSON.stringify(path.join(ROOT, 'src', 'engine', 'export', 'index.ts'))});
+      const { prepareExport, runExport } = require(${JSON.stringify(path.join(ROOT, 'src', 'engine', 'export', 'index.ts'))});
       const req = JSON.parse(process.argv[1]);
       (async () => {
-        const target = targetFor(req.query, { postgres: async () => req.database });
-        await runExport({ ...req, target, previous: await target.readCheckpoint(), onPage: () => process.stdout.write('page\\n') });
+        const prepared = await prepareExport(req.query, targetFor(req.query, { postgres: async () => req.database }));
+        await runExport({ ...req, prepared, onPage: () => process.stdout.write('page\\n') });
       })().then(() => process.exit(0), (e) => { console.error(e.code, e.message); process.exit(3); });`;
     const arg = JSON.stringify({
       connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } },
-      query, checkpointPath: '', database: { url: server.url, password: server.password },
+      query, database: { url: server.url, password: server.password },
     });
     let kills = 0;
     let last = 0;

@@ -1,10 +1,11 @@
 // Checkpoints beside the output: read strictly (never "repaired"), written atomically so a crash at any
 // moment leaves either the old checkpoint or the new one, never half of one.
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ExportError } from '../errors';
 import { writeFileAtomic } from './durableFile';
 import type { ResolvedQuery } from '../query';
+import { endpointById, type PaginationModel } from '../zendesk';
 import type { Checkpoint, Position } from './model';
 
 /** '<dir>/<basename-without-ext>.checkpoint.json' beside the output file. */
@@ -20,9 +21,16 @@ export function checkpointPathFor(outputPath: string): string {
 export async function readCheckpoint(file: string): Promise<Checkpoint | null> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    // Never through a symlink planted at the checkpoint's name.
+    const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return null;
+    if (errnoCode(err) === 'ELOOP') throw corrupt(file, 'it is a symbolic link, which this tool never follows');
     throw corrupt(file, `it can't be read: ${errnoCode(err) ?? String(err)}`);
   }
   let value: unknown;
@@ -48,7 +56,45 @@ export async function loadCheckpoint(file: string, query: ResolvedQuery): Promis
       `The checkpoint ${file} belongs to a different query (it was written for ${cp.endpointId} with another start time, parameters, format or output); delete it or point the query at a new output to start over.`,
     );
   }
+  const problem = cp && checkpointConsistencyProblem(cp, query);
+  if (problem) throw corrupt(file, problem);
   return cp;
+}
+
+/** A position this far ahead of the local clock can't have come from Zendesk (whatever the clocks' skew). */
+const FUTURE_TOLERANCE_SECONDS = 24 * 3600;
+
+/**
+ * What makes a well-formed checkpoint contradict its query or itself, or null. The engine checks every
+ * checkpoint it is about to write with this too, so it never writes one it would refuse to read.
+ */
+export function checkpointConsistencyProblem(cp: Checkpoint, query: ResolvedQuery, nowSeconds: number = Date.now() / 1000): string | null {
+  const form = endpointById(cp.endpointId);
+  const queryForm = endpointById(query.endpointId);
+  if (!form || !queryForm || form.resource !== query.resource || (form.id !== queryForm.id && !(queryForm.model === 'time' && form.model === 'cursor'))) {
+    return `it names the endpoint ${cp.endpointId}, which a ${query.endpointId} export can't be at`;
+  }
+  if (cp.position !== null && !positionFits(cp.position.kind, form.model)) {
+    return `its position is a ${cp.position.kind} position, which the ${form.id} endpoint doesn't use`;
+  }
+  if (cp.records > 0 && (cp.pages === 0 || cp.position === null)) {
+    return `it counts ${cp.records} records but ${cp.pages === 0 ? 'no page' : 'no position'}`;
+  }
+  const ahead = [cp.position?.kind === 'time' ? cp.position.startTime : null, cp.lastRecordTime].find((t) => t !== null && t > nowSeconds + FUTURE_TOLERANCE_SECONDS);
+  if (ahead !== undefined && ahead !== null) {
+    return `its position ${new Date(ahead * 1000).toISOString()} lies in the future, so it can't have come from Zendesk`;
+  }
+  return null;
+}
+
+function positionFits(kind: Position['kind'], model: PaginationModel): boolean {
+  switch (model) {
+    case 'time':
+    case 'sample': return kind === 'time';
+    case 'cursor': return kind === 'cursor' || kind === 'time';
+    case 'metricCursor': return kind === 'metricCursor' || kind === 'time';
+    case 'routing': return kind === 'routing';
+  }
 }
 
 /** Written atomically (see writeFileAtomic); on failure the previous checkpoint is untouched. */
@@ -100,7 +146,7 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0;
 }
 
-function corrupt(file: string, why: string): ExportError {
+export function corrupt(file: string, why: string): ExportError {
   return new ExportError(
     'checkpointCorrupt',
     `The checkpoint ${file} is damaged (${why}); delete it to start over from the query's start time.`,

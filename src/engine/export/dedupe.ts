@@ -3,17 +3,23 @@
 // repeats; the keys live in the checkpoint so a resumed run drops them too.
 import type { EndpointForm } from '../zendesk';
 
-/** A record's timestamp in Unix seconds (numbers as-is, ISO strings parsed), or null. */
+/**
+ * A record's timestamp in Unix seconds (numbers as-is, ISO strings parsed), or null — also for a
+ * value before 1970, which no Zendesk record has and no checkpoint may hold.
+ */
 export function recordTimestamp(record: Record<string, unknown>, field: string | null): number | null {
   if (!field) return null;
   const value = record[field];
-  if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value);
-  if (typeof value === 'string' && value !== '') {
-    if (/^\d+$/.test(value)) return Number(value);
-    const ms = Date.parse(value);
-    if (!Number.isNaN(ms)) return Math.floor(ms / 1000);
+  let seconds: number | null = null;
+  if (typeof value === 'number' && Number.isFinite(value)) seconds = Math.floor(value);
+  else if (typeof value === 'string' && value !== '') {
+    if (/^\d+$/.test(value)) seconds = Number(value);
+    else {
+      const ms = Date.parse(value);
+      if (!Number.isNaN(ms)) seconds = Math.floor(ms / 1000);
+    }
   }
-  return null;
+  return seconds !== null && seconds >= 0 ? seconds : null;
 }
 
 /** The identity of one record version: `id` alone (events) or `id@timestamp` (tickets, users, orgs). */

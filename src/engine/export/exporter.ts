@@ -7,19 +7,42 @@ import { BoundaryDedupe } from './dedupe';
 import { ExportError, cancelledError } from '../errors';
 import type { Checkpoint, EmitProgress, ProgressEvent } from './model';
 import type { ResolvedQuery } from '../query';
+import { checkpointPathFor } from './checkpoint';
 import { fileTarget } from './fileTarget';
 import type { ExportTarget, TargetWriter } from './target';
 import { initialPerPage, paginate, type Page } from './pagination';
 
+/** An export ready to run: its target taken for this run (one writer), its checkpoint read once. */
+export interface PreparedExport {
+  readonly query: ResolvedQuery;
+  readonly target: ExportTarget;
+  readonly previous: Checkpoint | null;
+  /** Gives the target back (safe to call more than once). */
+  release(): Promise<void>;
+}
+
+/**
+ * Locks the target, discards what it stored when starting over (`fresh`), then reads its checkpoint.
+ * A refused lock or checkpoint gives the target back as it was.
+ */
+export async function prepareExport(query: ResolvedQuery, target: ExportTarget, opts: { fresh?: boolean } = {}): Promise<PreparedExport> {
+  const release = await target.lock();
+  try {
+    if (opts.fresh) await target.discard();
+    return { query, target, previous: await target.readCheckpoint(), release };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
 export interface ExportRequest {
   connection: Connection;
   query: ResolvedQuery;
-  /** The checkpoint file of a file target; ignored when `target` is given. */
-  checkpointPath: string;
-  /** Where pages and the checkpoint go; default: the query's output files with the checkpoint at checkpointPath. */
-  target?: ExportTarget;
-  /** The checkpoint as the caller already read it (target.readCheckpoint); undefined: read it here. */
-  previous?: Checkpoint | null;
+  /** A prepared export (the caller releases it); without one, runExport prepares the query's file target and releases it at the end. */
+  prepared?: PreparedExport;
+  /** The checkpoint file of that default file target; default: beside the output. */
+  checkpointPath?: string;
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
   /** Called with each page's records after they and the checkpoint are on disk. */
@@ -32,6 +55,8 @@ export interface ExportRequest {
   now?: () => number;
   /** Family budgets used until Zendesk sends the family's rate-limit header; default DEFAULT_BUDGETS. */
   rateBudgets?: ClientOptions['rateBudgets'];
+  /** The longest single wait for a rate limit, Retry-After or backoff; longer stops with 'rateLimited'. */
+  maxWaitMs?: number;
 }
 
 export interface ExportResult {
@@ -44,7 +69,18 @@ export interface ExportResult {
 }
 
 export async function runExport(req: ExportRequest): Promise<ExportResult> {
+  if (req.prepared) return runPrepared(req, req.prepared);
+  const prepared = await prepareExport(req.query, fileTarget(req.query, req.checkpointPath ?? checkpointPathFor(req.query.output.path)));
+  try {
+    return await runPrepared(req, prepared);
+  } finally {
+    await prepared.release();
+  }
+}
+
+async function runPrepared(req: ExportRequest, prepared: PreparedExport): Promise<ExportResult> {
   const { query, signal } = req;
+  const { target, previous } = prepared;
   const emit: EmitProgress = (e) => {
     try {
       req.onProgress?.(e);
@@ -58,8 +94,6 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
   if (query.startTime > Math.floor(now() / 1000)) {
     throw new ExportError('futureStartTime', `The start time ${new Date(query.startTime * 1000).toISOString()} is in the future; Zendesk only exports what already happened.`);
   }
-  const target = req.target ?? fileTarget(query, req.checkpointPath);
-  const previous = req.previous !== undefined ? req.previous : await target.readCheckpoint();
   const endpointId = previous?.endpointId ?? query.endpointId;
   const endpoint = endpointById(endpointId);
   if (!endpoint) throw new ExportError('invalidQuery', `"${endpointId}" is not an endpoint form this tool knows.`);
@@ -73,6 +107,7 @@ export async function runExport(req: ExportRequest): Promise<ExportResult> {
     requestTimeoutMs: req.requestTimeoutMs,
     retry: { maxRetries: req.maxRetries, ...req.retry },
     rateBudgets: req.rateBudgets,
+    maxWaitMs: req.maxWaitMs,
   });
 
   // The target is opened when the first page has arrived, so a wrong token, a non-admin account or an

@@ -54,12 +54,20 @@ type DriverEnd =
   | { kind: 'restart'; startTime: number; reason: string };
 
 interface Ctx extends StreamSetup {
+  /** Zendesk's clock once it has answered (its Date header), else this machine's (or the injected one). */
   nowSeconds: () => number;
+  /** Whether nowSeconds is a clock to judge by: Zendesk's, or one a caller injected. */
+  clockKnown: () => boolean;
 }
 
 /** Pages of one export stream, switching forms and restarting cursors as the API requires. */
 export async function* paginate(setup: StreamSetup): AsyncGenerator<Page, void, undefined> {
-  const ctx: Ctx = { ...setup, nowSeconds: () => Math.floor((setup.now ?? Date.now)() / 1000) };
+  const local = setup.now ?? Date.now;
+  const ctx: Ctx = {
+    ...setup,
+    nowSeconds: () => Math.floor((setup.client.serverNow() ?? local()) / 1000),
+    clockKnown: () => setup.client.serverNow() !== null || setup.now !== undefined,
+  };
   let endpoint = setup.endpoint;
   let position = setup.position;
   let restarts = 0;
@@ -132,9 +140,28 @@ function clampStart(ctx: Ctx, startTime: number): number {
   return Math.max(0, Math.min(startTime, ctx.nowSeconds() - MIN_START_AGE_SECONDS));
 }
 
-/** A continuation position inside the last minute: Zendesk would answer "too recent", so don't ask. */
+/**
+ * A continuation position inside the last minute of Zendesk's clock: it would answer "too recent", so
+ * don't ask. Before Zendesk has answered this run its clock is unknown, and this machine's may be
+ * behind: then ask, and let Zendesk say it. A position past Zendesk's clock can't have come from it.
+ */
 function tooRecentToAsk(ctx: Ctx, startTime: number): boolean {
+  if (!ctx.clockKnown()) return false;
+  assertNotInFuture(ctx, startTime);
   return startTime > ctx.nowSeconds() - MIN_START_AGE_SECONDS;
+}
+
+/** Tolerance for Zendesk's own end_time against its Date header (whole seconds, a page built while the clock ticks). */
+const CLOCK_SLACK_SECONDS = 120;
+
+function assertNotInFuture(ctx: Ctx, startTime: number): void {
+  const server = ctx.client.serverNow();
+  if (server !== null && startTime > server / 1000 + CLOCK_SLACK_SECONDS) {
+    throw new ExportError(
+      'checkpointCorrupt',
+      `The export's position ${new Date(startTime * 1000).toISOString()} is ahead of Zendesk's clock (${new Date(server).toISOString()}), so it can't have come from Zendesk and would report "caught up" forever; delete the checkpoint to start over.`,
+    );
+  }
 }
 
 function records(body: Record<string, unknown>, endpoint: EndpointForm): Record<string, unknown>[] {
@@ -211,6 +238,7 @@ async function* timeDriver(ctx: Ctx): AsyncGenerator<Page, DriverEnd, undefined>
     if (link) ctx.client.resolveLink(link, endpoint.path);
     const outcome = await call(ctx, endpoint, { ...filterParams(endpoint, ctx.params), start_time: clampStart(ctx, start) });
     if (outcome.kind === 'tooRecent') {
+      assertNotInFuture(ctx, start);
       yield endPage(ctx, endpoint, { kind: 'time', startTime: start }, true);
       return { kind: 'done' };
     }
@@ -223,6 +251,10 @@ async function* timeDriver(ctx: Ctx): AsyncGenerator<Page, DriverEnd, undefined>
     const nextPage = str(body.next_page);
     const linkStart = nextPage ? int(safeParam(nextPage, 'start_time')) : null;
     const nextStart = linkStart ?? endTime;
+    const server = ctx.client.serverNow();
+    if (nextStart !== null && server !== null && nextStart > server / 1000 + CLOCK_SLACK_SECONDS) {
+      throw new ExportError('server', `Zendesk's response for ${endpoint.path} puts the next page at ${new Date(nextStart * 1000).toISOString()}, after its own clock (${new Date(server).toISOString()}); the export stopped at the last complete page rather than save a position no later run could continue from.`);
+    }
     const advances = nextStart !== null && nextStart > start;
     // A page short of per_page that doesn't advance held everything from `start`: the end, even without
     // end_of_stream (the metric events export documents none). Only a full page can be stuck (§3.7).
@@ -338,6 +370,7 @@ async function* cursorStream(ctx: Ctx, form: CursorForm): AsyncGenerator<Page, D
     const outcome = await call(ctx, endpoint, query);
     const here: Position = cursor ? form.at(cursor) : form.startsFromTime ? { kind: 'time', startTime: start } : { kind: 'routing', cursor: null };
     if (outcome.kind === 'tooRecent') {
+      if (here.kind === 'time') assertNotInFuture(ctx, start);
       yield endPage(ctx, endpoint, here, true);
       return { kind: 'done' };
     }

@@ -20,6 +20,16 @@ export interface CommitPage {
 export interface ExportTarget {
   /** Where the checkpoint lives, for messages and the CLI's summary. */
   readonly checkpointLocation: string;
+  /**
+   * Takes the target for this run: one writer at a time. A second writer is refused at once with
+   * ExportError('locked') naming the holder, and has written nothing.
+   */
+  lock(): Promise<() => Promise<void>>;
+  /**
+   * "Start over": removes what this query stored (its checkpoint and outputs) — names derived from the
+   * query alone, never from what a checkpoint lists. Only while holding the lock.
+   */
+  discard(): Promise<void>;
   /** The stored checkpoint, checked against the query; null when there is none. Creates nothing. */
   readCheckpoint(): Promise<Checkpoint | null>;
   /** Opens for writing, resuming from `previous`. Called once the first page is in hand, so a wrong token creates nothing. */

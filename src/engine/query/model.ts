@@ -65,6 +65,8 @@ export interface ResolvedQuery {
   output: { path: string; format: QueryFormat; tables?: ResolvedTables };
   /** The connection the query names, if any. */
   connection?: string;
+  /** The folder the output must stay in, symlinks resolved (set when the query was loaded with one). */
+  outputRoot?: string;
   /** sha256 over the fields that change what the stream contains or how it is written. */
   digest: string;
 }

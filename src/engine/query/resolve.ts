@@ -3,6 +3,7 @@
 // checkpoint whether it belongs to this query.
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
+import { ExportError } from '../errors';
 import { resolveEndpoint, type EndpointForm } from '../zendesk';
 import type { QueryFormat, QueryParams, ResolvedQuery, ResolvedTables, SavedQuery } from './model';
 import { slug } from './slug';
@@ -13,6 +14,11 @@ export interface ResolveOptions {
   /** The folder relative output paths (and the default output folder) start from: the query file's folder, or the CLI's current directory. */
   baseDir: string;
   nowSeconds?: number;
+  /**
+   * The folder outputs must stay in (the engine server passes the query's workspace folder): an output
+   * that resolves outside it is refused. The CLI writes where --out says and passes none.
+   */
+  outputRoot?: string;
 }
 
 /**
@@ -42,6 +48,11 @@ export function resolveValidQuery(q: SavedQuery, opts: ResolveOptions): Resolved
     : q.output?.path
       ? path.resolve(baseDir, q.output.path)
       : defaultOutputPath(baseDir, q, format);
+  const outputRoot = opts.outputRoot === undefined ? undefined : path.resolve(opts.outputRoot);
+  // A database is not a place in the workspace; files and folders are.
+  if (outputRoot !== undefined && !tables?.database && !isInside(outPath, outputRoot)) {
+    throw new ExportError('invalidQuery', `The output ${q.output?.path ?? outPath} resolves to ${outPath}, outside the workspace folder ${outputRoot}; outputs and their checkpoints stay in the workspace.`);
+  }
 
   // An output written as an absolute path is that file wherever the command runs; a relative one
   // (or the default) moves with the query's folder.
@@ -54,6 +65,7 @@ export function resolveValidQuery(q: SavedQuery, opts: ResolveOptions): Resolved
     params,
     output: tables ? { path: outPath, format, tables } : { path: outPath, format },
     ...(q.connection !== undefined ? { connection: q.connection } : {}),
+    ...(outputRoot !== undefined ? { outputRoot } : {}),
     digest: queryDigest(endpoint, routing ? null : q.startTime, params, format, digestOutput, tables),
   };
 }
@@ -112,4 +124,10 @@ function normalizeWrittenStartTime(v: string | number | undefined): string | num
   if (typeof v === 'number') return v;
   const t = v.trim();
   return /^\d+$/.test(t) ? Number(t) : t.replace(/\s+/g, '').toLowerCase();
+}
+
+/** Whether `file` is `folder` or lies below it (lexically). */
+export function isInside(file: string, folder: string): boolean {
+  const rel = path.relative(folder, file);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }

@@ -64,7 +64,7 @@ function openError(file: string, err: unknown): ExportError {
   const text = firstLine(err);
   const holder = /Conflicting lock is held in (.+?) \(PID (\d+)\)/.exec(text);
   if (holder) {
-    return new ExportError('io', `${file} is in use by another process (${path.basename(holder[1])}, PID ${holder[2]}): only one export writes a DuckDB file at a time; wait for it to finish or stop it.`);
+    return new ExportError('locked', `${file} is in use by another process (${path.basename(holder[1])}, PID ${holder[2]}): only one export writes a DuckDB file at a time; wait for it to finish or stop it.`);
   }
   return new ExportError('io', `The DuckDB file ${file} could not be opened (${text.replace(/[.\s]+$/, '')}).`);
 }
@@ -77,7 +77,7 @@ export async function connectDuckDb(file: string, opts: { write: boolean; create
   const key = path.resolve(file);
   if (!opts.create && !existsSync(key)) return null;
   if (opts.write) {
-    if (writers.has(key)) throw new ExportError('io', `${key} is being written by another export in this window; only one export writes a DuckDB file at a time.`);
+    if (writers.has(key)) throw new ExportError('locked', `${key} is being written by another export in this window; only one export writes a DuckDB file at a time.`);
     writers.add(key);
   }
   try {

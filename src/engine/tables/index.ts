@@ -5,7 +5,7 @@
 // or Parquet files. The checkpoint is stored with the rows, so they never disagree. Also the
 // editor's reading side: list tables, read windows with sort/filter/search, run SQL.
 export * from './model';
-export { targetFor, discardTables, DUCKDB_MERGE_EVERY, type TargetOptions } from './targets';
+export { targetFor, DUCKDB_MERGE_EVERY, type TargetOptions } from './targets';
 export { LAYOUTS, tableNames, sideloadTable, CHECKPOINT_TABLE, type ResourceLayout } from './resources';
 export { fieldColumnName, planFieldColumns, columnTypeOfField } from './customFields';
 export { loadDuckDb, isDuckDbBeingWritten } from './duckdb';

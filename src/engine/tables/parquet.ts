@@ -8,7 +8,7 @@
 // rule as the database tables.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { loadCheckpoint, syncDirectory, writeCheckpointAtomic, type Checkpoint, type CommitPage, type ExportTarget, type StoredState, type TargetWriter } from '../export';
+import { acquireLock, loadCheckpoint, syncDirectory, writeCheckpointAtomic, type Checkpoint, type CommitPage, type ExportTarget, type StoredState, type TargetWriter } from '../export';
 import { ExportError } from '../errors';
 import type { ResolvedQuery } from '../query';
 import { planFieldColumns } from './customFields';
@@ -27,60 +27,28 @@ interface ParquetState {
   sideloads: Record<string, ColumnSpec[]>;
 }
 
-const holders = new Set<string>();
 
 export function parquetTarget(query: ResolvedQuery, opts: { fields?: FieldSource; batch?: number; signal?: AbortSignal }): ExportTarget {
   const folder = query.output.path;
   const checkpointPath = path.join(folder, `${query.resource}.checkpoint.json`);
   return {
     checkpointLocation: checkpointPath,
+    lock: () => acquireLock(path.join(folder, `.${query.resource}.lock`), folder),
+    async discard() {
+      // The resource's change files, snapshot files and checkpoint; other resources in the folder stay.
+      const names = [tableNames(query.resource).changes, ...(query.params.include ?? []).map((k) => `${sideloadTable(query.resource, k)}_changes`),
+        `${query.resource}.parquet`, `${query.resource}_deleted.parquet`, `${query.resource}_fields.parquet`, `${query.resource}.checkpoint.json`];
+      for (const name of names) await fs.rm(path.join(folder, name), { recursive: true, force: true });
+    },
     readCheckpoint: () => loadCheckpoint(checkpointPath, query),
     async open(previous) {
       await fs.mkdir(folder, { recursive: true });
-      const lock = await takeLock(folder, query.resource);
-      try {
-        await removeOrphans(folder, query, previous);
-        const writer = new ParquetWriter(query, folder, checkpointPath, lock, opts, previous);
-        await writer.prepare();
-        return writer;
-      } catch (err) {
-        await lock.release();
-        throw err;
-      }
+      await removeOrphans(folder, query, previous);
+      const writer = new ParquetWriter(query, folder, checkpointPath, opts, previous);
+      await writer.prepare();
+      return writer;
     },
   };
-}
-
-interface Lock { release(): Promise<void> }
-
-/** One writer per folder and resource: a lock file with the writer's PID; a dead writer's lock is taken over. */
-async function takeLock(folder: string, resource: string): Promise<Lock> {
-  const file = path.join(folder, `.${resource}.lock`);
-  if (holders.has(file)) throw new ExportError('io', `${folder} is being written by another export in this window; only one export writes a Parquet folder at a time.`);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await fs.writeFile(file, String(process.pid), { flag: 'wx' });
-      holders.add(file);
-      return { release: async () => { holders.delete(file); await fs.rm(file, { force: true }); } };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new ExportError('io', `${folder} is being written by another export (PID ${pid}): only one export writes a Parquet folder at a time; wait for it to finish or stop it.`);
-      }
-      await fs.rm(file, { force: true });
-    }
-  }
-  throw new ExportError('io', `The lock file ${file} could not be taken; remove it if no export is running.`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 const PART = /^part-(\d+)-(\d+)\.parquet(\.tmp)?$/;
@@ -120,7 +88,6 @@ class ParquetWriter implements TargetWriter {
     private readonly query: ResolvedQuery,
     private readonly folder: string,
     private readonly checkpointPath: string,
-    private readonly lock: Lock,
     private readonly opts: { fields?: FieldSource; batch?: number; signal?: AbortSignal },
     previous: Checkpoint | null,
   ) {
@@ -234,7 +201,6 @@ class ParquetWriter implements TargetWriter {
       if (this.query.output.tables?.snapshot) await this.snapshot();
     } finally {
       await this.db?.close();
-      await this.lock.release();
     }
   }
 

@@ -48,7 +48,8 @@ const TIMESTAMP = 1114;
 const DATE = 1082;
 const NUMERIC = 1700;
 
-export async function connectPostgres(conn: PostgresConnection, schema: string, opts: { write: boolean }): Promise<PostgresDriver> {
+/** `lock`: hold the schema's one-writer advisory lock for as long as this connection lives. */
+export async function connectPostgres(conn: PostgresConnection, schema: string, opts: { write: boolean; lock?: boolean }): Promise<PostgresDriver> {
   const [pg, urls] = await loadPg();
   const where = describeDatabase(conn.url);
   let parsed: ClientConfig;
@@ -84,7 +85,7 @@ export async function connectPostgres(conn: PostgresConnection, schema: string, 
     throw connectionError(err, where);
   }
   const driver = new PostgresDriver(client, schema, where);
-  if (opts.write) {
+  if (opts.lock) {
     try {
       await driver.lock();
     } catch (err) {
@@ -136,7 +137,7 @@ export class PostgresDriver implements SqlDriver {
        WHERE l.locktype = 'advisory' AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.objsubid = 2 AND l.granted LIMIT 1`, [a, b]);
     const h = holder.rows[0];
     const who = h ? `${h.application_name || 'another client'}, PostgreSQL backend ${h.pid}, connected since ${new Date(h.backend_start).toISOString()}` : 'another session';
-    throw new ExportError('io', `The schema ${this.schema} at ${this.where} is being written by another export (${who}): only one export writes a schema at a time; wait for it to finish or stop it.`);
+    throw new ExportError('locked', `The schema ${this.schema} at ${this.where} is being written by another export (${who}): only one export writes a schema at a time; wait for it to finish or stop it.`);
   }
 
   async query(sql: string, params?: SqlValue[]): Promise<Record<string, unknown>[]> {

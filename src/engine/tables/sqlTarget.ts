@@ -19,9 +19,11 @@ export interface SqlTargetOptions {
   query: ResolvedQuery;
   /** Where the target is, for messages: the file, or the database and schema. */
   location: string;
+  /** Takes the one-writer lock for the run, or refuses at once with ExportError('locked') naming the holder. */
+  lock(): Promise<() => Promise<void>>;
   /** Opens the database for reading the checkpoint; null when it doesn't exist yet (then nothing is created). */
   connectExisting(): Promise<SqlDriver | null>;
-  /** Opens it for writing: creates what is missing and takes the one-writer lock, or refuses in one sentence. */
+  /** Opens it for writing (the lock is already held): creates the database file when missing. */
   connectWriter(): Promise<SqlDriver>;
   /** Creates the schema where the database has them (PostgreSQL). */
   prepare?(driver: SqlDriver): Promise<void>;
@@ -37,6 +39,16 @@ export function sqlTarget(opts: SqlTargetOptions): ExportTarget {
   const names = tableNames(query.resource);
   return {
     checkpointLocation: `${opts.location} (table ${CHECKPOINT_TABLE})`,
+    lock: () => opts.lock(),
+    async discard() {
+      const driver = await opts.connectExisting();
+      if (!driver) return;
+      try {
+        await dropResourceTables(driver, query);
+      } finally {
+        await driver.close();
+      }
+    },
     async readCheckpoint() {
       const driver = await opts.connectExisting();
       if (!driver) return null;
@@ -381,6 +393,7 @@ function asWriteError(err: unknown, location: string): ExportError {
 
 /** Start over: drops the resource's tables (versions, current, deleted, fields, sideloads) and its checkpoint row, in one transaction. */
 export async function dropResourceTables(driver: SqlDriver, query: ResolvedQuery): Promise<void> {
+  if (!(await driver.columns(CHECKPOINT_TABLE))) return;
   const names = tableNames(query.resource);
   const sideloads = (query.params.include ?? []).map((key) => sideloadTable(query.resource, key));
   await driver.exec('BEGIN');
@@ -388,7 +401,7 @@ export async function dropResourceTables(driver: SqlDriver, query: ResolvedQuery
     for (const table of [names.changes, names.current, names.deleted, names.fields, ...sideloads]) {
       await driver.exec(`DROP TABLE IF EXISTS ${driver.dialect.table(table)}`);
     }
-    if (await driver.columns(CHECKPOINT_TABLE)) await driver.exec(`DELETE FROM ${driver.dialect.table(CHECKPOINT_TABLE)} WHERE resource = $1`, [query.resource]);
+    await driver.exec(`DELETE FROM ${driver.dialect.table(CHECKPOINT_TABLE)} WHERE resource = $1`, [query.resource]);
     await driver.exec('COMMIT');
   } catch (err) {
     await driver.exec('ROLLBACK').catch(() => undefined);

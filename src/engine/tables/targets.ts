@@ -1,16 +1,13 @@
 // The one place that picks where an export writes: files for jsonl/csv/json (the export room's
 // fileTarget), tables for duckdb/postgres, Parquet files for parquet.
-import { checkpointPathFor, fileTarget, type ExportTarget } from '../export';
+import { acquireLock, checkpointPathFor, fileTarget, type ExportTarget } from '../export';
 import { ExportError } from '../errors';
 import type { ResolvedQuery } from '../query';
 import { connectDuckDb } from './duckdb';
 import type { FieldSource, PostgresConnection, PostgresResolver } from './model';
 import { connectPostgres, describeDatabase } from './postgres';
 import { parquetTarget } from './parquet';
-import { rm } from 'node:fs/promises';
-import * as path from 'node:path';
-import { dropResourceTables, sqlTarget } from './sqlTarget';
-import { sideloadTable } from './resources';
+import { sqlTarget } from './sqlTarget';
 
 export interface TargetOptions {
   /** The checkpoint file of a file output (default: beside the output). */
@@ -38,6 +35,7 @@ export function targetFor(query: ResolvedQuery, opts: TargetOptions = {}): Expor
       return sqlTarget({
         query,
         location: file,
+        lock: () => acquireLock(`${file}.lock`, file),
         connectExisting: () => connectDuckDb(file, { write: false, create: false }),
         connectWriter: async () => (await connectDuckDb(file, { write: true, create: true }))!,
         fields: opts.fields,
@@ -60,6 +58,10 @@ export function targetFor(query: ResolvedQuery, opts: TargetOptions = {}): Expor
           where = `${driver.where} schema ${schema}`;
           return driver;
         },
+        lock: async () => {
+          const holder = await connectPostgres(await resolve(), schema, { write: true, lock: true });
+          return () => holder.close();
+        },
         connectWriter: async () => connectPostgres(await resolve(), schema, { write: true }),
         prepare: (driver) => driver.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"`),
         fields: opts.fields,
@@ -81,39 +83,4 @@ async function resolvePostgres(connection: string, resolver: PostgresResolver | 
   if (resolver) return resolver(connection);
   if (isUrl(connection)) return { url: connection };
   throw new ExportError('invalidQuery', `The database connection "${connection}" is a name this tool can't look up here; use a postgresql:// URL, or define the connection in the editor's settings.`);
-}
-
-/** "Start over" for a table output: the resource's tables and checkpoint go; other resources' tables in the same file or schema stay. */
-export async function discardTables(query: ResolvedQuery, opts: Pick<TargetOptions, 'postgres'> = {}): Promise<void> {
-  const tables = query.output.tables;
-  if (!tables) return;
-  switch (tables.format) {
-    case 'duckdb': {
-      const driver = await connectDuckDb(query.output.path, { write: true, create: false });
-      if (!driver) return;
-      try {
-        await dropResourceTables(driver, query);
-      } finally {
-        await driver.close();
-      }
-      return;
-    }
-    case 'postgres': {
-      const { connection, schema } = tables.database!;
-      const driver = await connectPostgres(await resolvePostgres(connection, opts.postgres), schema, { write: true });
-      try {
-        if (await driver.columns('_zdx_checkpoint')) await dropResourceTables(driver, query);
-      } finally {
-        await driver.close();
-      }
-      return;
-    }
-    case 'parquet': {
-      // The resource's change files, snapshot files and checkpoint; other resources in the folder stay.
-      const names = [`${query.resource}_changes`, ...(query.params.include ?? []).map((k) => `${sideloadTable(query.resource, k)}_changes`),
-        `${query.resource}.parquet`, `${query.resource}_deleted.parquet`, `${query.resource}_fields.parquet`, `${query.resource}.checkpoint.json`];
-      for (const name of names) await rm(path.join(query.output.path, name), { recursive: true, force: true });
-      return;
-    }
-  }
 }

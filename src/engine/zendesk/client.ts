@@ -10,7 +10,7 @@ import { validateBaseUrl } from './connectionUrl';
 import { assertDocumentedParams, type ApiPath, type ApiQuery } from './api';
 import type { paths } from './generated/zendesk';
 import type { ClientEvent, Connection } from './model';
-import { limitersFor, readRateLimitHeaders } from './rateLimit';
+import { limitersFor, readRateLimitHeaders, waitTooLong } from './rateLimit';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, describeNetworkError, halvePerPage, parseRetryAfter, sleep, type RetryPolicy } from './retry';
 
 export type Emit = (e: ClientEvent) => void;
@@ -45,7 +45,17 @@ export interface ClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Family budgets used until Zendesk sends the family's header; default DEFAULT_BUDGETS (tests shorten them). */
   rateBudgets?: Partial<Record<RateLimitFamily, RateBudget>>;
+  /** The longest single wait (rate limit, Retry-After, backoff); longer stops with 'rateLimited'. Default DEFAULT_MAX_WAIT_MS. */
+  maxWaitMs?: number;
+  /** The largest response body read, after decompression. Default DEFAULT_MAX_BODY_BYTES. */
+  maxBodyBytes?: number;
 }
+
+/** The longest window Zendesk documents (the sample budget's 20 minutes): no honest wait is longer. */
+export const DEFAULT_MAX_WAIT_MS = 20 * 60_000;
+
+/** A page of 1,000 records with every sideload is tens of MB; a body past this is not a page. */
+export const DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024;
 
 /** Zendesk's own words for a failure, whatever envelope it came in (classic, `errors[]`, edge, plain text). */
 export function describeErrorBody(body: unknown): { code: string | null; text: string | null } {
@@ -78,6 +88,28 @@ interface RawResponse {
 
 class TimeoutError extends Error {}
 
+class BodyTooLargeError extends Error {}
+
+/**
+ * fetch with the response body cut off past `maxBytes` as it streams in (after decompression), so a
+ * small compressed body that inflates to gigabytes is never read whole.
+ */
+function cappedFetch(maxBytes: number): (input: Request) => Promise<Response> {
+  return async (input) => {
+    const response = await fetch(input);
+    if (!response.body) return response;
+    let seen = 0;
+    const capped = response.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > maxBytes) controller.error(new BodyTooLargeError(String(maxBytes)));
+        else controller.enqueue(chunk);
+      },
+    }));
+    return new Response(capped, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+}
+
 export class ZendeskClient {
   readonly origin: string;
   readonly host: string;
@@ -87,6 +119,10 @@ export class ZendeskClient {
   private readonly emit: Emit;
   private readonly timeoutMs: number;
   private readonly budgets: Partial<Record<RateLimitFamily, RateBudget>>;
+  private readonly maxWaitMs: number;
+  private readonly maxBodyBytes: number;
+  /** Zendesk's clock minus ours, from the Date header of its last answer; null until one arrived. */
+  private clockOffsetMs: number | null = null;
   readonly policy: RetryPolicy;
 
   constructor(opts: ClientOptions) {
@@ -98,7 +134,23 @@ export class ZendeskClient {
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...definedOnly(opts.retry ?? {}) };
     this.budgets = opts.rateBudgets ?? {};
-    this.api = createClient<paths>({ baseUrl: this.origin });
+    this.maxWaitMs = opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.api = createClient<paths>({ baseUrl: this.origin, fetch: cappedFetch(this.maxBodyBytes) });
+  }
+
+  /**
+   * Zendesk's clock (epoch ms) as its last Date header told it, or null before any answer: judgements
+   * about time ("too recent to ask", clamping start_time) use the server's clock, not this machine's.
+   */
+  serverNow(): number | null {
+    return this.clockOffsetMs === null ? null : Date.now() + this.clockOffsetMs;
+  }
+
+  private noteServerDate(date: string | null): void {
+    const at = date ? Date.parse(date) : Number.NaN;
+    // Date has whole seconds: take the middle of the second it names.
+    if (Number.isFinite(at)) this.clockOffsetMs = at + 500 - Date.now();
   }
 
   /** Full URL of a request, for progress events (never contains a secret). */
@@ -152,13 +204,14 @@ export class ZendeskClient {
       const url = this.urlFor(req.path, query);
 
       // The family's turn first (it may take a while), then the account budget as it is by then.
-      const release = limiters ? await limiters.family.acquire(this.signal, this.emit) : () => undefined;
+      const release = limiters ? await limiters.family.acquire(this.signal, this.emit, this.maxWaitMs) : () => undefined;
       let raw: RawResponse;
       try {
-        await account.waitForBudget(this.signal, this.emit);
+        await account.waitForBudget(this.signal, this.emit, this.maxWaitMs);
         this.emit({ type: 'request', url, perPage: req.perPageParam ? perPage.value : null });
         // Counted whatever the outcome: a failed request may still have reached Zendesk's budget.
         raw = await this.send(req.path, query).finally(() => limiters?.family.noteRequest());
+        this.noteServerDate(raw.headers.get('date'));
         const rl = readRateLimitHeaders(raw.headers);
         if (rl.account) account.observe(rl.account, this.emit);
         if (rl.endpoint && limiters) limiters.family.observe(rl.endpoint, this.emit);
@@ -177,6 +230,9 @@ export class ZendeskClient {
         release();
         if (err instanceof ExportError) throw err;
         if (this.signal?.aborted) throw cancelledError();
+        if (err instanceof BodyTooLargeError || (err as { cause?: unknown })?.cause instanceof BodyTooLargeError) {
+          throw new ExportError('server', `${this.host} answered ${req.path} with a body larger than ${Math.round(this.maxBodyBytes / 1048576)} MiB once decompressed; the export stopped instead of reading it (a page is never that large).`);
+        }
         const timedOut = err instanceof TimeoutError;
         failures++;
         if (timedOut) this.halve(req, perPage);
@@ -222,10 +278,12 @@ export class ZendeskClient {
       }
       const said = describeErrorBody(raw.body);
       if (status === 403) {
-        throw new ExportError('forbidden', `Zendesk refused access to ${req.path} on ${this.host} (403): incremental exports need an admin account, and routing exports the Enterprise plan${said.text ? ` (Zendesk said: ${said.text})` : ''}.`);
+        const need = req.path.includes('/routing/') ? 'routing exports need an admin account and the Enterprise plan' : 'incremental exports need an admin account';
+        throw new ExportError('forbidden', `Zendesk refused access to ${req.path} on ${this.host} (403): ${need}${said.text ? ` (Zendesk said: ${said.text})` : ''}.`);
       }
       if (status === 404) {
-        throw new ExportError('notFound', `Zendesk has no ${req.path} on ${this.host} (404): check the subdomain or URL, and note routing exports need the Enterprise plan.`);
+        const plan = req.path.includes('/routing/') ? ', and note routing exports need the Enterprise plan' : '';
+        throw new ExportError('notFound', `Zendesk has no ${req.path} on ${this.host} (404): check the subdomain or URL${plan}.`);
       }
       if (status === 400 || status === 422) {
         const text = `${said.code ?? ''} ${said.text ?? ''}`;
@@ -263,6 +321,7 @@ export class ZendeskClient {
     this.emit({ type: 'retry', attempt, status, message });
     const jitter = backoffDelayMs(attempt - 1, this.policy);
     const delay = Math.max(jitter, retryAfterMs ?? 0);
+    if (delay > this.maxWaitMs) throw waitTooLong(Date.now() + delay, Date.now(), this.maxWaitMs);
     if (delay > 0) this.emit({ type: 'waiting', until: Date.now() + delay, reason: delay > jitter ? 'retryAfter' : 'backoff' });
     await sleep(delay, this.signal);
   }

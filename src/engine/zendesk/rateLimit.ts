@@ -3,7 +3,7 @@
 // has its own budget on Zendesk's side) plus one for the account-wide limit. An account that
 // sends no family header is paced to the documented budget instead, until one shows up.
 import { DEFAULT_BUDGETS, type RateBudget, type RateLimitFamily } from './catalogue';
-import { cancelledError } from '../errors';
+import { cancelledError, ExportError } from '../errors';
 import type { ClientEvent } from './model';
 import { sleep } from './retry';
 
@@ -99,7 +99,7 @@ export class RateLimiter {
   ) {}
 
   /** Takes the family's turn (if serial) and waits until the budget allows a request. Returns the release function. */
-  async acquire(signal: AbortSignal | undefined, emit: Emit): Promise<() => void> {
+  async acquire(signal: AbortSignal | undefined, emit: Emit, maxWaitMs: number): Promise<() => void> {
     let release: () => void = () => undefined;
     if (this.opts.serial) {
       const previous = this.tail;
@@ -115,7 +115,7 @@ export class RateLimiter {
       }
     }
     try {
-      await this.waitForBudget(signal, emit);
+      await this.waitForBudget(signal, emit, maxWaitMs);
     } catch (err) {
       release();
       throw err;
@@ -123,8 +123,8 @@ export class RateLimiter {
     return release;
   }
 
-  /** Sleeps while the window is exhausted or a Retry-After is pending. */
-  async waitForBudget(signal: AbortSignal | undefined, emit: Emit): Promise<void> {
+  /** Sleeps while the window is exhausted or a Retry-After is pending; a wait longer than `maxWaitMs` stops the export instead. */
+  async waitForBudget(signal: AbortSignal | undefined, emit: Emit, maxWaitMs: number): Promise<void> {
     for (;;) {
       const now = Date.now();
       let until = 0;
@@ -149,6 +149,7 @@ export class RateLimiter {
         if (this.remaining !== null && this.remaining <= 0) this.remaining = null; // window has reset
         return;
       }
+      if (until - now > maxWaitMs) throw waitTooLong(until, now, maxWaitMs);
       emit({ type: 'waiting', until, reason });
       await sleep(until - now, signal);
     }
@@ -207,6 +208,16 @@ export class RateLimiter {
     const exhausted = this.remaining !== null && this.remaining <= 0;
     return exhausted && this.resetsAt !== null && this.resetsAt > nowMs ? this.resetsAt : null;
   }
+}
+
+/** One sentence for a wait past the cap, naming the time Zendesk named. */
+export function waitTooLong(untilMs: number, nowMs: number, maxWaitMs: number): ExportError {
+  const minutes = (ms: number) => (ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+  const when = Number.isFinite(untilMs) && untilMs < 8.64e15 ? new Date(untilMs).toISOString() : 'a time too far away to name';
+  return new ExportError(
+    'rateLimited',
+    `Zendesk asked to wait until ${when} (${minutes(untilMs - nowMs)}), longer than the ${minutes(maxWaitMs)} an export waits at most; resume after that time (the longest wait is set with --max-wait in zdx, zendesk.export.maxWaitMinutes in VS Code).`,
+  );
 }
 
 function waitOrAbort(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {

@@ -43,7 +43,13 @@ export function halvePerPage(perPage: number): number {
   return Math.max(1, Math.floor(perPage / 2));
 }
 
-/** Waits ms milliseconds, or rejects with ExportError('cancelled') as soon as the signal aborts. */
+/** The longest delay a timer takes as it is (Node fires larger ones after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Waits ms milliseconds (at most ~24.8 days, a timer's limit; callers cap their waits far below), or
+ * rejects with ExportError('cancelled') as soon as the signal aborts.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(cancelledError());
   if (ms <= 0) return Promise.resolve();
@@ -55,7 +61,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    }, Math.min(ms, MAX_TIMER_MS));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -2,7 +2,7 @@
 // and reports byte lengths for the checkpoint. A resume first cuts every file back to those lengths,
 // which removes whatever a crashed run wrote after its last checkpoint. A JSON array's closing bracket
 // is written after every page (and overwritten by the next), so the file is valid JSON between pages.
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ResourceName } from '../../zendesk';
 import { syncDirectory } from '../durableFile';
@@ -108,7 +108,9 @@ class FileSink implements OutputSink {
       }
       let size: number;
       try {
-        size = (await fs.stat(file)).size;
+        const info = await fs.lstat(file);
+        if (info.isSymbolicLink()) throw symlinkError(file);
+        size = info.size;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(file, err);
         // Nothing was in it yet, so nothing is lost: it is simply created again.
@@ -131,8 +133,9 @@ class FileSink implements OutputSink {
     }
     for (const { file, length } of planned) {
       try {
-        await fs.truncate(file, length);
-        const handle = await fs.open(file, 'r+');
+        // Never through a symlink planted at the output's name: opened with O_NOFOLLOW, truncated by handle.
+        const handle = await fs.open(file, constants.O_RDWR | constants.O_NOFOLLOW);
+        await handle.truncate(length);
         const writer = createFormatWriter(this.format, length, columns[path.basename(file)]);
         this.slots.set(file, { path: file, writer, handle, length, closedOff: false });
       } catch (err) {
@@ -148,7 +151,7 @@ class FileSink implements OutputSink {
   async create(file: string, main: boolean): Promise<Slot> {
     let handle: fs.FileHandle;
     try {
-      handle = await fs.open(file, 'w');
+      handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
     } catch (err) {
       throw writeError(file, err);
     }
@@ -276,21 +279,25 @@ function safeKey(key: string): string {
   return clean === 'checkpoint' ? 'checkpoint_' : clean;
 }
 
+function symlinkError(file: string): ExportError {
+  return new ExportError('io', `The output ${file} is a symbolic link, which this tool never writes through; remove it or choose another output path.`);
+}
+
 function writeError(file: string, err: unknown): ExportError {
   if (err instanceof ExportError) return err;
   const code = (err as NodeJS.ErrnoException).code;
-  const after = 'the last checkpoint is still valid, so resume once that is fixed';
+  if (code === 'ELOOP') return symlinkError(file);
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new ExportError('io', `The disk is full while writing ${file}; free some space — ${after}.`, code);
+      return new ExportError('io', `The disk is full while writing ${file}; free some space.`, code);
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
-      return new ExportError('io', `There is no permission to write ${file} (${code}); ${after}.`, code);
+      return new ExportError('io', `There is no permission to write ${file} (${code}).`, code);
     case 'EISDIR':
       return new ExportError('io', `The output ${file} is a folder; choose a file path for the output.`, code);
     default:
-      return new ExportError('io', `Writing ${file} failed (${code ?? (err as Error).message}); ${after}.`, code);
+      return new ExportError('io', `Writing ${file} failed (${code ?? (err as Error).message}).`, code);
   }
 }

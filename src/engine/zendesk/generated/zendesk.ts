@@ -330,6 +330,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/ticket_fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Ticket Fields
+         * @description Every system and custom ticket field. Custom fields (`removable` true) are the ones tickets
+         *     carry in `custom_fields`, by id. Without pagination parameters every field comes in one
+         *     response in `position` order, with `next_page` and `previous_page` null and `count` the total
+         *     (ticket fields have no offset pagination).
+         *     With `page[size]` (at most 100) it is standard cursor pagination in id order (`meta`,
+         *     `links`; continue with `page[after]`). Not an incremental endpoint: outside the incremental
+         *     budget, but it counts against the account-wide rate limit. Allowed for agents.
+         */
+        get: operations["ListTicketFields"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/user_fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List User Fields
+         * @description The account's custom user fields; user records carry their values in `user_fields`, keyed by
+         *     each field's `key`. Without cursor parameters: offset pagination in `position` order
+         *     (`page`, `per_page` up to 100), with `next_page`, `previous_page` and the total `count`.
+         *     With `page[size]` (at most 100) it is standard cursor pagination in id order (`meta`,
+         *     `links`; continue with `page[after]`). Not an incremental endpoint: outside the incremental
+         *     budget, but it counts against the account-wide rate limit. Allowed for agents.
+         */
+        get: operations["ListUserFields"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/organization_fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Organization Fields
+         * @description The account's custom organization fields; organization records carry their values in `organization_fields`, keyed by
+         *     each field's `key`. Without cursor parameters: offset pagination in `position` order
+         *     (`page`, `per_page` up to 100), with `next_page`, `previous_page` and the total `count`.
+         *     With `page[size]` (at most 100) it is standard cursor pagination in id order (`meta`,
+         *     `links`; continue with `page[after]`). Not an incremental endpoint: outside the incremental
+         *     budget, but it counts against the account-wide rate limit. Allowed for agents.
+         */
+        get: operations["ListOrganizationFields"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -421,16 +497,18 @@ export interface components {
         };
         TicketMetricEventsCursorPage: {
             ticket_metric_events: components["schemas"]["TicketMetricEvent"][];
-            meta: {
-                /** @description False on the last page; then keep `after_cursor` for the next poll. */
-                has_more: boolean;
-                after_cursor: string | null;
-                before_cursor: string | null;
-            };
-            links: {
-                next: string | null;
-                prev: string | null;
-            };
+            meta: components["schemas"]["CursorMeta"];
+            links: components["schemas"]["CursorLinks"];
+        };
+        CursorMeta: {
+            /** @description False on the last page; then keep `after_cursor` for the next poll. */
+            has_more: boolean;
+            after_cursor: string | null;
+            before_cursor: string | null;
+        };
+        CursorLinks: {
+            next: string | null;
+            prev: string | null;
         };
         RoutingAttributesPage: {
             attributes: components["schemas"]["RoutingAttribute"][];
@@ -454,6 +532,48 @@ export interface components {
         CurrentUserResponse: {
             user: components["schemas"]["CurrentUser"];
         };
+        /** @description The offset envelope without `page[size]`, the cursor envelope with it. */
+        TicketFieldsResponse: components["schemas"]["TicketFieldsOffsetPage"] | components["schemas"]["TicketFieldsCursorPage"];
+        TicketFieldsOffsetPage: {
+            ticket_fields: components["schemas"]["TicketField"][];
+            next_page: string | null;
+            previous_page: string | null;
+            /** @description All the fields, not just this page's. */
+            count: number;
+        };
+        TicketFieldsCursorPage: {
+            ticket_fields: components["schemas"]["TicketField"][];
+            meta: components["schemas"]["CursorMeta"];
+            links: components["schemas"]["CursorLinks"];
+        };
+        /** @description The offset envelope without `page[size]`, the cursor envelope with it. */
+        UserFieldsResponse: components["schemas"]["UserFieldsOffsetPage"] | components["schemas"]["UserFieldsCursorPage"];
+        UserFieldsOffsetPage: {
+            user_fields: components["schemas"]["KeyedField"][];
+            next_page: string | null;
+            previous_page: string | null;
+            /** @description All the fields, not just this page's. */
+            count: number;
+        };
+        UserFieldsCursorPage: {
+            user_fields: components["schemas"]["KeyedField"][];
+            meta: components["schemas"]["CursorMeta"];
+            links: components["schemas"]["CursorLinks"];
+        };
+        /** @description The offset envelope without `page[size]`, the cursor envelope with it. */
+        OrganizationFieldsResponse: components["schemas"]["OrganizationFieldsOffsetPage"] | components["schemas"]["OrganizationFieldsCursorPage"];
+        OrganizationFieldsOffsetPage: {
+            organization_fields: components["schemas"]["KeyedField"][];
+            next_page: string | null;
+            previous_page: string | null;
+            /** @description All the fields, not just this page's. */
+            count: number;
+        };
+        OrganizationFieldsCursorPage: {
+            organization_fields: components["schemas"]["KeyedField"][];
+            meta: components["schemas"]["CursorMeta"];
+            links: components["schemas"]["CursorLinks"];
+        };
         /** @description A sideloaded collection requested with `include`. */
         Sideload: {
             [key: string]: unknown;
@@ -476,6 +596,86 @@ export interface components {
             id: number;
             /** @description String, number, boolean, list (multi-select) or null. */
             value?: unknown;
+        } & {
+            [key: string]: unknown;
+        };
+        CustomFieldOption: {
+            /** Format: int64 */
+            id: number;
+            name: string;
+            raw_name?: string;
+            /** @description The tag a record carries when this option is chosen. */
+            value: string;
+            default?: boolean;
+            position?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A system field (`removable` false, e.g. subject, status) or a custom one, which tickets carry in `custom_fields` by id. */
+        TicketField: {
+            /** Format: int64 */
+            id: number;
+            url?: string;
+            /** @description System: subject, description, status, tickettype, priority, group, assignee, custom_status, … Custom: text, textarea, checkbox, date, integer, decimal, regexp, partialcreditcard, multiselect, tagger, lookup. */
+            type: string;
+            title: string;
+            /** @description The title as entered, possibly a dynamic content placeholder such as `{{dc.my_title}}`. */
+            raw_title: string;
+            description?: string | null;
+            raw_description?: string | null;
+            position?: number;
+            /** @description False for a field that is turned off but still exists (its values stay on records). */
+            active: boolean;
+            required?: boolean;
+            collapsed_for_agents?: boolean;
+            regexp_for_validation?: string | null;
+            title_in_portal?: string;
+            raw_title_in_portal?: string;
+            visible_in_portal?: boolean;
+            editable_in_portal?: boolean;
+            required_in_portal?: boolean;
+            agent_can_edit?: boolean;
+            agent_description?: string | null;
+            tag?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            /** @description False for system fields. */
+            removable: boolean;
+            key?: string | null;
+            sub_type_id?: number;
+            /** Format: int64 */
+            creator_user_id?: number | null;
+            creator_app_name?: string | null;
+            custom_field_options?: components["schemas"]["CustomFieldOption"][];
+            system_field_options?: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A user or organization field; records carry its value under `key` in `user_fields` / `organization_fields`. */
+        KeyedField: {
+            /** Format: int64 */
+            id: number;
+            url?: string;
+            key: string;
+            /** @description text, textarea, checkbox, date, integer, decimal, regexp, dropdown, lookup, multiselect. */
+            type: string;
+            title: string;
+            raw_title: string;
+            description?: string | null;
+            raw_description?: string | null;
+            position?: number;
+            active: boolean;
+            system?: boolean;
+            regexp_for_validation?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            custom_field_options?: components["schemas"]["CustomFieldOption"][];
         } & {
             [key: string]: unknown;
         };
@@ -970,6 +1170,16 @@ export interface components {
         PageSize: number;
         /** @description `meta.after_cursor` of the previous cursor page (use with `page[size]`). */
         PageAfter: string;
+        /** @description Switches a field list to cursor pagination, in id order; at most 100 per page. */
+        FieldsPageSize: number;
+        /** @description `meta.after_cursor` of the previous cursor page. */
+        FieldsPageAfter: string;
+        /** @description `meta.before_cursor` of the next cursor page (going back). */
+        FieldsPageBefore: string;
+        /** @description Offset pagination, 1-based page number. */
+        FieldsPage: number;
+        /** @description Offset pagination, fields per page. */
+        FieldsPerPage: number;
     };
     requestBodies: never;
     headers: {
@@ -1601,6 +1811,116 @@ export interface operations {
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    ListTicketFields: {
+        parameters: {
+            query?: {
+                /** @description Switches a field list to cursor pagination, in id order; at most 100 per page. */
+                "page[size]"?: components["parameters"]["FieldsPageSize"];
+                /** @description `meta.after_cursor` of the previous cursor page. */
+                "page[after]"?: components["parameters"]["FieldsPageAfter"];
+                /** @description `meta.before_cursor` of the next cursor page (going back). */
+                "page[before]"?: components["parameters"]["FieldsPageBefore"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ticket Fields, in either envelope. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketFieldsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListUserFields: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination, 1-based page number. */
+                page?: components["parameters"]["FieldsPage"];
+                /** @description Offset pagination, fields per page. */
+                per_page?: components["parameters"]["FieldsPerPage"];
+                /** @description Switches a field list to cursor pagination, in id order; at most 100 per page. */
+                "page[size]"?: components["parameters"]["FieldsPageSize"];
+                /** @description `meta.after_cursor` of the previous cursor page. */
+                "page[after]"?: components["parameters"]["FieldsPageAfter"];
+                /** @description `meta.before_cursor` of the next cursor page (going back). */
+                "page[before]"?: components["parameters"]["FieldsPageBefore"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description User Fields, in either envelope. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserFieldsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListOrganizationFields: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination, 1-based page number. */
+                page?: components["parameters"]["FieldsPage"];
+                /** @description Offset pagination, fields per page. */
+                per_page?: components["parameters"]["FieldsPerPage"];
+                /** @description Switches a field list to cursor pagination, in id order; at most 100 per page. */
+                "page[size]"?: components["parameters"]["FieldsPageSize"];
+                /** @description `meta.after_cursor` of the previous cursor page. */
+                "page[after]"?: components["parameters"]["FieldsPageAfter"];
+                /** @description `meta.before_cursor` of the next cursor page (going back). */
+                "page[before]"?: components["parameters"]["FieldsPageBefore"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Organization Fields, in either envelope. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationFieldsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }
