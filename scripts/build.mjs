@@ -22,8 +22,10 @@ for (const e of node) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    // vscode is provided by the host; the keyring's native binary can't be bundled.
-    external: ['vscode', '@napi-rs/keyring'],
+    // vscode is provided by the host; native binaries can't be bundled: the keyring, and DuckDB
+    // (loaded only when a table output needs it; see "How the drivers ship" in the README).
+    // pg's optional native binding is never used.
+    external: ['vscode', '@napi-rs/keyring', '@duckdb/node-api', 'pg-native'],
     // jsonc-parser's UMD "main" requires './impl/format' at run time, which a bundle can't resolve;
     // its ESM build ("module") bundles cleanly.
     mainFields: ['module', 'main'],

@@ -5,6 +5,7 @@ export interface Needs {
   codeServer?: boolean;
   chromium?: boolean;
   keyring?: boolean;
+  postgres?: boolean;
 }
 export declare function forTestSteps(steps: string[]): Required<Needs>;
 export declare function chromiumPath(env?: NodeJS.ProcessEnv): string;

@@ -19,6 +19,7 @@ export const PACKAGES = {
   chromium: 'the browser the UI tests drive VS Code in',
   dbus: 'a private session bus for the keychain tests',
   'gnome-keyring': 'the Secret Service the keychain tests keep secrets in',
+  postgresql: "the server the PostgreSQL output's tests start throwaway clusters of",
 };
 
 // Packages that count as present when their commands are (make and g++ without the
@@ -30,7 +31,7 @@ export const TEST_STEPS = ['typecheck', 'lint', 'build', 'unit', 'keychain', 'vs
 
 /** What the given steps of scripts/test.mjs need. */
 export function forTestSteps(steps) {
-  return { codeServer: steps.includes('vscode'), chromium: steps.includes('vscode'), keyring: steps.includes('keychain') };
+  return { codeServer: steps.includes('vscode'), chromium: steps.includes('vscode'), keyring: steps.includes('keychain'), postgres: steps.includes('unit') };
 }
 
 /** The Chromium the UI tests launch (test/support/vscode.ts reads the same variable). */
@@ -47,8 +48,9 @@ export function codeServerCached(env = process.env) {
 }
 
 /** The Debian packages needed: code-server's build needs only to run while it isn't cached. */
-export function neededPackages({ codeServer = false, chromium = false, keyring = false, cached = true, env = process.env }) {
+export function neededPackages({ codeServer = false, chromium = false, keyring = false, postgres = false, cached = true, env = process.env }) {
   const packages = [];
+  if (postgres) packages.push('postgresql');
   if (codeServer && !cached) packages.push('libkrb5-dev', 'build-essential', 'python3');
   if (chromium && !env.ZDX_CHROMIUM) packages.push('chromium');
   if (keyring) packages.push('dbus', 'gnome-keyring');
@@ -92,12 +94,12 @@ export class PrerequisiteError extends Error {}
  * needs. Throws a PrerequisiteError when something is missing that can't be installed here.
  */
 export async function ensurePrerequisites({
-  codeServer = false, chromium = false, keyring = false, force = false,
+  codeServer = false, chromium = false, keyring = false, postgres = false, force = false,
   env = process.env, asRoot = process.getuid?.() === 0, signal,
 } = {}) {
   const [major] = process.versions.node.split('.').map(Number);
   if (major < 20) throw new PrerequisiteError(`This project needs Node.js 20 or later; this is ${process.version}. Install a current Node.js (https://nodejs.org), then run the command again.`);
-  const packages = neededPackages({ codeServer, chromium, keyring, cached: !force && codeServerCached(env), env });
+  const packages = neededPackages({ codeServer, chromium, keyring, postgres, cached: !force && codeServerCached(env), env });
   const missing = missingPackages(packages, env);
   if (missing === undefined) {
     say(`no dpkg-query here, so not checked: make sure these are installed (Debian names): ${packages.join(', ')}`);

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ENDPOINTS, RESOURCES, hasSample, paginationChoices, type EndpointForm, type ResourceName } from '../src/engine/zendesk';
+import { DELETIONS_MODES, QUERY_FORMATS, SCHEMA_NAME_PATTERN, TABLE_FORMATS } from '../src/engine/query';
 
 type Schema = Record<string, unknown>;
 
@@ -158,22 +159,64 @@ export function buildQuerySchema(): Schema {
       output: {
         type: 'object',
         additionalProperties: false,
-        ...doc('Where the records go. Default: <query folder>/<name as slug>/<resource>.jsonl.', 'Where the records go. Default: `<query folder>/<name-as-slug>/<resource>.jsonl`.'),
+        ...doc(
+          'Where the records go: files (jsonl, csv, json) or analysis-ready tables (duckdb, postgres, parquet). Default: <query folder>/<name as slug>/<resource>.jsonl.',
+          'Where the records go: files (`jsonl`, `csv`, `json`) or analysis-ready tables (`duckdb`, `postgres`, `parquet`).\n\nDefault: `<query folder>/<name-as-slug>/<resource>.jsonl`.',
+        ),
         properties: {
           path: {
             type: 'string', minLength: 1, pattern: '\\S',
-            ...doc('Output file; relative paths start at the folder of this query file. Sideloads and the checkpoint are written beside it.'),
+            ...doc(
+              'Output file (jsonl, csv, json, duckdb) or folder (parquet); relative paths start at the folder of this query file. Default for duckdb: <name as slug>.duckdb beside the query; for parquet: the folder <name as slug>.',
+              'Output file (`jsonl`, `csv`, `json`, `duckdb`) or folder (`parquet`); relative paths start at the folder of this query file. Sideloads and the checkpoint of a file output are written beside it.\n\nDefault for `duckdb`: `<name-as-slug>.duckdb` beside the query; for `parquet`: the folder `<name-as-slug>`.',
+            ),
           },
           format: {
-            enum: ['jsonl', 'csv', 'json'],
-            ...doc('File format. Default jsonl.', 'File format. Default `jsonl`.'),
+            enum: [...QUERY_FORMATS],
+            ...doc('Output format. Default jsonl.', 'Output format. Default `jsonl`.'),
             markdownEnumDescriptions: [
               'JSON Lines: one record per line (default; appends on resume).',
               'CSV: nested fields flattened to dotted columns (`custom_fields.<id>`), formula-injection safe, later fields in `_extra`.',
               'A JSON array, valid after every completed run.',
+              'DuckDB file: `<resource>` (current state), `<resource>_changes` (every version), `<resource>_deleted`, custom fields as `cf_<title>` columns; the checkpoint is stored in the file.',
+              'PostgreSQL: the same tables in `schema` of the database named by `connection`; the checkpoint is stored in the database.',
+              'Parquet files: the change log partitioned by export day, and the current state with `snapshot`.',
             ],
           },
+          connection: {
+            type: 'string', minLength: 1, pattern: '\\S', not: { pattern: '^\\s*[Pp][Oo][Ss][Tt][Gg][Rr][Ee][Ss]([Qq][Ll])?://[^/@]*:[^/@]*@|[?&][Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]=' },
+            ...doc(
+              'postgres only: the name of a database connection in settings, or a postgresql:// URL without a password (the password is kept in the keychain, or comes from PGPASSWORD / ~/.pgpass).',
+              '`postgres` only: the name of a database connection in settings, or a `postgresql://user@host:5432/db` URL **without a password** (the password is kept in the keychain, or comes from `PGPASSWORD` / `~/.pgpass`).',
+            ),
+          },
+          schema: {
+            type: 'string', pattern: SCHEMA_NAME_PATTERN.source,
+            patternErrorMessage: 'Lower-case letters, digits and underscores, not starting with a digit.',
+            ...doc('postgres only: the schema the tables go to. Default zendesk.', '`postgres` only: the schema the tables go to. Default `zendesk`.'),
+          },
+          deletions: {
+            enum: [...DELETIONS_MODES],
+            ...doc(
+              'Table outputs: what happens to deleted records. separate (default): they leave <resource> and are kept in <resource>_deleted; flag: they stay in <resource> with _deleted = true.',
+              'Table outputs: what happens to deleted records.\n\n- `separate` (default): they leave `<resource>` and are kept in `<resource>_deleted`\n- `flag`: they stay in `<resource>` with `_deleted = true`',
+            ),
+            markdownEnumDescriptions: ['Deleted records move to `<resource>_deleted`.', 'Deleted records stay in `<resource>` with `_deleted = true`.'],
+          },
+          snapshot: {
+            type: 'boolean',
+            ...doc('parquet only: after each run also write the current state as <resource>.parquet (and <resource>_deleted.parquet).', '`parquet` only: after each run also write the current state as `<resource>.parquet` (and `<resource>_deleted.parquet`).'),
+          },
         },
+        allOf: [
+          {
+            if: { properties: { format: { const: 'postgres' } }, required: ['format'] },
+            then: { required: ['connection'], properties: { path: false } },
+            else: { properties: { connection: false, schema: false } },
+          },
+          { if: { properties: { format: { enum: [...TABLE_FORMATS] } }, required: ['format'] }, else: { properties: { deletions: false } } },
+          { if: { properties: { format: { const: 'parquet' } }, required: ['format'] }, else: { properties: { snapshot: false } } },
+        ],
       },
     },
     allOf: [
@@ -196,6 +239,11 @@ export function buildQuerySchema(): Schema {
       {
         label: 'Users (cursor, everything)',
         body: { name: '${1:All users}', resource: 'users', startTime: 0, output: { format: '${2|jsonl,csv,json|}' } },
+      },
+      {
+        label: 'Tickets as DuckDB tables',
+        description: 'Current state, change log and named custom fields in one .duckdb file beside the query.',
+        body: { name: '${1:Tickets}', resource: 'tickets', startTime: 0, output: { format: 'duckdb' } },
       },
       {
         label: 'Routing attributes',

@@ -4,10 +4,12 @@
 import { dirname, resolve } from 'node:path';
 import { checkpointPathFor } from '../engine/export';
 import { loadQuery, loadQueryFile, type ResolvedQuery } from '../engine/query';
+import { targetFor } from '../engine/tables';
 import { endpointById, requestCostNote } from '../engine/zendesk';
+import { cliPostgresResolver } from './databases';
 import { resolveConnection } from './account';
 import type { AccountFlags, Env } from './account';
-import { EXIT_NOT_CAUGHT_UP, EXIT_OK } from './exitCodes';
+import { EXIT_NOT_CAUGHT_UP, EXIT_OK, UsageError } from './exitCodes';
 import { prepareCredentials } from './oauth';
 import { savedQueryFromFlags } from './queryOptions';
 import type { ExportFlags } from './queryOptions';
@@ -29,6 +31,7 @@ export interface RunFlags extends AccountFlags {
 }
 
 async function exportResolved(query: ResolvedQuery, flags: RunFlags, io: IO): Promise<number> {
+  if (flags.state && query.output.tables) throw new UsageError(`--state is for file outputs; a ${query.output.tables.format} output keeps its checkpoint with the data.`);
   const { connection } = resolveConnection({ url: flags.url, subdomain: flags.subdomain }, io.env);
   await prepareCredentials(connection.credentials); // refresh an expiring OAuth token first (src/cli/oauth.ts)
   const checkpointPath = flags.state ? resolve(io.cwd, flags.state) : checkpointPathFor(query.output.path);
@@ -36,7 +39,8 @@ async function exportResolved(query: ResolvedQuery, flags: RunFlags, io: IO): Pr
   const form = endpointById(query.endpointId);
   const cost = form && requestCostNote(form, query.params.perPage);
   if (cost && !json) io.err(`zdx: note: ${cost.text}`);
-  const s = await runSession({ connection, query, checkpointPath, json, maxWaitMs: flags.maxWait !== undefined ? flags.maxWait * 60_000 : undefined });
+  const target = targetFor(query, { checkpointPath, postgres: cliPostgresResolver(io.env) });
+  const s = await runSession({ connection, query, checkpointPath, target, json, maxWaitMs: flags.maxWait !== undefined ? flags.maxWait * 60_000 : undefined });
   io.out(json ? summaryJson(s) : summaryText(s));
   if (!s.result.caughtUp) {
     io.err('zdx: the export stopped before the end of the stream; run the same command again to continue.');

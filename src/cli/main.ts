@@ -3,12 +3,12 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { RESOURCES, DEFAULT_LOOPBACK_REDIRECT_PORT, DEFAULT_MAX_WAIT_MS } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
-import { OUTPUT_FORMATS, SUPPORT_TYPE_SCOPES } from '../engine/query';
+import { DELETIONS_MODES, SUPPORT_TYPE_SCOPES } from '../engine/query';
 import { ACCOUNT_HELP } from './account';
 import { EXIT_CODES, EXIT_INTERNAL, EXIT_USAGE, UsageError, exitCodeHelp } from './exitCodes';
 import { LOGIN_REDIRECT_HELP } from './oauth';
 import { exportCommand, runCommand, type IO } from './exportCommands';
-import { parseList } from './queryOptions';
+import { INTO_HELP, PATH_FORMATS, parseList } from './queryOptions';
 import { version } from '../../package.json';
 
 // Option parsers throw commander's own error so the message names the option.
@@ -65,11 +65,15 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--include-changes', 'ticket_metric_events: include_changes=true')
     .option('--sample', 'the /sample endpoint (at most 50 records)')
     .option('--out <file>', 'output file (default ./<resource>.<format>)')
-    .addOption(new Option('--format <format>', 'output format (default: from --out, else jsonl)').choices(OUTPUT_FORMATS))
-    .option('--state <file>', 'checkpoint file (default: <out dir>/<out name>.checkpoint.json)')
+    .addOption(new Option('--format <format>', 'output format (default: from --out, else jsonl)').choices(PATH_FORMATS))
+    .option('--into <target>', `tables instead of a file: ${INTO_HELP}`)
+    .option('--schema <name>', 'with --into postgres: the schema of the tables (default zendesk)')
+    .addOption(new Option('--deletions <mode>', 'tables: deleted records move to <resource>_deleted (separate, default) or stay with _deleted = true (flag)').choices(DELETIONS_MODES))
+    .option('--snapshot', 'with --into parquet: also write the current state after the run')
+    .option('--state <file>', 'checkpoint file of a file output (default: <out dir>/<out name>.checkpoint.json)')
     .option('--json', 'machine-readable progress: one JSON object per line on stdout')
     .option('--max-wait <minutes>', `the longest single wait for a rate limit or Retry-After; longer stops with exit code ${EXIT_CODES.rateLimited} and the time Zendesk named (default ${DEFAULT_MAX_WAIT_MS / 60_000})`, positiveNumber)
-    .addHelpText('after', `\n${ACCOUNT_HELP}`)
+    .addHelpText('after', `\nTables (current state + change log, checkpoint kept in the database):\n  zdx export tickets --into duckdb:zendesk.duckdb\n  PGPASSWORD=… zdx export tickets --into postgres:postgresql://me@db.example.com/analytics --schema zendesk\n  zdx export tickets --into parquet:lake/ --snapshot\n  A postgres connection name (from a saved query) is read from env ZDX_DATABASE_URL_<NAME>; the password from\n  PGPASSWORD or ~/.pgpass, never from an argument.\n\n${ACCOUNT_HELP}`)
     .action(async (resource: string, opts) => setExit(await exportCommand(resource, opts, io)));
 
   accountOptions(program.command('run'))

@@ -2,7 +2,7 @@
 // the same validation, defaults and digest (a flag-built export resumes like a saved one).
 import { extname } from 'node:path';
 import { RESOURCES, type ResourceName } from '../engine/zendesk';
-import { type OutputFormat, type QueryParams, type SavedQuery, OUTPUT_FORMATS } from '../engine/query';
+import { type DeletionsMode, type QueryFormat, type QueryParams, type SavedOutput, type SavedQuery, isPostgresUrl } from '../engine/query';
 import { UsageError } from './exitCodes';
 
 export interface ExportFlags extends QueryParams {
@@ -10,7 +10,26 @@ export interface ExportFlags extends QueryParams {
   cursor?: boolean;
   time?: boolean;
   out?: string;
-  format?: OutputFormat;
+  format?: QueryFormat;
+  into?: string;
+  schema?: string;
+  deletions?: DeletionsMode;
+  snapshot?: boolean;
+}
+
+/** What `--format` accepts: every format with a path (PostgreSQL is reached with --into). */
+export const PATH_FORMATS: readonly QueryFormat[] = ['jsonl', 'csv', 'json', 'duckdb', 'parquet'];
+
+export const INTO_HELP = 'duckdb:FILE | postgres:URL-or-connection | parquet:FOLDER';
+
+/** `--into duckdb:FILE`, `postgres:URL` (or a bare postgresql:// URL), `postgres:NAME`, `parquet:FOLDER`. */
+export function parseInto(into: string): SavedOutput {
+  const value = into.trim();
+  if (isPostgresUrl(value)) return { format: 'postgres', connection: value };
+  const m = /^(duckdb|postgres|parquet):(.+)$/i.exec(value);
+  if (!m || m[2].trim() === '') throw new UsageError(`--into takes ${INTO_HELP}, e.g. duckdb:zendesk.duckdb.`);
+  const format = m[1].toLowerCase() as 'duckdb' | 'postgres' | 'parquet';
+  return format === 'postgres' ? { format, connection: m[2].trim() } : { format, path: m[2].trim() };
 }
 
 export function parseList(value: string): string[] {
@@ -25,11 +44,23 @@ export function savedQueryFromFlags(resourceArg: string, flags: ExportFlags): Sa
   const resource = resourceArg as ResourceName;
   if (flags.cursor && flags.time) throw new UsageError('Pass either --cursor or --time, not both.');
 
-  // The format follows the output file's extension unless given.
-  const fromExt = flags.out ? extname(flags.out).slice(1).toLowerCase() : '';
-  const format: OutputFormat = flags.format ?? ((OUTPUT_FORMATS as readonly string[]).includes(fromExt) ? (fromExt as OutputFormat) : 'jsonl');
-  // A sample gets its own default file, so it never collides with the full export's checkpoint.
-  const out = flags.out ?? `${resource}${flags.sample ? '.sample' : ''}.${format}`;
+  let output: SavedOutput;
+  if (flags.into) {
+    if (flags.out || flags.format) throw new UsageError('Pass either --into or --out/--format, not both.');
+    output = parseInto(flags.into);
+  } else {
+    // The format follows the output file's extension unless given.
+    const fromExt = flags.out ? extname(flags.out).slice(1).toLowerCase() : '';
+    const format: QueryFormat = flags.format ?? ((PATH_FORMATS as readonly string[]).includes(fromExt) ? (fromExt as QueryFormat) : 'jsonl');
+    if (format === 'postgres') throw new UsageError(`A PostgreSQL output is given with --into postgres:URL-or-connection.`);
+    // A sample gets its own default file, so it never collides with the full export's checkpoint.
+    const sample = flags.sample ? '.sample' : '';
+    const out = flags.out ?? (format === 'parquet' ? `${resource}${sample}-parquet` : `${resource}${sample}.${format}`);
+    output = { path: out, format };
+  }
+  if (flags.schema !== undefined) output.schema = flags.schema;
+  if (flags.deletions !== undefined) output.deletions = flags.deletions;
+  if (flags.snapshot) output.snapshot = true;
 
   const params: QueryParams = {};
   if (flags.perPage !== undefined) params.perPage = flags.perPage;
@@ -39,7 +70,7 @@ export function savedQueryFromFlags(resourceArg: string, flags: ExportFlags): Sa
   if (flags.includeChanges) params.includeChanges = true;
   if (flags.sample) params.sample = true;
 
-  const q: SavedQuery = { name: resource, resource, params, output: { path: out, format } };
+  const q: SavedQuery = { name: resource, resource, params, output };
   if (flags.cursor) q.pagination = 'cursor';
   if (flags.time) q.pagination = 'time';
   if (flags.startTime !== undefined) {

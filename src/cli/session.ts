@@ -1,9 +1,10 @@
-// One export run as the CLI drives it: take the output and read its checkpoint, run the engine with
+// One export run as the CLI drives it: take the target and read its checkpoint, run the engine with
 // a progress display, turn Ctrl-C / SIGTERM into a clean stop (the engine writes the last complete
 // page's checkpoint), and summarise. No separate account check first: the engine creates no output
 // before Zendesk has answered with a page, so a wrong token or an agent account changes nothing.
 import type { Connection } from '../engine/zendesk';
-import { fileTarget, prepareExport, runExport, type ExportResult } from '../engine/export';
+import { prepareExport, runExport, type ExportResult, type ExportTarget } from '../engine/export';
+import { targetFor } from '../engine/tables';
 import { ExportError } from '../engine/errors';
 import type { ResolvedQuery } from '../engine/query';
 import { createReporter, fmtDuration, fmtInt, pickMode, type ProgressReporter, type RunTally } from './progress';
@@ -12,6 +13,8 @@ export interface SessionOptions {
   connection: Connection;
   query: ResolvedQuery;
   checkpointPath: string;
+  /** Where the export writes (default: targetFor(query) with checkpointPath); table outputs keep their checkpoint with the data. */
+  target?: ExportTarget;
   json: boolean;
   /** The longest single wait (ms) before stopping with 'rateLimited'. */
   maxWaitMs?: number;
@@ -51,7 +54,8 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
 
   const reporter = opts.reporter ?? await createReporter(pickMode(opts.json), { startTime: query.startTime || null });
   // One writer per output, and a foreign or broken checkpoint refused, before any request or file write.
-  const prepared = await prepareExport(query, fileTarget(query, checkpointPath));
+  const target = opts.target ?? targetFor(query, { checkpointPath });
+  const prepared = await prepareExport(query, target);
   const checkpoint = prepared.previous;
   const controller = new AbortController();
   const uninstall = installSignalHandlers(controller, (l) => reporter.note(l));
@@ -71,7 +75,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
       if (isAbort(err)) throw new ExportError('cancelled', 'The export was cancelled; the checkpoint is saved, run the same command again to resume.');
       throw err;
     }
-    return { result, tally: reporter.tally, resumed: checkpoint !== null, durationMs: Date.now() - started, checkpointPath };
+    return { result, tally: reporter.tally, resumed: checkpoint !== null, durationMs: Date.now() - started, checkpointPath: target.checkpointLocation };
   } finally {
     reporter.stop();
     uninstall();

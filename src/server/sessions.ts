@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { cancelledError, ExportError } from '../engine/errors';
-import { checkpointPathFor, fileTarget, prepareExport, readCheckpoint, runExport, type PreparedExport } from '../engine/export';
+import { checkpointPathFor, prepareExport, readCheckpoint, runExport, type PreparedExport } from '../engine/export';
+import { targetFor, type PostgresResolver } from '../engine/tables';
 import type { ResolvedQuery } from '../engine/query';
 import { checkConnection, connectionFromUrl } from '../engine/zendesk';
 import {
@@ -42,6 +43,8 @@ export interface SessionHost {
   connections(): ConnectionRef[] | undefined;
   /** Text of an open document, which may be newer than the file on disk. */
   documentText(uri: string): string | undefined;
+  /** A PostgreSQL output's connection: a name from settings → URL, the password asked of the client; absent: only URLs (with PGPASSWORD or ~/.pgpass) work. */
+  databaseConnection?: PostgresResolver;
   /** Absolute paths of the workspace folders. */
   workspaceFolders(): string[];
 }
@@ -114,7 +117,8 @@ export class SessionManager {
     }
     // Another writer (a session here, zdx from cron, another window) refuses the start at once; a
     // damaged or foreign checkpoint fails the session instead (its ExportFinished says why).
-    const prepared = await prepareExport(resolved, fileTarget(resolved, checkpointPath), { fresh: params.fresh }).then(
+    const target = targetFor(resolved, { checkpointPath, postgres: this.host.databaseConnection });
+    const prepared = await prepareExport(resolved, target, { fresh: params.fresh }).then(
       (p) => ({ ok: true as const, p }),
       (error: unknown) => {
         if (error instanceof ExportError && error.code === 'locked') throw error;

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ExportError } from '../errors';
-import { isInside, type ResolvedQuery } from '../query';
+import { isInside, isTableFormat, type OutputFormat, type ResolvedQuery } from '../query';
 import { checkpointConsistencyProblem, checkpointShapeProblem, corrupt, loadCheckpoint, writeCheckpointAtomic } from './checkpoint';
 import { acquireLock } from './lock';
 import type { Checkpoint } from './model';
@@ -12,6 +12,9 @@ import { openOutput, sideloadPath } from './output/sink';
 import type { CommitPage, ExportTarget, StoredState, TargetWriter } from './target';
 
 export function fileTarget(query: ResolvedQuery, checkpointPath: string): ExportTarget {
+  const format = query.output.format;
+  // Table outputs have their own targets (src/engine/tables: targetFor).
+  if (isTableFormat(format)) throw new ExportError('invalidQuery', `A ${format} output is written by a table target, not to files; pick the target with targetFor(query).`);
   return {
     checkpointLocation: checkpointPath,
     async lock() {
@@ -22,7 +25,7 @@ export function fileTarget(query: ResolvedQuery, checkpointPath: string): Export
       return acquireLock(`${checkpointPath}.lock`, query.output.path);
     },
     async discard(): Promise<void> {
-      const { path: output, format } = query.output;
+      const output = query.output.path;
       const sideloads = (query.params.include ?? []).map((key) => sideloadPath(output, key, format));
       for (const f of [checkpointPath, output, ...sideloads]) await fs.rm(f, { force: true });
     },
@@ -36,7 +39,7 @@ export function fileTarget(query: ResolvedQuery, checkpointPath: string): Export
       let checkpointed = previous !== null;
       const sink = await openOutput({
         path: query.output.path,
-        format: query.output.format,
+        format,
         resource: query.resource,
         resume: previous ? { files: previous.files, writerState: previous.writerState } : null,
       }).catch((err: unknown) => { throw withAdvice(err, checkpointed); });
@@ -107,7 +110,7 @@ function filesProblem(cp: Checkpoint, query: ResolvedQuery): string | null {
   const main = path.basename(query.output.path);
   const dot = main.lastIndexOf('.');
   const stem = dot > 0 ? main.slice(0, dot) : main;
-  const sideload = new RegExp(`^${escapeRegExp(stem)}\\.[A-Za-z0-9_-]+\\.${FORMAT_EXTENSIONS[query.output.format]}$`);
+  const sideload = new RegExp(`^${escapeRegExp(stem)}\\.[A-Za-z0-9_-]+\\.${FORMAT_EXTENSIONS[query.output.format as OutputFormat]}$`);
   const foreign = Object.keys(cp.files).find((f) => path.basename(f) !== main && !sideload.test(path.basename(f)));
   if (foreign) return `it lists ${foreign}, which is not an output of this query`;
   const mainLength = Object.entries(cp.files).find(([f]) => path.basename(f) === main)?.[1];

@@ -7,6 +7,7 @@ export type { ExportTarget, TargetWriter, CommitPage, StoredState } from './targ
 export { BoundaryDedupe, dedupeKey, recordTimestamp } from './dedupe';
 export { checkpointPathFor, loadCheckpoint, readCheckpoint, writeCheckpointAtomic, checkpointShapeProblem } from './checkpoint';
 export { syncDirectory, writeFileAtomic } from './durableFile';
+export { acquireLock, type ReleaseLock } from './lock';
 export { openOutput, sideloadPath, type OutputSink } from './output/sink';
 export { createFormatWriter, FORMAT_EXTENSIONS } from './output/formats';
 export type { FormatWriter } from './output/formatWriter';

@@ -25,6 +25,11 @@ export function describeQuery(q: SavedQuery | ResolvedQuery): string {
   if (q.params?.excludeDeleted) parts.push('without deleted');
   if (q.params?.supportTypeScope && q.params.supportTypeScope !== DEFAULT_SUPPORT_TYPE_SCOPE) parts.push(`scope ${q.params.supportTypeScope}`);
   const format = q.output?.format ?? 'jsonl';
-  const target = q.output?.path ?? `${slug(name)}/${resource}.${format}`;
+  if (format === 'postgres') {
+    const db = resolved ? q.output.tables?.database : q.output;
+    return `${parts.join(' ')} → PostgreSQL ${db?.connection ?? '(no connection)'}, schema ${db?.schema ?? 'zendesk'}`;
+  }
+  const fallback = format === 'duckdb' ? `${slug(name)}.duckdb` : format === 'parquet' ? `${slug(name)}/` : `${slug(name)}/${resource}.${format}`;
+  const target = q.output?.path ?? fallback;
   return `${parts.join(' ')} → ${target}${target.endsWith(`.${format}`) ? '' : ` (${format})`}`;
 }

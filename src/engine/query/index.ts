@@ -3,8 +3,11 @@
 // editor, and the start times people write.
 export * from './model';
 export { parseQueryText, withinQueryBounds, readQueryFile, loadQuery, loadQueryFile, invalidQueryError, MAX_QUERY_BYTES, type LoadOptions, type ParsedQueryText } from './load';
-export { isInside, type ResolveOptions } from './resolve';
-export { validateSavedQuery, OUTPUT_FORMATS, SUPPORT_TYPE_SCOPES, DEFAULT_SUPPORT_TYPE_SCOPE, type QueryProblem } from './validate';
+export { isInside, postgresLabel, type ResolveOptions } from './resolve';
+export {
+  validateSavedQuery, OUTPUT_FORMATS, TABLE_FORMATS, QUERY_FORMATS, DELETIONS_MODES, SUPPORT_TYPE_SCOPES, DEFAULT_SUPPORT_TYPE_SCOPE,
+  DEFAULT_SCHEMA, SCHEMA_NAME_PATTERN, isTableFormat, isPostgresUrl, postgresUrlProblem, type QueryProblem,
+} from './validate';
 export { describeQuery } from './describe';
 export * from './startTime';
 export { slug } from './slug';

@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { ExportError } from '../errors';
 import { resolveEndpoint, type EndpointForm } from '../zendesk';
-import type { OutputFormat, QueryParams, ResolvedQuery, SavedQuery } from './model';
+import type { QueryFormat, QueryParams, ResolvedQuery, ResolvedTables, SavedQuery } from './model';
 import { slug } from './slug';
 import { parseStartTime } from './startTime';
-import { DEFAULT_SUPPORT_TYPE_SCOPE } from './validate';
+import { DEFAULT_SCHEMA, DEFAULT_SUPPORT_TYPE_SCOPE, isTableFormat } from './validate';
 
 export interface ResolveOptions {
   /** The folder relative output paths (and the default output folder) start from: the query file's folder, or the CLI's current directory. */
@@ -42,27 +42,55 @@ export function resolveValidQuery(q: SavedQuery, opts: ResolveOptions): Resolved
 
   const format = q.output?.format ?? 'jsonl';
   const baseDir = path.resolve(opts.baseDir);
-  const outPath = q.output?.path
-    ? path.resolve(baseDir, q.output.path)
-    : path.join(baseDir, slug(q.name), `${q.resource}.${format}`);
+  const tables = resolveTables(q);
+  const outPath = tables?.database
+    ? postgresLabel(tables.database)
+    : q.output?.path
+      ? path.resolve(baseDir, q.output.path)
+      : defaultOutputPath(baseDir, q, format);
   const outputRoot = opts.outputRoot === undefined ? undefined : path.resolve(opts.outputRoot);
-  if (outputRoot !== undefined && !isInside(outPath, outputRoot)) {
+  // A database is not a place in the workspace; files and folders are.
+  if (outputRoot !== undefined && !tables?.database && !isInside(outPath, outputRoot)) {
     throw new ExportError('invalidQuery', `The output ${q.output?.path ?? outPath} resolves to ${outPath}, outside the workspace folder ${outputRoot}; outputs and their checkpoints stay in the workspace.`);
   }
 
+  // An output written as an absolute path is that file wherever the command runs; a relative one
+  // (or the default) moves with the query's folder.
+  const digestOutput = tables?.database ? outPath : q.output?.path && path.isAbsolute(q.output.path) ? outPath : path.relative(baseDir, outPath);
   return {
     name: q.name,
     resource: q.resource,
     endpointId: endpoint.id,
     startTime,
     params,
-    output: { path: outPath, format },
+    output: tables ? { path: outPath, format, tables } : { path: outPath, format },
     ...(q.connection !== undefined ? { connection: q.connection } : {}),
     ...(outputRoot !== undefined ? { outputRoot } : {}),
-    // An output written as an absolute path is that file wherever the command runs; a relative one
-    // (or the default) moves with the query's folder.
-    digest: queryDigest(endpoint, routing ? null : q.startTime, params, format, q.output?.path && path.isAbsolute(q.output.path) ? outPath : path.relative(baseDir, outPath)),
+    digest: queryDigest(endpoint, routing ? null : q.startTime, params, format, digestOutput, tables),
   };
+}
+
+/** The default output: `<slug>/<resource>.<ext>` for files, `<slug>.duckdb` beside the query, the folder `<slug>` for Parquet. */
+function defaultOutputPath(baseDir: string, q: SavedQuery, format: QueryFormat): string {
+  if (format === 'duckdb') return path.join(baseDir, `${slug(q.name)}.duckdb`);
+  if (format === 'parquet') return path.join(baseDir, slug(q.name));
+  return path.join(baseDir, slug(q.name), `${q.resource}.${format}`);
+}
+
+function resolveTables(q: SavedQuery): ResolvedTables | undefined {
+  const o = q.output;
+  if (!o || !isTableFormat(o.format)) return undefined;
+  return {
+    format: o.format,
+    deletions: o.deletions ?? 'separate',
+    snapshot: o.format === 'parquet' && o.snapshot === true,
+    ...(o.format === 'postgres' ? { database: { connection: o.connection!.trim(), schema: o.schema ?? DEFAULT_SCHEMA } } : {}),
+  };
+}
+
+/** What a PostgreSQL output is called where others show a path. */
+export function postgresLabel(db: { connection: string; schema: string }): string {
+  return `postgres:${db.connection}/${db.schema}`;
 }
 
 /**
@@ -70,7 +98,7 @@ export function resolveValidQuery(q: SavedQuery, opts: ResolveOptions): Resolved
  * written, so a relative `-7d` query keeps resuming next week; defaults are filled in so spelling out
  * a default doesn't orphan a checkpoint.
  */
-function queryDigest(endpoint: EndpointForm, startTime: string | number | undefined | null, params: QueryParams, format: OutputFormat, output: string): string {
+function queryDigest(endpoint: EndpointForm, startTime: string | number | undefined | null, params: QueryParams, format: QueryFormat, output: string, tables: ResolvedTables | undefined): string {
   const written = startTime === null ? null : normalizeWrittenStartTime(startTime);
   const normalized = {
     perPage: params.perPage ?? null,
@@ -85,6 +113,8 @@ function queryDigest(endpoint: EndpointForm, startTime: string | number | undefi
     params: normalized,
     format,
     output: output.split(path.sep).join('/'),
+    // Only table outputs have these, so file queries keep the digests their checkpoints hold.
+    ...(tables ? { deletions: tables.deletions } : {}),
   };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex');
 }

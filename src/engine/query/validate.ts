@@ -3,10 +3,37 @@
 // flags a form takes) are checked here, not only in the JSON schema.
 import { ENDPOINTS, RESOURCES, describeEndpoint, hasSample, paginationChoices, resolveEndpoint, type EndpointForm, type PaginationChoice, type ResourceName } from '../zendesk';
 import { ExportError } from '../errors';
-import type { OutputFormat, QueryParams, SavedQuery } from './model';
+import type { DeletionsMode, OutputFormat, QueryFormat, QueryParams, SavedQuery, TableFormat } from './model';
 import { parseStartTime, toUnixSeconds } from './startTime';
 
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['jsonl', 'csv', 'json'];
+export const TABLE_FORMATS: readonly TableFormat[] = ['duckdb', 'postgres', 'parquet'];
+export const QUERY_FORMATS: readonly QueryFormat[] = [...OUTPUT_FORMATS, ...TABLE_FORMATS];
+export const DELETIONS_MODES: readonly DeletionsMode[] = ['separate', 'flag'];
+/** PostgreSQL schema names this tool writes: unquoted identifiers, so SQL people type just works. */
+export const SCHEMA_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+export const DEFAULT_SCHEMA = 'zendesk';
+
+export function isTableFormat(format: string | undefined): format is TableFormat {
+  return TABLE_FORMATS.includes(format as TableFormat);
+}
+
+/** A postgres:// or postgresql:// URL (the other form of `output.connection` is a connection name). */
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(value.trim());
+}
+
+/** Null when `value` names a database without a secret in it, otherwise why not. */
+export function postgresUrlProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return 'is not a valid postgresql:// URL';
+  }
+  if (url.password || /[?&]password=/i.test(url.search)) return 'holds a password; passwords never go into query files or arguments (use PGPASSWORD, ~/.pgpass or the keychain)';
+  return null;
+}
 export const SUPPORT_TYPE_SCOPES: readonly NonNullable<QueryParams['supportTypeScope']>[] = ['all', 'agent', 'ai_agent'];
 /** Zendesk's default for support_type_scope: AI-agent tickets are hidden unless asked for. */
 export const DEFAULT_SUPPORT_TYPE_SCOPE = 'agent';
@@ -21,7 +48,7 @@ export interface QueryProblem {
 
 const TOP_KEYS = ['$schema', 'name', 'connection', 'resource', 'pagination', 'startTime', 'params', 'output'];
 const PARAM_KEYS = ['perPage', 'include', 'excludeDeleted', 'supportTypeScope', 'includeChanges', 'sample'];
-const OUTPUT_KEYS = ['path', 'format'];
+const OUTPUT_KEYS = ['path', 'format', 'connection', 'schema', 'deletions', 'snapshot'];
 
 /** Names people carry over from Zendesk's URLs or put at the wrong level. */
 const KEY_HINTS: Record<string, string> = {
@@ -148,18 +175,52 @@ export function validateSavedQuery(raw: unknown, opts: ValidateOptions = {}): { 
   const output = raw.output;
   if (output !== undefined) {
     if (!isObject(output)) add(['output'], '"output" must be an object with "path" and/or "format".');
-    else {
-      unknownKeys(output, OUTPUT_KEYS, ['output'], add);
-      if (output.path !== undefined && (typeof output.path !== 'string' || output.path.trim() === '')) {
-        add(['output', 'path'], '"path" must be a non-empty file path (relative paths start at the query file\'s folder).');
-      }
-      if (output.format !== undefined && !OUTPUT_FORMATS.includes(output.format as OutputFormat)) {
-        add(['output', 'format'], `"format" must be one of ${OUTPUT_FORMATS.join(', ')}.`);
-      }
-    }
+    else outputProblems(output, add);
   }
 
   return problems.length ? { problems } : { query: raw as unknown as SavedQuery, problems };
+}
+
+function outputProblems(output: Record<string, unknown>, add: (segments: (string | number)[], message: string) => void): void {
+  unknownKeys(output, OUTPUT_KEYS, ['output'], add);
+  const format = output.format;
+  if (format !== undefined && !QUERY_FORMATS.includes(format as QueryFormat)) {
+    add(['output', 'format'], `"format" must be one of ${QUERY_FORMATS.join(', ')}.`);
+  }
+  const postgres = format === 'postgres';
+  if (output.path !== undefined) {
+    if (postgres) add(['output', 'path'], 'A PostgreSQL output goes to "connection" and "schema", not to a path; remove "path".');
+    else if (typeof output.path !== 'string' || output.path.trim() === '') {
+      add(['output', 'path'], `"path" must be a non-empty ${format === 'parquet' ? 'folder' : 'file'} path (relative paths start at the query file's folder).`);
+    }
+  }
+  if (postgres && output.connection === undefined) {
+    add(['output'], 'A PostgreSQL output needs "connection": the name of a database connection in settings, or a postgresql:// URL without a password.');
+  }
+  if (output.connection !== undefined) {
+    if (!postgres) add(['output', 'connection'], '"connection" belongs to a PostgreSQL output ("format": "postgres"); remove it.');
+    else if (typeof output.connection !== 'string' || output.connection.trim() === '') add(['output', 'connection'], '"connection" must be a database connection name or a postgresql:// URL.');
+    else if (isPostgresUrl(output.connection)) {
+      const problem = postgresUrlProblem(output.connection);
+      if (problem) add(['output', 'connection'], `The connection URL ${problem}.`);
+    }
+  }
+  if (output.schema !== undefined) {
+    if (!postgres) add(['output', 'schema'], '"schema" belongs to a PostgreSQL output ("format": "postgres"); remove it.');
+    else if (typeof output.schema !== 'string' || !SCHEMA_NAME_PATTERN.test(output.schema)) {
+      add(['output', 'schema'], '"schema" must be a lower-case PostgreSQL name: letters, digits and underscores, not starting with a digit, at most 63 characters.');
+    }
+  }
+  if (output.deletions !== undefined) {
+    if (!isTableFormat(format as string | undefined)) add(['output', 'deletions'], '"deletions" applies to table outputs (duckdb, postgres, parquet); remove it.');
+    else if (!DELETIONS_MODES.includes(output.deletions as DeletionsMode)) {
+      add(['output', 'deletions'], '"deletions" must be "separate" (deleted records move to <resource>_deleted) or "flag" (they stay, with _deleted = true).');
+    }
+  }
+  if (output.snapshot !== undefined) {
+    if (format !== 'parquet') add(['output', 'snapshot'], '"snapshot" applies to Parquet outputs only; remove it.');
+    else if (typeof output.snapshot !== 'boolean') add(['output', 'snapshot'], '"snapshot" must be true or false.');
+  }
 }
 
 function startTimeProblem(value: unknown, nowSeconds: number | undefined): string | null {

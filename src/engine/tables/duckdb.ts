@@ -1,0 +1,198 @@
+// DuckDB, loaded only when an output or a table view needs it (the native package ships with the
+// platform build of the extension and with the CLI's npm install; see the README). One instance per
+// file in this process, shared by the export that writes it and the views that read it, and closed
+// when the last user lets go, so the file isn't held locked. DuckDB's own file lock keeps a second
+// process out; this process's writers are kept to one per file here.
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { ExportError } from '../errors';
+import { columnTypeOf, duckdbDialect, type SqlDriver } from './driver';
+import type { Cell, ColumnSpec, ColumnType } from './model';
+import type { SqlValue } from './rows';
+
+type DuckModule = typeof import('@duckdb/node-api');
+let moduleLoad: Promise<DuckModule> | null = null;
+
+/** The DuckDB driver, or one sentence saying it isn't installed. */
+export function loadDuckDb(): Promise<DuckModule> {
+  moduleLoad ??= import('@duckdb/node-api').catch((err: unknown) => {
+    moduleLoad = null;
+    throw new ExportError('io', `The DuckDB driver (@duckdb/node-api) could not be loaded (${firstLine(err)}); install the extension's build for this platform, or \`npm install @duckdb/node-api\` beside the CLI.`);
+  });
+  return moduleLoad;
+}
+
+interface Held {
+  instance: DuckDBInstance;
+  users: number;
+}
+
+const instances = new Map<string, Promise<Held>>();
+const writers = new Set<string>();
+
+/** Opens (or shares) the instance of a file. A lock held by another process is refused in one sentence naming it. */
+async function acquire(file: string): Promise<Held> {
+  const key = path.resolve(file);
+  let pending = instances.get(key);
+  if (!pending) {
+    pending = (async () => {
+      const duck = await loadDuckDb();
+      try {
+        // Fewer checkpoints while pages stream in: the WAL is folded into the file when the last user closes it.
+        const instance = await duck.DuckDBInstance.create(key, { checkpoint_threshold: '256MB' });
+        return { instance, users: 0 };
+      } catch (err) {
+        throw openError(key, err);
+      }
+    })();
+    instances.set(key, pending);
+    pending.catch(() => instances.delete(key));
+  }
+  const held = await pending;
+  held.users++;
+  return held;
+}
+
+function release(file: string, held: Held): void {
+  if (--held.users > 0) return;
+  if (file !== ':memory:') instances.delete(path.resolve(file));
+  held.instance.closeSync();
+}
+
+function openError(file: string, err: unknown): ExportError {
+  const text = firstLine(err);
+  const holder = /Conflicting lock is held in (.+?) \(PID (\d+)\)/.exec(text);
+  if (holder) {
+    return new ExportError('locked', `${file} is in use by another process (${path.basename(holder[1])}, PID ${holder[2]}): only one export writes a DuckDB file at a time; wait for it to finish or stop it.`);
+  }
+  return new ExportError('io', `The DuckDB file ${file} could not be opened (${text.replace(/[.\s]+$/, '')}).`);
+}
+
+/**
+ * A connection to a DuckDB file. `write`: the one writer of this process (a second is refused);
+ * `create`: create the file when missing (otherwise null is returned for a missing file).
+ */
+export async function connectDuckDb(file: string, opts: { write: boolean; create: boolean }): Promise<DuckDbDriver | null> {
+  const key = path.resolve(file);
+  if (!opts.create && !existsSync(key)) return null;
+  if (opts.write) {
+    if (writers.has(key)) throw new ExportError('locked', `${key} is being written by another export in this window; only one export writes a DuckDB file at a time.`);
+    writers.add(key);
+  }
+  try {
+    const held = await acquire(key);
+    const duck = await loadDuckDb();
+    try {
+      return new DuckDbDriver(duck, key, held, await held.instance.connect(), opts.write);
+    } catch (err) {
+      release(key, held);
+      throw err;
+    }
+  } catch (err) {
+    if (opts.write) writers.delete(key);
+    throw err;
+  }
+}
+
+/** A private in-memory database (Parquet batches, SQL over Parquet files), closed with its connection. */
+export async function connectMemory(): Promise<DuckDbDriver> {
+  const duck = await loadDuckDb();
+  const instance = await duck.DuckDBInstance.create(':memory:');
+  const held: Held = { instance, users: 1 };
+  return new DuckDbDriver(duck, ':memory:', held, await instance.connect(), false);
+}
+
+/** Whether an export of this process is writing the file. */
+export function isDuckDbBeingWritten(file: string): boolean {
+  return writers.has(path.resolve(file));
+}
+
+export class DuckDbDriver implements SqlDriver {
+  readonly dialect = duckdbDialect;
+  private closed = false;
+
+  constructor(
+    private readonly duck: DuckModule,
+    readonly file: string,
+    private readonly held: Held,
+    readonly connection: DuckDBConnection,
+    private readonly writer: boolean,
+  ) {}
+
+  async query(sql: string, params?: SqlValue[]): Promise<Record<string, unknown>[]> {
+    const reader = await this.connection.runAndReadAll(sql, params?.map(toDuck) as never);
+    const names = reader.columnNames();
+    return reader.getRowsJS().map((row) => Object.fromEntries(row.map((v, i) => [names[i], toCell(v)])));
+  }
+
+  async exec(sql: string, params?: SqlValue[]): Promise<void> {
+    await this.connection.run(sql, params?.map(toDuck) as never);
+  }
+
+  async append(table: string, columns: ColumnSpec[], values: SqlValue[][]): Promise<void> {
+    const rows = values[0]?.length ?? 0;
+    if (!rows) return;
+    const d = this.duck;
+    const types = columns.map((c) => duckType(d, c.type));
+    // The appender writes inside the connection's open transaction: the page commits with its checkpoint.
+    const appender = await this.connection.createAppender(table);
+    try {
+      for (let start = 0; start < rows; start += 2048) {
+        const count = Math.min(2048, rows - start);
+        const chunk = d.DuckDBDataChunk.create(types, count);
+        chunk.setColumnsConverted(values.map((col) => (start === 0 && count === rows ? col : col.slice(start, start + count))) as never, d.JSToDuckDBValueConverter);
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  async columns(table: string): Promise<ColumnSpec[] | null> {
+    const rows = await this.query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $1 ORDER BY ordinal_position`, [table]);
+    return rows.length ? rows.map((r) => ({ name: String(r.column_name), type: columnTypeOf(String(r.data_type)) })) : null;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.connection.closeSync();
+    } finally {
+      release(this.file, this.held);
+      if (this.writer) writers.delete(this.file);
+    }
+  }
+}
+
+function duckType(d: DuckModule, t: ColumnType) {
+  switch (t) {
+    case 'bigint': return d.BIGINT;
+    case 'double': return d.DOUBLE;
+    case 'boolean': return d.BOOLEAN;
+    case 'timestamp': return d.TIMESTAMP;
+    case 'date': return d.DATE;
+    default: return d.VARCHAR;
+  }
+}
+
+/** Parameters: dates as ISO text (DuckDB casts it where a timestamp is expected). */
+function toDuck(v: SqlValue): string | number | boolean | null {
+  return v instanceof Date ? v.toISOString() : v;
+}
+
+/** A DuckDB value as a JSON-safe cell. */
+export function toCell(v: unknown): Cell {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? toCell(x) : x));
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}
