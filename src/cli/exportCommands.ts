@@ -5,7 +5,6 @@ import { dirname, resolve } from 'node:path';
 import { checkpointPathFor } from '../engine/export';
 import { loadQuery, loadQueryFile, type ResolvedQuery } from '../engine/query';
 import { targetFor } from '../engine/tables';
-import { endpointById, requestCostNote } from '../engine/zendesk';
 import { cliPostgresResolver } from './databases';
 import { resolveConnection } from './account';
 import type { AccountFlags, Env } from './account';
@@ -36,9 +35,6 @@ async function exportResolved(query: ResolvedQuery, flags: RunFlags, io: IO): Pr
   await prepareCredentials(connection.credentials); // refresh an expiring OAuth token first (src/cli/oauth.ts)
   const checkpointPath = flags.state ? resolve(io.cwd, flags.state) : checkpointPathFor(query.output.path);
   const json = Boolean(flags.json);
-  const form = endpointById(query.endpointId);
-  const cost = form && requestCostNote(form, query.params.perPage);
-  if (cost && !json) io.err(`zdx: note: ${cost.text}`);
   const target = targetFor(query, { checkpointPath, postgres: cliPostgresResolver(io.env) });
   const s = await runSession({ connection, query, checkpointPath, target, json, maxWaitMs: flags.maxWait !== undefined ? flags.maxWait * 60_000 : undefined });
   io.out(json ? summaryJson(s) : summaryText(s));

@@ -144,7 +144,7 @@ class Tracker {
   }
 
   statusText(): string {
-    const parts = [`${fmtInt(this.tally.records)} records`, `${fmtInt(this.tally.pages)} pages`, `${fmtInt(Math.round(this.rate()))} rec/s`];
+    const parts = [`${fmtInt(this.tally.records)} record${this.tally.records === 1 ? '' : 's'}`, `${fmtInt(this.tally.pages)} page${this.tally.pages === 1 ? '' : 's'}`, `${fmtInt(Math.round(this.rate()))} rec/s`];
     // Waiting matters more than the remaining budget, so it comes first when both apply.
     if (this.waitingUntil !== null && this.waitingUntil > Date.now()) {
       parts.push(`waiting ${fmtWait(this.waitingUntil - Date.now())} (${this.waitingReason}, until ${fmtClock(this.waitingUntil)})`);

@@ -2,7 +2,7 @@
 // a progress display, turn Ctrl-C / SIGTERM into a clean stop (the engine writes the last complete
 // page's checkpoint), and summarise. No separate account check first: the engine creates no output
 // before Zendesk has answered with a page, so a wrong token or an agent account changes nothing.
-import type { Connection } from '../engine/zendesk';
+import { endpointById, requestCostNote, type Connection } from '../engine/zendesk';
 import { prepareExport, runExport, type ExportResult, type ExportTarget } from '../engine/export';
 import { targetFor } from '../engine/tables';
 import { ExportError } from '../engine/errors';
@@ -22,6 +22,8 @@ export interface SessionOptions {
 }
 
 export interface SessionResult {
+  /** The page size the query asked for (its cost is said in the summary). */
+  perPage: number | null;
   result: ExportResult;
   tally: RunTally;
   resumed: boolean;
@@ -75,7 +77,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
       if (isAbort(err)) throw new ExportError('cancelled', 'The export was cancelled; the checkpoint is saved, run the same command again to resume.');
       throw err;
     }
-    return { result, tally: reporter.tally, resumed: checkpoint !== null, durationMs: Date.now() - started, checkpointPath: target.checkpointLocation };
+    return { result, tally: reporter.tally, resumed: checkpoint !== null, durationMs: Date.now() - started, checkpointPath: target.checkpointLocation, perPage: query.params.perPage ?? null };
   } finally {
     reporter.stop();
     uninstall();
@@ -87,19 +89,32 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
 export function summaryText(s: SessionResult): string {
   const { result, tally } = s;
   const total = result.checkpoint.records;
+  const what = `${count(result.records, 'record')} in ${count(result.pages, 'page')}`;
   const head = result.caughtUp
-    ? `Export complete: ${fmtInt(result.records)} records in ${fmtInt(result.pages)} pages, caught up with the stream.`
-    : `Export stopped before the end of the stream: ${fmtInt(result.records)} records in ${fmtInt(result.pages)} pages.`;
+    ? `Export complete: ${what}, caught up with the stream.`
+    : `Export stopped before the end of the stream: ${what}.`;
   const lines = [
     head,
-    `  This run:         ${fmtInt(tally.requests)} requests in ${fmtDuration(s.durationMs)}${s.resumed ? ` (resumed from the checkpoint; ${fmtInt(total)} records in the output in all)` : ''}`,
+    `  This run:         ${count(tally.requests, 'request')} in ${fmtDuration(s.durationMs)}${s.resumed ? ` (resumed from the checkpoint; ${fmtInt(total)} records in the output in all)` : ''}`,
     `  Rate-limit waits: ${tally.rateLimitWaits}${tally.rateLimitWaits ? ` (${fmtDuration(tally.rateLimitWaitMs)} in total)` : ''}`,
   ];
   if (tally.retries) lines.push(`  Retries:          ${tally.retries}`);
   if (tally.duplicatesDropped) lines.push(`  Duplicates dropped (boundary seconds): ${fmtInt(tally.duplicatesDropped)}`);
   for (const [i, f] of result.files.entries()) lines.push(`  ${i === 0 ? 'Output:' : '       '}           ${f}`);
   lines.push(`  Checkpoint:       ${s.checkpointPath}`);
+  // Under a fixed budget of requests, records per request is the export's speed: say what a choice costs.
+  const cost = costNote(s);
+  if (cost) lines.push(`  Note:             ${cost}`);
   return lines.join('\n');
+}
+
+function costNote(s: SessionResult): string | undefined {
+  const form = endpointById(s.result.checkpoint.endpointId);
+  return (form && requestCostNote(form, s.perPage ?? undefined)?.text) ?? undefined;
+}
+
+function count(n: number, noun: string): string {
+  return `${fmtInt(n)} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** The last line of a --json stream. */
@@ -115,5 +130,6 @@ export function summaryJson(s: SessionResult): string {
     files: s.result.files,
     checkpoint: s.checkpointPath,
     durationMs: s.durationMs,
+    ...(costNote(s) ? { requestCost: costNote(s) } : {}),
   });
 }
