@@ -125,6 +125,7 @@ export class Simulator {
       requestLog: [...this.stat.requestLog],
       liveChanges: this.live?.changes ?? 0,
       holdsExpired: this.gate.expired,
+      refreshTokenReuses: this.oauth.refreshTokenReuses,
     };
   }
 
@@ -435,7 +436,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     release: () => {
       sim.gate.release();
     },
-    waitForHeld: (timeoutMs) => sim.gate.waitForHeld(timeoutMs),
+    waitForHeld: (timeoutMs, count) => sim.gate.waitForHeld(timeoutMs, count),
+    heldRequests: () => sim.gate.heldNow(),
     stats: () => sim.stats(),
     credentials: sim.credentials,
   };

@@ -151,6 +151,11 @@ export interface SimulatorStats {
   liveChanges: number;
   /** Held requests answered because their hold ran out (maxHoldMs) rather than by release(). */
   holdsExpired: number;
+  /**
+   * refresh_token grants that presented a refresh token already exchanged (refused, and the pair
+   * it was rotated into revoked): a client must never send one, so tests expect 0.
+   */
+  refreshTokenReuses: number;
 }
 
 export type RoutingEndpointId = 'routing_attributes' | 'routing_attribute_values' | 'routing_instance_values';
@@ -242,8 +247,14 @@ export interface RunningSimulator {
   hold(options?: HoldOptions): void;
   /** Answers every held request and stops holding. */
   release(): void;
-  /** Resolves once a request is being held (at once if one is); rejects after timeoutMs (default 30 000). */
-  waitForHeld(timeoutMs?: number): Promise<HeldRequest>;
+  /**
+   * Resolves once `count` requests (default 1) are being held at the same time, at once if they are,
+   * with the oldest; rejects after timeoutMs (default 30 000). Several exports held together: pass
+   * their number.
+   */
+  waitForHeld(timeoutMs?: number, count?: number): Promise<HeldRequest>;
+  /** The requests held right now, oldest first (a request whose client gave up stays held until released). */
+  heldRequests(): HeldRequest[];
   stats(): SimulatorStats;
   credentials: { admin: AccountCredentials; agent: AccountCredentials };
 }
