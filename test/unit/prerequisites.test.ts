@@ -46,7 +46,7 @@ describe('prerequisites (scripts/prerequisites.mjs)', () => {
     const err = await p.ensurePrerequisites({ ...p.forTestSteps(p.TEST_STEPS), env, asRoot: false }).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof p.PrerequisiteError, `expected a PrerequisiteError, got ${String(err)}`);
     const lines = err.message.split('\n').map((l) => l.trim());
-    assert.ok(lines.includes('sudo apt-get update && sudo apt-get install -y python3 chromium gnome-keyring'), err.message);
+    assert.ok(lines.includes('sudo apt-get update && sudo apt-get install -y postgresql python3 chromium gnome-keyring'), err.message);
     assert.match(err.message, /gnome-keyring \(the Secret Service/);
   });
 
