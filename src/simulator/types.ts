@@ -75,6 +75,11 @@ export interface RateLimitOptions {
    * window last less than a minute. Default: whole seconds at timeScale 1, decimals when scaled.
    */
   wholeSecondResets?: boolean;
+  /**
+   * The windows' clock, in milliseconds (default real time). A test passes one it moves, so that a
+   * window ends when the test says rather than when the machine gets round to it.
+   */
+  clock?: () => number;
 }
 
 /** The account's own activity while the simulator runs (see src/simulator/live.ts). */
