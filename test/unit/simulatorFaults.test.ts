@@ -53,9 +53,12 @@ describe('simulator faults', function () {
     assert.deepEqual(JSON.parse(r.text), { detail: 'Rate limited by Zendesk edge protection', status: '429', title: 'Automated response' });
 
     sim.setFaults([{ kind: 'httpDateRetryAfter429', times: 1, retryAfter: 3 }]);
+    // 3 s after the simulator answered, to the second: bracketed by when the request left and came back.
+    const sentAt = Date.now();
     r = await get(PAGE);
+    const gotAt = Date.now();
     const when = Date.parse(r.headers.get('retry-after')!);
-    assert.ok(Number.isFinite(when) && when > Date.now() && when <= Date.now() + 4000, r.headers.get('retry-after')!);
+    assert.ok(Number.isFinite(when) && when > sentAt + 2000 && when <= gotAt + 3000, `${r.headers.get('retry-after')} for a request sent at ${new Date(sentAt).toISOString()}`);
 
     sim.setFaults([{ kind: 'decimalRetryAfter429', times: 1 }]);
     r = await get(PAGE);
