@@ -317,7 +317,7 @@ describe('engine export: rate limits and failures still give the exact record se
 });
 
 describe('engine export: cancellation, resume and reruns', function () {
-  this.timeout(20_000);
+  this.timeout(60_000);
 
   it('cancelled mid-run keeps a valid checkpoint; the resume completes exactly, no duplicates', async () => {
     // Routing pages hold 3000 events, so that stream needs more than two pages' worth.

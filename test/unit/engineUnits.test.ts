@@ -358,7 +358,7 @@ describe('engine: client error mapping on loopback', () => {
 });
 
 describe('engine: cursors that do not advance', function () {
-  this.timeout(10_000);
+  this.timeout(60_000);
   let srv: Awaited<ReturnType<typeof serve>> | undefined;
   let dir = '';
   beforeEach(async () => { dir = await fs.mkdtemp(path.join(os.tmpdir(), 'zdx-stuck-')); });
@@ -435,7 +435,7 @@ describe('engine: cursors that do not advance', function () {
 });
 
 describe('engine: pacing when Zendesk sends no family header', function () {
-  this.timeout(20_000);
+  this.timeout(60_000);
   let srv: Awaited<ReturnType<typeof serve>> | undefined;
   let dir = '';
   beforeEach(async () => { dir = await fs.mkdtemp(path.join(os.tmpdir(), 'zdx-pace-')); });

@@ -570,7 +570,7 @@ describe('engine server over stdio', function () {
 });
 
 describe('engine server over IPC', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
 
   it('initializes and answers custom requests over node IPC (how the language client starts it)', async () => {
     const child = fork(path.join(REPO, 'src/server/main.ts'), ['--node-ipc'], { execArgv: ['--import', 'tsx'], cwd: REPO, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
