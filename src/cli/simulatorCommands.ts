@@ -38,6 +38,17 @@ export async function simulateCommand(flags: SimulateFlags, io: IO): Promise<num
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`Port ${port} is in use; pick another with --port N (0 picks a free one).`);
     throw err;
   });
+  // Ctrl-C is handled before the banner says to press it: a SIGINT the moment the banner appears
+  // (a script that waits for it, a person quick on the keys) must stop the simulator, not kill it.
+  const stopped = new Promise<void>((resolveStop) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolveStop();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
   const admin = sim.credentials.admin;
   const agent = sim.credentials.agent;
   // These are the simulator's fixed demo accounts, not secrets: printing them is the point.
@@ -52,15 +63,7 @@ export async function simulateCommand(flags: SimulateFlags, io: IO): Promise<num
     `  ZENDESK_EMAIL=${admin.email} ZENDESK_API_TOKEN=${admin.token} zdx export tickets --url ${sim.url} --out tickets.jsonl`,
     'Press Ctrl-C to stop.',
   ].join('\n'));
-  await new Promise<void>((resolveStop) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolveStop();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await stopped;
   await sim.close();
   io.err('Simulator stopped.');
   return EXIT_OK;

@@ -170,11 +170,11 @@ export class EngineClient implements vscode.Disposable {
    * GetCredentials: a secret goes only to the origin it was stored for, unless the person agrees
    * (hostBinding.ts); the connection in the request is where the engine will send it.
    */
-  private async credentialsFor({ connection, reason }: GetCredentialsParams): Promise<GetCredentialsResult> {
+  private async credentialsFor({ connection, reason, rejected }: GetCredentialsParams): Promise<GetCredentialsResult> {
     const pasted = (): Promise<GetCredentialsResult> => releaseToken(this.connections, connection);
     // OAuth: the provider's access token (refreshed ahead of expiry or after a 401), else a pasted token.
     if (this.auth && !(connection.auth === 'apiToken' && isLoopbackUrl(connection.baseUrl))) {
-      return this.auth.secretFor(connection, reason, pasted);
+      return this.auth.secretFor(connection, reason, pasted, rejected);
     }
     if (reason === 'refresh') return null;
     return pasted();

@@ -72,7 +72,10 @@ export function activate(context: vscode.ExtensionContext): ZendeskExportApi {
   // Until the views know what they show (npm start's demo connection, the workspace's query files),
   // their welcome text says they are loading rather than offering to add what already exists.
   void Promise.allSettled([simulator.adoptFromEnvironment(), findQueryFiles()])
-    .then(() => vscode.commands.executeCommand('setContext', 'zendesk.ready', true));
+    .then(() => {
+      connectionsTree.markLoaded();
+      return vscode.commands.executeCommand('setContext', 'zendesk.ready', true);
+    });
   void openWalkthroughOnFirstStart(context, log);
 
   const activationMs = Math.round((performance.now() - started) * 10) / 10;

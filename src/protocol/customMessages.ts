@@ -312,6 +312,12 @@ export interface GetCredentialsParams {
    * (refresh token) and answer with the new one, or null.
    */
   reason: 'export' | 'testConnection' | 'refresh';
+  /**
+   * With 'refresh': tokenFingerprint() of the token that was rejected. When the client's current
+   * token is another one (renewed meanwhile, e.g. for another export), it answers with that one
+   * instead of refreshing again: Zendesk rotates refresh tokens, so each may be used only once.
+   */
+  rejected?: string;
 }
 
 /**

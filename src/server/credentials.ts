@@ -1,7 +1,7 @@
 // Secrets are asked of the client when a session needs them (GetCredentials) and live only in the
 // engine's Credentials for that session; an OAuth token is renewed by asking again after a 401.
 import { ExportError } from '../engine/errors';
-import type { Credentials } from '../engine/zendesk';
+import { tokenFingerprint, type Credentials } from '../engine/zendesk';
 import type { ConnectionRef, GetCredentialsParams, GetCredentialsResult } from '../protocol/customMessages';
 import { ServerFailure } from './failures';
 
@@ -17,8 +17,8 @@ export async function credentialsFor(ref: ConnectionRef, reason: 'export' | 'tes
     return {
       kind: 'oauth',
       accessToken: answer.secret,
-      refresh: async () => {
-        const renewed = await ask({ connection: ref, reason: 'refresh' });
+      refresh: async (rejected) => {
+        const renewed = await ask({ connection: ref, reason: 'refresh', rejected: tokenFingerprint(rejected) });
         if (renewed && 'refused' in renewed) throw new ExportError('auth', renewed.refused);
         if (!renewed?.secret) throw new ExportError('auth', `Zendesk rejected the OAuth token of "${ref.name}" and it couldn't be refreshed; sign in again.`);
         return renewed.secret;

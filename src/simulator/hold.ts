@@ -21,7 +21,8 @@ interface Held extends HeldRequest {
 export class HoldGate {
   private holding: Holding | null = null;
   private readonly held = new Set<Held>();
-  private readonly waiters = new Set<(h: HeldRequest) => void>();
+  /** Called whenever a request starts being held. */
+  private readonly waiters = new Set<() => void>();
   /** Held requests that went on because their hold ran out. */
   expired = 0;
 
@@ -66,23 +67,32 @@ export class HoldGate {
         },
       };
       this.held.add(h);
-      const info: HeldRequest = { url: h.url, passedBefore: h.passedBefore };
-      for (const w of [...this.waiters]) w(info);
+      for (const w of [...this.waiters]) w();
     });
   }
 
-  waitForHeld(timeoutMs = DEFAULT_WAIT_MS): Promise<HeldRequest> {
-    const now = [...this.held][0];
-    if (now) return Promise.resolve({ url: now.url, passedBefore: now.passedBefore });
+  /** The requests held now, oldest first. */
+  heldNow(): HeldRequest[] {
+    return [...this.held].map((h) => ({ url: h.url, passedBefore: h.passedBefore }));
+  }
+
+  /** The oldest held request once `count` are held at the same time (at once if they are). */
+  waitForHeld(timeoutMs = DEFAULT_WAIT_MS, count = 1): Promise<HeldRequest> {
+    if (!(Number.isInteger(count) && count >= 1)) return Promise.reject(new Error(`waitForHeld(): count must be a whole number, 1 or more (got ${String(count)}).`));
+    if (this.held.size >= count) return Promise.resolve(this.heldNow()[0]);
     return new Promise<HeldRequest>((resolve, reject) => {
-      const done = (h: HeldRequest): void => {
+      const done = (): void => {
+        if (this.held.size < count) return;
         clearTimeout(timer);
         this.waiters.delete(done);
-        resolve(h);
+        resolve(this.heldNow()[0]);
       };
       const timer = setTimeout(() => {
         this.waiters.delete(done);
-        reject(new Error(`No export request was held within ${timeoutMs} ms: did the export reach the hold (afterPages, path)?`));
+        const now = this.held.size;
+        reject(new Error(count === 1
+          ? `No export request was held within ${timeoutMs} ms: did the export reach the hold (afterPages, path)?`
+          : `${now} of ${count} export requests were held within ${timeoutMs} ms: did every export reach the hold (afterPages, path)?`));
       }, timeoutMs);
       this.waiters.add(done);
     });

@@ -2,7 +2,12 @@
 // (GET /oauth/authorizations/new), the token endpoint (POST /oauth/tokens: authorization_code with
 // PKCE S256, rotating refresh_token, client_credentials) and revocation
 // (DELETE /api/v2/oauth/tokens/current). Access tokens it issues expire; expired or revoked ones
-// get a 401, and a token without the `read` scope gets a 403 on incremental paths.
+// get a 401, and a token without the `read` scope gets a 403 on incremental paths. A refresh
+// deletes the previous access and refresh tokens (Zendesk's announcement of the refresh grant,
+// support.zendesk.com 9182123625370); presenting a rotated refresh token again is refused with
+// invalid_grant, counted (stats().refreshTokenReuses), and revokes the pair it was rotated into:
+// the strict reading of RFC 9700 §4.14.2, so a client that spends a refresh token twice fails
+// visibly here rather than only sometimes at Zendesk.
 import { createHash, randomBytes } from 'node:crypto';
 import type http from 'node:http';
 
@@ -53,7 +58,8 @@ interface RefreshGrant {
   scopes: string[];
   expiresAt: number;
   accessToken: string;
-  used: boolean;
+  /** The sign-in this pair descends from (one per authorization code). */
+  family: number;
 }
 
 const INVALID_TOKEN_BODY = {
@@ -66,6 +72,11 @@ export class OAuthServer {
   private readonly codes = new Map<string, CodeGrant>();
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly refreshTokens = new Map<string, RefreshGrant>();
+  /** Refresh tokens already exchanged, by the family they belonged to. */
+  private readonly rotated = new Map<string, number>();
+  private families = 0;
+  /** Refresh grants that presented an already rotated refresh token. */
+  refreshTokenReuses = 0;
   private readonly now: () => number;
   private readonly accessTtl: number;
   private readonly refreshTtl: number;
@@ -256,25 +267,31 @@ export class OAuthServer {
         } else if (p.client_secret === undefined) {
           return oauthError(res, 401, 'invalid_client', 'Confidential clients must authenticate with their secret or use PKCE.');
         }
-        return this.issue(res, client.id, grant.scopes, true);
+        return this.issue(res, client.id, grant.scopes, ++this.families);
       }
       case 'refresh_token': {
-        const grant = this.refreshTokens.get(p.refresh_token ?? '');
-        if (!grant || grant.used || grant.clientId !== client.id || now >= grant.expiresAt) {
+        const presented = p.refresh_token ?? '';
+        const reused = this.rotated.get(presented);
+        if (reused !== undefined) {
+          this.refreshTokenReuses++;
+          this.revokeFamily(reused);
+        }
+        const grant = this.refreshTokens.get(presented);
+        if (!grant || grant.clientId !== client.id || now >= grant.expiresAt) {
           return oauthError(res, 400, 'invalid_grant', 'The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.');
         }
         // Rotation: the old pair stops working as soon as the new one is issued.
-        grant.used = true;
-        this.refreshTokens.delete(p.refresh_token);
+        this.refreshTokens.delete(presented);
+        this.rotated.set(presented, grant.family);
         this.revoke(grant.accessToken);
-        return this.issue(res, client.id, grant.scopes, true);
+        return this.issue(res, client.id, grant.scopes, grant.family);
       }
       case 'client_credentials': {
         if (!client.secret) return oauthError(res, 400, 'unauthorized_client', 'The client is not authorized to use this grant type: public clients cannot use client_credentials.');
         if (p.client_secret !== client.secret) return oauthError(res, 401, 'invalid_client', 'Client authentication failed.');
         const asked = (p.scope ?? '').split(/\s+/).filter(Boolean);
         const granted = asked.filter((s) => client.scopes.includes(s));
-        return this.issue(res, client.id, granted.length ? granted : [...client.scopes], false);
+        return this.issue(res, client.id, granted.length ? granted : [...client.scopes], null);
       }
       case undefined:
         return oauthError(res, 400, 'invalid_request', 'The request is missing a required parameter: grant_type.');
@@ -283,13 +300,23 @@ export class OAuthServer {
     }
   }
 
-  private issue(res: http.ServerResponse, clientId: string, scopes: string[], withRefresh: boolean): void {
+  /** Revokes the live pair of a sign-in (after its refresh token was presented twice). */
+  private revokeFamily(family: number): void {
+    for (const [refreshToken, grant] of [...this.refreshTokens]) {
+      if (grant.family !== family) continue;
+      this.refreshTokens.delete(refreshToken);
+      this.revoke(grant.accessToken);
+    }
+  }
+
+  /** A new access token; with `family` (a sign-in), a refresh token too. */
+  private issue(res: http.ServerResponse, clientId: string, scopes: string[], family: number | null): void {
     const now = this.now();
     const accessToken = `sim-oat-${randomBytes(20).toString('hex')}`;
-    const refreshToken = withRefresh ? `sim-ort-${randomBytes(20).toString('hex')}` : null;
+    const refreshToken = family !== null ? `sim-ort-${randomBytes(20).toString('hex')}` : null;
     this.tokens.set(accessToken, { clientId, scopes, expiresAt: now + this.accessTtl * 1000, refreshToken, revoked: false });
     this.accepted.add(accessToken);
-    if (refreshToken) this.refreshTokens.set(refreshToken, { clientId, scopes, expiresAt: now + this.refreshTtl * 1000, accessToken, used: false });
+    if (refreshToken && family !== null) this.refreshTokens.set(refreshToken, { clientId, scopes, expiresAt: now + this.refreshTtl * 1000, accessToken, family });
     sendJson(res, 200, {
       access_token: accessToken,
       token_type: 'bearer',

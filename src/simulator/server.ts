@@ -64,7 +64,7 @@ export class Simulator {
     this.data = new Dataset(opts.seed ?? 1, opts.counts, anchor);
     const pace = livePace(opts.live);
     this.live = pace === null ? null : new LiveActivity(this.data, pace, now);
-    this.limiter = new RateLimiter(opts.rateLimits);
+    this.limiter = new RateLimiter(opts.rateLimits, opts.rateLimits ? opts.rateLimits.clock : undefined);
     this.oauthAdmin = new Set([ADMIN.oauthToken, ...(opts.extraOAuthTokens ?? [])]);
     this.oauth = new OAuthServer(opts.oauth, this.oauthAdmin);
     this.faults.set(opts.faults ?? []);
@@ -125,6 +125,7 @@ export class Simulator {
       requestLog: [...this.stat.requestLog],
       liveChanges: this.live?.changes ?? 0,
       holdsExpired: this.gate.expired,
+      refreshTokenReuses: this.oauth.refreshTokenReuses,
     };
   }
 
@@ -359,8 +360,9 @@ export class Simulator {
   }
 }
 
+/** Latency and the slow fault: a closed simulator's sleeping requests don't keep the process alive. */
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** The foreignNextPage fault: every follow-up URL in the body moves to another origin. */
@@ -435,7 +437,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     release: () => {
       sim.gate.release();
     },
-    waitForHeld: (timeoutMs) => sim.gate.waitForHeld(timeoutMs),
+    waitForHeld: (timeoutMs, count) => sim.gate.waitForHeld(timeoutMs, count),
+    heldRequests: () => sim.gate.heldNow(),
     stats: () => sim.stats(),
     credentials: sim.credentials,
   };

@@ -75,6 +75,11 @@ export interface RateLimitOptions {
    * window last less than a minute. Default: whole seconds at timeScale 1, decimals when scaled.
    */
   wholeSecondResets?: boolean;
+  /**
+   * The windows' clock, in milliseconds (default real time). A test passes one it moves, so that a
+   * window ends when the test says rather than when the machine gets round to it.
+   */
+  clock?: () => number;
 }
 
 /** The account's own activity while the simulator runs (see src/simulator/live.ts). */
@@ -151,6 +156,11 @@ export interface SimulatorStats {
   liveChanges: number;
   /** Held requests answered because their hold ran out (maxHoldMs) rather than by release(). */
   holdsExpired: number;
+  /**
+   * refresh_token grants that presented a refresh token already exchanged (refused, and the pair
+   * it was rotated into revoked): a client must never send one, so tests expect 0.
+   */
+  refreshTokenReuses: number;
 }
 
 export type RoutingEndpointId = 'routing_attributes' | 'routing_attribute_values' | 'routing_instance_values';
@@ -242,8 +252,14 @@ export interface RunningSimulator {
   hold(options?: HoldOptions): void;
   /** Answers every held request and stops holding. */
   release(): void;
-  /** Resolves once a request is being held (at once if one is); rejects after timeoutMs (default 30 000). */
-  waitForHeld(timeoutMs?: number): Promise<HeldRequest>;
+  /**
+   * Resolves once `count` requests (default 1) are being held at the same time, at once if they are,
+   * with the oldest; rejects after timeoutMs (default 30 000). Several exports held together: pass
+   * their number.
+   */
+  waitForHeld(timeoutMs?: number, count?: number): Promise<HeldRequest>;
+  /** The requests held right now, oldest first (a request whose client gave up stays held until released). */
+  heldRequests(): HeldRequest[];
   stats(): SimulatorStats;
   credentials: { admin: AccountCredentials; agent: AccountCredentials };
 }

@@ -11,7 +11,8 @@ import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
 import { hostileZendesk, json, type HostileZendesk } from '../support/hostileZendesk';
 import { REPO_ROOT, makeWorkspace, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
-import { openZendeskSidebar, until, viewRows } from '../support/workbenchUi';
+import { until } from '../support/until';
+import { openZendeskSidebar, viewRows } from '../support/workbenchUi';
 
 const CONNECTION = 'Demo (simulator)';
 

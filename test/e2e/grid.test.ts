@@ -10,29 +10,11 @@ import { join } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
+import { until } from '../support/until';
 import { REPO_ROOT, makeWorkspace, notificationTexts, runCommand, screenshot, waitForNotification, waitForWorkbench, webviewFrame, withWorkbench } from '../support/vscode';
 
 type Rec = Record<string, unknown>;
 const XSS = '<img src=x onerror=alert(1)>';
-
-/** Polls `probe` until it returns a value; on timeout the error adds what `found()` reports (what was there instead). */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, found?: () => Promise<string> | string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false && v !== null) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const seen = found ? await Promise.resolve().then(found).catch((err: unknown) => `(could not describe: ${String(err)})`) : '';
-      throw new Error(`Timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}${seen ? `; found: ${seen}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** The last lines of the extension's output channel log (it has the engine server's lines), for failure messages. */
 function extensionLogTail(userDataDir: string, lines = 15): string {
@@ -79,6 +61,18 @@ async function columnTexts(frame: FrameLocator, col: string, n: number): Promise
   return out;
 }
 
+/**
+ * Waits until the first rows of a column show `expected` (AG Grid paints rows after the count
+ * changes, so a cell may still be empty when the count is right); fails naming what it showed.
+ */
+async function columnShows(frame: FrameLocator, col: string, expected: string[], timeoutMs = 30_000): Promise<void> {
+  let shown: string[] = [];
+  await until(`the ${col} column to show ${JSON.stringify(expected)}`, async () => {
+    shown = await columnTexts(frame, col, expected.length);
+    return JSON.stringify(shown) === JSON.stringify(expected);
+  }, { timeoutMs, found: () => JSON.stringify(shown) });
+}
+
 async function rowCount(frame: FrameLocator): Promise<{ shown: number; file: number }> {
   const t = await frame.locator('#row-count').innerText();
   const m = /^([\d,]+) of ([\d,]+) records$/.exec(t) ?? /^([\d,]+) records$/.exec(t);
@@ -89,19 +83,19 @@ async function rowCount(frame: FrameLocator): Promise<{ shown: number; file: num
 /** Opens a workspace file in the editor through Quick Open (retried: file search needs a moment after start). */
 async function quickOpen(page: Page, name: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
-  await until(`"${name}" in Quick Open`, async () => {
+  // The list filters as it is typed: Enter only once the row with the name is the focused one.
+  const focused = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).first();
+  await until(`"${name}" focused in Quick Open`, async () => {
     if (!(await input.isVisible())) {
       await page.locator('.monaco-workbench').focus().catch(() => undefined);
       await page.keyboard.press('Control+P');
       await input.waitFor({ state: 'visible', timeout: 5000 });
     }
-    await input.fill(name);
-    if (await row.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) return true;
+    if ((await input.inputValue()) !== name) await input.fill(name);
+    if (await focused.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) return true;
     await page.keyboard.press('Escape');
     return false;
   }, 60_000);
-  await page.waitForTimeout(300);
   await page.keyboard.press('Enter');
   await input.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
 }
@@ -116,8 +110,8 @@ describe('Results grid in the real workbench', function () {
 
   before(async () => {
     execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
-    // Slow pages (latency) and real rate limits 30x faster: the run lasts long enough to watch.
-    sim = await startSimulator({ port: 0, seed: 23, counts: { tickets: 3000 }, rateLimits: { timeScale: 30 }, latencyMs: 900 });
+    // Real rate limits 30x faster; the test holds the export (sim.hold) where it must watch it run.
+    sim = await startSimulator({ port: 0, seed: 23, counts: { tickets: 3000 }, rateLimits: { timeScale: 30 } });
   });
 
   after(async () => {
@@ -155,13 +149,18 @@ describe('Results grid in the real workbench', function () {
           return (await rows.allInnerTexts()).some((t) => t.includes('Demo (simulator)'));
         }, 90_000);
         await quickOpen(page, 'grid-tickets.zdquery.json');
+        // The export stops after two pages, inside the simulator, until the test has looked.
+        sim.hold({ afterPages: 2, path: '/tickets/cursor', maxHoldMs: 300_000 });
         await runCommand(page, 'Zendesk: Run Query');
         // A quick pick may ask which query when the editor isn't focused; the only one is first.
-        await page.waitForTimeout(500);
-        if (await page.locator('.quick-input-widget input').isVisible()) await page.keyboard.press('Enter');
+        const pick = page.locator('.quick-input-widget input[placeholder="Run which saved query?"]');
+        await until('the export to reach its third page (or the query pick to answer)', async () => {
+          if (await pick.isVisible()) await page.keyboard.press('Enter');
+          return sim.heldRequests().length > 0;
+        }, 60_000);
 
         // While it runs: Runs view, the run's context menu, "Open in Grid".
-        await until('the first page in the output', async () => existsSync(output) && readFileSync(output, 'utf8').includes('\n'), 60_000);
+        await until('the two pages in the output', async () => existsSync(output) && readFileSync(output, 'utf8').split('\n').length > 200, 60_000);
         const run = page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header', { hasText: 'Runs' }) }).locator('.monaco-list-row', { hasText: 'Grid tickets' }).first();
         await run.click({ button: 'right', timeout: 30_000 });
         const openItem = page.locator('.context-view .action-item', { hasText: 'Open in Grid' }).first();
@@ -170,19 +169,25 @@ describe('Results grid in the real workbench', function () {
         const frame = grid(page);
         await frame.locator('#row-count').waitFor({ state: 'visible', timeout: 60_000 });
 
-        // Rows appear while the export still runs, and the count grows.
-        const first = await until('rows while exporting', async () => {
+        // Rows appear while the export still runs (held at its third page), and the count grows
+        // when two more pages are let through.
+        const first = await until('the two pages\' rows while exporting', async () => {
           const live = await frame.locator('#live-state').innerText();
           const c = await rowCount(frame);
-          return c.file > 0 && /exporting|waiting/.test(live) ? c.file : undefined;
-        }, 60_000);
+          return c.file === 200 && /exporting|waiting/.test(live) ? c.file : undefined;
+        }, { timeoutMs: 60_000, found: async () => `"${await frame.locator('#row-count').innerText().catch(() => '?')}", "${await frame.locator('#live-state').innerText().catch(() => '?')}"` });
         await frame.locator('.ag-row[row-index="0"] .ag-cell[col-id="id"]').waitFor({ timeout: 20_000 });
         await screenshot(page, 'grid-streaming');
-        const later = await until('more rows while exporting', async () => {
+        sim.release();
+        sim.hold({ afterPages: 2, path: '/tickets/cursor', maxHoldMs: 300_000 });
+        await sim.waitForHeld(60_000);
+        const later = await until('two more pages\' rows while exporting', async () => {
+          const live = await frame.locator('#live-state').innerText();
           const c = await rowCount(frame);
-          return c.file > first ? c.file : undefined;
+          return c.file === 500 && /exporting|waiting/.test(live) ? c.file : undefined;
         }, 60_000);
         assert.ok(later > first);
+        sim.release();
         const finishedNote = await waitForNotification(page, /Exported [\d,]+ new records from "Grid tickets"/, 180_000).catch(() => '');
         const records = readJsonl(output);
         await until('every record in the grid', async () => (await rowCount(frame)).file === records.length && /finished/.test(await frame.locator('#live-state').innerText()), 60_000);
@@ -199,17 +204,16 @@ describe('Results grid in the real workbench', function () {
             return x < y ? -1 : x > y ? 1 : a.i - b.i;
           })
           .map((x) => String(x.r.id));
-        await until('sorted rows', async () => JSON.stringify(await columnTexts(frame, 'id', 8)) === JSON.stringify(bySubject.slice(0, 8)), 30_000);
+        await columnShows(frame, 'id', bySubject.slice(0, 8));
         await screenshot(page, 'grid-sorted');
 
         // Filter status contains "solved" (floating filter): only solved tickets, as many as the file has.
         await frame.locator(`.ag-floating-filter[col-id="status"] input`).fill('solved');
         const solved = records.filter((r) => String(r.status).toLowerCase().includes('solved'));
         await until('the filtered count', async () => (await rowCount(frame)).shown === solved.length, 30_000);
-        const statuses = await columnTexts(frame, 'status', Math.min(8, solved.length));
-        assert.ok(statuses.every((s) => s === 'solved'), statuses.join());
+        await columnShows(frame, 'status', Array(Math.min(8, solved.length)).fill('solved'));
         const solvedBySubject = bySubject.filter((id) => solved.some((r) => String(r.id) === id));
-        assert.deepEqual(await columnTexts(frame, 'id', Math.min(5, solved.length)), solvedBySubject.slice(0, 5));
+        await columnShows(frame, 'id', solvedBySubject.slice(0, Math.min(5, solved.length)));
         await screenshot(page, 'grid-filtered');
 
         // The record pane shows the clicked row's record as formatted JSON.
@@ -261,17 +265,18 @@ describe('Results grid in the real workbench', function () {
         // typed meanwhile, and Enter then saves there. So wait for the proposal before typing; Enter may
         // still be swallowed while it completes the path: press it until the dialog closes.
         const proposed = join(workspace, 'out', 'tickets-view.jsonl');
-        await until('the save dialog to propose out/tickets-view.jsonl', async () => ((await input.inputValue()) === proposed ? true : undefined), 15_000, async () => `the dialog shows "${await input.inputValue()}"`);
+        await until('the save dialog to propose out/tickets-view.jsonl', async () => ((await input.inputValue()) === proposed ? true : undefined), { timeoutMs: 15_000, found: async () => `the dialog shows "${await input.inputValue()}"` });
         await input.fill(target);
         await until('the typed path', async () => ((await input.inputValue()) === target ? true : undefined), 10_000);
         // What the dialog held at each Enter: the failure message shows which path it accepted.
         const accepted: string[] = [];
-        for (let attempt = 0; attempt < 5 && (await input.isVisible()); attempt++) {
+        await until('the save dialog to close', async () => {
+          if (!(await input.isVisible())) return true;
           accepted.push(await input.inputValue().catch(() => '(closed)'));
           await page.keyboard.press('Enter');
-          await page.waitForTimeout(1_000);
-        }
-        await until('the exported view', async () => existsSync(target) && readJsonl(target).length === solved.length, 30_000, async () => {
+          return false;
+        }, { timeoutMs: 30_000, intervalMs: 1_000, found: () => `dialog value at each Enter: ${JSON.stringify(accepted)}` });
+        await until('the exported view', async () => existsSync(target) && readJsonl(target).length === solved.length, { timeoutMs: 30_000, found: async () => {
           const outDir = join(workspace, 'out');
           const others = readdirSync(outDir).filter((n) => n.endsWith('.jsonl') && n !== 'tickets.jsonl' && join(outDir, n) !== target);
           const gridError = (await frame.locator('#error').innerText({ timeout: 2000 }).catch(() => '')).trim();
@@ -284,7 +289,7 @@ describe('Results grid in the real workbench', function () {
             `notifications: ${JSON.stringify(notes)}`,
             `extension log:\n${extensionLogTail(server.userDataDir)}`,
           ].join('\n');
-        });
+        } });
         assert.deepEqual(readJsonl(target).map((r) => String(r.id)), solvedBySubject);
         assert.deepEqual(dialogs, []);
       });
@@ -323,8 +328,7 @@ describe('Results grid in the real workbench', function () {
 
         const frame = grid(page);
         await until('three rows', async () => (await rowCount(frame)).file === 3, 60_000);
-        const subjects = await columnTexts(frame, 'subject', 3);
-        assert.deepEqual(subjects, records.map((r) => r.subject));
+        await columnShows(frame, 'subject', records.map((r) => String(r.subject)));
         // The payload is text: no element was created from it, nothing ran.
         assert.equal(await frame.locator('.ag-root img, .ag-root svg[onload], .ag-root script').count(), 0);
         await frame.locator('.ag-row[row-index="0"] .ag-cell[col-id="subject"]').click();
@@ -339,7 +343,7 @@ describe('Results grid in the real workbench', function () {
         // Column chooser: add a nested field, freeze (pin) the subject column.
         await frame.locator('#columns').click();
         await frame.locator('vscode-checkbox[data-column="via.channel"]').click();
-        await until('the via.channel column', async () => JSON.stringify(await columnTexts(frame, 'via.channel', 3)) === JSON.stringify(['web', 'email', 'api']), 20_000);
+        await columnShows(frame, 'via.channel', ['web', 'email', 'api']);
         await frame.locator('[data-pin="subject"]').click();
         await frame.locator('.ag-grid-pinned-left-cells [col-id="subject"]').first().waitFor({ timeout: 10_000 });
         await frame.locator('#chooser-close').click();
@@ -347,20 +351,23 @@ describe('Results grid in the real workbench', function () {
 
         // Filter through the floating filter, then reload the window: the serializer restores the grid with its filter.
         await frame.locator(`.ag-floating-filter[col-id="status"] input`).fill('solv');
+        // The grid saves its state (vscode.setState) when the filter changes, before it asks for the
+        // filtered rows, over the same channel: once the count shows them, the state is with the workbench.
         await until('the filtered view', async () => (await rowCount(frame)).shown === 1, 20_000);
-        await page.waitForTimeout(800);
         // Reload through the workbench (its shutdown saves the editors' state, as a person's reload does).
+        const reloaded = page.waitForEvent('load', { timeout: 60_000 });
         await runCommand(page, 'Developer: Reload Window');
-        await page.waitForTimeout(2000);
+        await reloaded;
         await waitForWorkbench(page);
         const restored = grid(page);
         await until('the restored grid', async () => {
           const c = await rowCount(restored);
           return c.file === 3 && c.shown === 1 ? true : undefined;
         }, 60_000);
-        assert.deepEqual(await columnTexts(restored, 'subject', 1), ['plain subject']);
-        assert.deepEqual(await columnTexts(restored, 'via.channel', 1), ['email']);
-        assert.equal(await restored.locator('.ag-grid-pinned-left-cells [col-id="subject"]').count() > 0, true, 'subject still frozen');
+        await columnShows(restored, 'subject', ['plain subject']);
+        await columnShows(restored, 'via.channel', ['email']);
+        // Still frozen (pinned) after the reload.
+        await restored.locator('.ag-grid-pinned-left-cells [col-id="subject"]').first().waitFor({ timeout: 30_000 });
         await screenshot(page, 'grid-restored-after-reload');
         assert.deepEqual(dialogs, []);
       });

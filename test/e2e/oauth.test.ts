@@ -14,7 +14,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { EPOCH, startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
 import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
-import { until } from '../support/workbenchUi';
+import { until } from '../support/until';
 
 /** The Accounts menu's entries (opens and closes the menu; with `shot`, a screenshot of it open). */
 async function accountsMenu(page: Page, shot?: string): Promise<string> {
@@ -73,12 +73,14 @@ async function refused(port: number): Promise<boolean> {
 describe('OAuth sign-in in the real workbench', function () {
   this.timeout(600_000);
   let sim: RunningSimulator;
+  /** The simulator's OAuth clock runs this far ahead: moving it expires every token at a moment the test picks. */
+  let skewMs = 0;
 
   before(async () => {
     execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
-    // Access tokens live 4 s and a page takes ≥ 250 ms: the export outlives its first token, so the
-    // extension must refresh (ahead of expiry, or when the server asks after a 401).
-    sim = await startSimulator({ seed: 21, counts: { tickets: 300 }, rateLimits: false, latencyMs: 250, oauth: { accessTokenTtlSeconds: 4 } });
+    // Tokens expire when the test moves the OAuth clock, while it holds the export: the export
+    // outlives two tokens on any machine, so the extension must refresh when the server asks after a 401.
+    sim = await startSimulator({ seed: 21, counts: { tickets: 300 }, rateLimits: false, oauth: { now: () => Date.now() + skewMs } });
   });
   after(async () => {
     await sim?.close();
@@ -111,8 +113,16 @@ describe('OAuth sign-in in the real workbench', function () {
         assert.equal(tokenRequests[0].status, 200);
 
         // Export: the server asks the extension for credentials; only a live OAuth token can pass.
+        // Twice, with the export held, every token expires: one refresh each time, through the provider.
         await page.keyboard.press('Escape');
+        sim.hold({ afterPages: 3, path: '/tickets/cursor', maxHoldMs: 300_000 });
         await runCommand(page, 'Zendesk: Run Query');
+        for (let expiry = 1; expiry <= 2; expiry++) {
+          await sim.waitForHeld(120_000);
+          skewMs += 2 * 3600_000;
+          sim.release();
+          if (expiry === 1) sim.hold({ afterPages: 3, path: '/tickets/cursor', maxHoldMs: 300_000 });
+        }
         const done = await waitForNotification(page, /Exported [\d,]+ new records from "OAuth tickets"/, 120_000);
         const expected = sim.expected('tickets/cursor', { startTime: EPOCH });
         assert.ok(done.includes(`${expected.length.toLocaleString('en-US')} new records`), done);
@@ -123,7 +133,9 @@ describe('OAuth sign-in in the real workbench', function () {
         const pages = log.filter((l) => l.url.startsWith('/api/v2/incremental') && l.status === 200);
         assert.ok(pages.length >= 15 && pages.every((l) => l.authorization), `${pages.length} pages`);
         const grants = log.filter((l) => l.url === '/oauth/tokens');
-        assert.ok(grants.length >= 2 && grants.every((l) => l.status === 200), `the token was never refreshed: ${JSON.stringify(grants)}`);
+        assert.deepEqual(grants.map((l) => l.status), [200, 200, 200], 'the sign-in, then one refresh per expiry');
+        assert.equal(sim.stats().refreshTokenReuses, 0, 'no refresh token was presented twice');
+        assert.equal(sim.stats().byStatus[401], 2, 'the export was refused once per expiry');
 
         // Sign out: revoked at Zendesk, gone from the Accounts menu.
         await runCommand(page, 'Zendesk: Sign Out');

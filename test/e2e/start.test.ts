@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, REPO_ROOT, screenshot } from '../support/vscode';
-import { openZendeskSidebar, until, viewRows } from '../support/workbenchUi';
+import { until } from '../support/until';
+import { openZendeskSidebar, viewRows } from '../support/workbenchUi';
 
 /** Command lines of the processes still running whose command line mentions `text`. */
 function processesMentioning(text: string): string[] {

@@ -5,14 +5,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { endpointById } from '../../src/engine/zendesk';
 import type { Checkpoint } from '../../src/engine/export';
 import type { ExportFinishedParams, SessionInfo } from '../../src/protocol/customMessages';
 import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
 import type { ZendeskExportApi } from '../../src/extension/extension';
+import { until } from '../support/until';
+import { versionKeys } from '../support/versions';
 
 const EXTENSION_ID = 'zdx.zendesk-export-workbench';
 const CONNECTION = 'Integration simulator';
@@ -29,16 +31,6 @@ async function api(): Promise<ZendeskExportApi> {
   return ext.activate();
 }
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function writeQuery(name: string, body: Record<string, unknown>): Promise<vscode.Uri> {
   const file = path.join(workspaceDir(), `${name}.zdquery.json`);
   await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
@@ -53,23 +45,23 @@ function lines(file: string, bytes?: number): Record<string, unknown>[] {
 
 /** "id:ts" of every record version, the unit the simulator's oracle speaks in. */
 function versions(records: Record<string, unknown>[], endpointId: string): string[] {
-  const field = endpointById(endpointId)?.timestampField;
-  assert.ok(field, `no timestamp field for ${endpointId}`);
-  return records.map((r) => {
-    const ts = r[field];
-    return `${String(r.id)}:${typeof ts === 'string' ? Math.floor(Date.parse(ts) / 1000) : String(ts)}`;
-  });
+  return versionKeys(records, endpointId, ':');
 }
 
 function expectedVersions(sim: RunningSimulator, endpointId: string): string[] {
   return sim.expected(endpointId, { startTime: 0 }).map((e) => `${e.id}:${e.ts}`);
 }
 
-/** Runs a command that starts an export; resolves with the session once it has written `pages` pages. */
-async function startAndWaitForPages(ext: ZendeskExportApi, command: string, uri: vscode.Uri, args: unknown[], pages: number): Promise<{ session: SessionInfo; done: Thenable<ExportFinishedParams | undefined> }> {
+/**
+ * Runs a command that starts an export, held by the simulator after `pages` pages; resolves with the
+ * running session once it has written them. The caller ends the hold with sim.release().
+ */
+async function startAndHoldAfter(sim: RunningSimulator, ext: ZendeskExportApi, command: string, uri: vscode.Uri, args: unknown[], pages: number): Promise<{ session: SessionInfo; done: Thenable<ExportFinishedParams | undefined> }> {
+  sim.hold({ afterPages: pages, path: '/tickets/cursor', maxHoldMs: 120_000 });
   const done = vscode.commands.executeCommand<ExportFinishedParams | undefined>(command, uri, ...args);
+  await sim.waitForHeld(60_000);
   const session = await until(`${pages} pages of ${path.basename(uri.fsPath)}`, () =>
-    ext.sessions.list().find((s) => s.queryUri === uri.toString() && s.status === 'running' && s.counts.pages >= pages), 60_000);
+    ext.sessions.list().find((s) => s.queryUri === uri.toString() && s.status === 'running' && s.counts.pages === pages), 60_000);
   return { session, done };
 }
 
@@ -117,8 +109,8 @@ describe('Zendesk Export extension (in the real extension host)', () => {
 
   before(async function () {
     this.timeout(120_000);
-    // Latency makes a 40-page export last long enough to cancel or kill it in the middle.
-    sim = await startSimulator({ port: 0, seed: 7, counts: { tickets: 4000, users: 300 }, rateLimits: false, latencyMs: 40 });
+    // Exports the tests interrupt are held by the simulator (sim.hold) where the test acts.
+    sim = await startSimulator({ port: 0, seed: 7, counts: { tickets: 4000, users: 300 }, rateLimits: false });
     const ext = await api();
     await until('the engine to start', () => ext.engine.isRunning, 60_000);
   });
@@ -127,10 +119,13 @@ describe('Zendesk Export extension (in the real extension host)', () => {
     await sim?.close();
   });
 
-  it('activates fast and registers every contributed command', async () => {
+  it('activates without waiting for anything and registers every contributed command', async () => {
     const ext = await api();
     console.log(`[figures] activation: ${ext.activationMs} ms`);
-    assert.ok(ext.activationMs < 1000, `activation took ${ext.activationMs} ms`);
+    // activate() is synchronous: the engine, the demo simulator and the query scan start in the
+    // background. This bound catches a wait slipped into it (a process start, a network call), not
+    // a slow machine: the figure above is the measurement.
+    assert.ok(ext.activationMs < 10_000, `activation took ${ext.activationMs} ms`);
     const contributed = (vscode.extensions.getExtension(EXTENSION_ID)?.packageJSON as { contributes: { commands: { command: string }[] } }).contributes.commands.map((c) => c.command);
     const registered = new Set(await vscode.commands.getCommands(true));
     const missing = contributed.filter((c) => !registered.has(c));
@@ -189,9 +184,10 @@ describe('Zendesk Export extension (in the real extension host)', () => {
     this.timeout(180_000);
     const ext = await api();
     const uri = await writeQuery('cancel-me', { name: 'Cancel me', connection: CONNECTION, resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: 100 } });
-    const { session, done } = await startAndWaitForPages(ext, 'zendesk.runQuery', uri, [{ fresh: true }], 3);
+    const { session, done } = await startAndHoldAfter(sim, ext, 'zendesk.runQuery', uri, [{ fresh: true }], 3);
     assert.equal(await vscode.commands.executeCommand('zendesk.cancelExport', session.sessionId), true);
     const cancelled = await done;
+    sim.release();
     assert.equal(cancelled?.status, 'cancelled');
 
     const cp = JSON.parse(readFileSync(cancelled.checkpointPath, 'utf8')) as Checkpoint;
@@ -216,11 +212,12 @@ describe('Zendesk Export extension (in the real extension host)', () => {
     this.timeout(180_000);
     const ext = await api();
     const uri = await writeQuery('kill-engine', { name: 'Kill engine', connection: CONNECTION, resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: 100 } });
-    const { done } = await startAndWaitForPages(ext, 'zendesk.runQuery', uri, [{ fresh: true }], 2);
+    const { done } = await startAndHoldAfter(sim, ext, 'zendesk.runQuery', uri, [{ fresh: true }], 2);
     const pids = enginePids();
     assert.equal(pids.length, 1, `engine processes: ${pids.join(', ')}`);
     process.kill(pids[0], 'SIGKILL');
     const interrupted = await done;
+    sim.release();
     assert.equal(interrupted?.status, 'failed');
     await until('the engine to restart', () => {
       const now = enginePids();
@@ -359,12 +356,12 @@ describe('safe at the edges (in the real extension host)', () => {
     await vscode.workspace.getConfiguration('zendesk').update('export.maxWaitMinutes', 1, vscode.ConfigurationTarget.Global);
     try {
       const uri = await writeQuery('max-wait', { name: 'Max wait', connection: 'Limited simulator', resource: 'tickets', pagination: 'cursor', startTime: 0 });
-      const started = Date.now();
       const finished = await vscode.commands.executeCommand<ExportFinishedParams>('zendesk.runQuery', uri, { fresh: true });
       assert.equal(finished?.status, 'failed');
       assert.equal(finished.error?.code, 'rateLimited', JSON.stringify(finished.error));
       assert.match(finished.error.message, /^Zendesk asked to wait until \d{4}-\S+Z \(10 min\), longer than the 60 s an export waits at most; resume after that time/);
-      assert.ok(Date.now() - started < 60_000, `the run waited ${Date.now() - started} ms`);
+      // One request, no retry: it stopped at the Retry-After instead of waiting (the test's own
+      // 90 s bound is shorter than the 10 min it was asked to wait).
       assert.equal(limited.stats().requestLog.filter((r) => r.url.includes('/incremental/')).length, 1, 'it stopped instead of waiting for a retry');
     } finally {
       await vscode.workspace.getConfiguration('zendesk').update('export.maxWaitMinutes', undefined, vscode.ConfigurationTarget.Global);
@@ -408,3 +405,101 @@ describe('safe at the edges (in the real extension host)', () => {
     assert.deepEqual(await ext.connections.getStoredToken(SAFETY), { token: sim.credentials.admin.token, origin: new URL(sim.url).origin }, 'and is bound to that host now');
   });
 });
+
+describe('OAuth through the extension\'s provider (in the real extension host)', () => {
+  const OAUTH = 'OAuth simulator';
+  const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('zendesk');
+  let oauthSim: RunningSimulator;
+  /** The simulator's OAuth clock runs this far ahead: moving it expires every token at a moment the test picks. */
+  let skewMs = 0;
+
+  before(async function () {
+    this.timeout(120_000);
+    oauthSim = await startSimulator({ port: 0, seed: 31, counts: { tickets: 400 }, rateLimits: false, oauth: { now: () => Date.now() + skewMs } });
+    const ext = await api();
+    await until('the engine to start', () => ext.engine.isRunning, 60_000);
+    const port = await freePort();
+    await settings().update('oauth.redirect', 'loopback', vscode.ConfigurationTarget.Global);
+    await settings().update('oauth.loopbackPort', port, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand('zendesk.addConnection', { name: OAUTH, url: oauthSim.url, authKind: 'oauth', oauthClientId: 'zdx-demo' });
+  });
+
+  after(async () => {
+    oauthSim?.release();
+    await vscode.commands.executeCommand('zendesk.signOut', OAUTH);
+    await vscode.commands.executeCommand('zendesk.removeConnection', OAUTH, { confirm: false });
+    await settings().update('oauth.redirect', undefined, vscode.ConfigurationTarget.Global);
+    await settings().update('oauth.loopbackPort', undefined, vscode.ConfigurationTarget.Global);
+    await oauthSim?.close();
+  });
+
+  it('signs in through the browser (loopback redirect): the authorization page is approved, the code exchanged once', async function () {
+    this.timeout(120_000);
+    const signingIn = vscode.commands.executeCommand<boolean>('zendesk.signIn', OAUTH);
+    // The provider opens the authorization URL in the browser, which loads it from the simulator;
+    // the test approves the same request (approve=1) and delivers the redirect to the host's listener.
+    const asked = await until('the browser to load the authorization page', () => oauthSim.stats().requestLog.find((l) => l.url.startsWith('/oauth/authorizations/new?'))?.url, 60_000);
+    const approved = await fetch(`${oauthSim.url}${asked}&approve=1`, { redirect: 'manual' });
+    assert.equal(approved.status, 302, await approved.text());
+    const landed = await fetch(approved.headers.get('location')!);
+    assert.equal(landed.status, 200, await landed.text());
+    assert.equal(await signingIn, true);
+    const grants = oauthSim.stats().requestLog.filter((l) => l.url === '/oauth/tokens');
+    assert.deepEqual(grants.map((g) => g.status), [200]);
+  });
+
+  it('three exports at once around two expiries: one refresh per expiry, no refresh token spent twice, every record once', async function () {
+    this.timeout(300_000);
+    const uris = await Promise.all(['a', 'b', 'c'].map((n) => writeQuery(`oauth-${n}`, { name: `OAuth ${n}`, connection: OAUTH, resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: 20 } })));
+    const grantsBefore = oauthSim.stats().requestLog.filter((l) => l.url === '/oauth/tokens').length;
+    const ext = await api();
+    const hold = (afterPages: number): void => oauthSim.hold({ afterPages, path: '/tickets/cursor', maxHoldMs: 120_000 });
+    // The engine sends one export request per account at a time (Zendesk counts parallel ones
+    // against the same budget): the others wait behind the held one with the token they were given.
+    hold(3);
+    const runs = uris.map((uri) => vscode.commands.executeCommand<ExportFinishedParams>('zendesk.runQuery', uri, { fresh: true }));
+    const pagesOf = (): number[] => uris.map((uri) => ext.sessions.list().find((x) => x.queryUri === uri.toString())?.counts.pages ?? 0);
+    await until('every export to have written a page, and one request held', () => {
+      if (oauthSim.heldRequests().length === 0) return false;
+      if (pagesOf().every((n) => n >= 1)) return true;
+      // One of them started late: let one more request through.
+      oauthSim.release();
+      hold(1);
+      return false;
+    }, 60_000);
+    for (let expiry = 1; expiry <= 2; expiry++) {
+      // Every token issued so far expires now; the held request was let in before, the next ones are refused.
+      skewMs += 2 * 3600_000;
+      oauthSim.release();
+      if (expiry === 1) {
+        hold(6);
+        await oauthSim.waitForHeld(60_000);
+        assert.ok(pagesOf().every((n) => n < 20), `every export is still running: ${pagesOf().join(', ')} pages of 20`);
+      }
+    }
+    const finished = await Promise.all(runs);
+    const want = expectedVersions(oauthSim, 'tickets/cursor');
+    for (const f of finished) {
+      assert.equal(f?.status, 'done', JSON.stringify(f?.error));
+      assert.deepEqual([...versions(lines(f.outputPath), 'tickets/cursor')].sort(), [...want].sort(), `${f.outputPath}: every record once`);
+    }
+    const stats = oauthSim.stats();
+    const grants = stats.requestLog.filter((l) => l.url === '/oauth/tokens').slice(grantsBefore);
+    assert.deepEqual(grants.map((g) => g.status), [200, 200], 'one refresh per expiry, whatever the number of exports refused');
+    assert.equal(stats.refreshTokenReuses, 0, 'no refresh token was presented twice');
+    assert.equal(stats.byStatus[401], 6, 'each export was refused once per expiry');
+    await Promise.all(finished.map((f) => rm(path.dirname(f.outputPath), { recursive: true, force: true })));
+  });
+});
+
+/** A port on 127.0.0.1 that was free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}

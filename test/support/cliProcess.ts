@@ -70,6 +70,14 @@ export function runCli(args: string[], opts: { cwd: string; env: NodeJS.ProcessE
   return startCli(args, opts).done;
 }
 
+/**
+ * The "zdx: " lines of stderr that report a failure: without the notes a run starts with (e.g. what
+ * a small --per-page costs), which are not about how it ended.
+ */
+export function zdxFailureLines(stderr: string): string[] {
+  return stderr.split('\n').map((l) => l.trimEnd()).filter((l) => l.startsWith('zdx: ') && !l.startsWith('zdx: note: '));
+}
+
 /** `id:timestamp` keys of the records in a JSON Lines file. */
 export function jsonlKeys(file: string, tsField = 'generated_timestamp'): string[] {
   const text = readFileSync(file, 'utf8');

@@ -17,6 +17,7 @@ import {
 } from 'vscode-languageserver-protocol';
 import { ExportFinished, GetCredentials, type ConnectionRef, type ExportFinishedParams, type GetCredentialsParams, type GetCredentialsResult } from '../../src/protocol/customMessages';
 import { REPO } from './cliProcess';
+import { until } from './until';
 
 export interface EngineServer {
   child: ChildProcess;
@@ -55,15 +56,7 @@ export async function startEngineServer(opts: EngineServerOptions): Promise<Engi
       await rpc.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'json', version: 1, text } });
       return uri;
     },
-    async waitFor(what, probe, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const v = probe();
-        if (v !== undefined) return v;
-        if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; stderr: ${s.stderr.join('')}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    waitFor: (what, probe, timeoutMs = 30_000) => until(what, probe, { timeoutMs, found: () => `stderr: ${s.stderr.join('')}` }),
     async stop() {
       try {
         await rpc.sendRequest(ShutdownRequest.type);

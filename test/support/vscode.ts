@@ -8,6 +8,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
+import { until } from './until';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const SCREENSHOT_DIR = join(REPO_ROOT, '.test-output', 'screenshots');
@@ -202,8 +203,9 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
       clearTimeout(timer);
       try { process.kill(-pid, 'SIGKILL'); } catch { /* group empty */ }
     }
-    // A signal is delivered asynchronously: wait until the group is really empty (max 5 s).
-    for (let i = 0; i < 50 && groupAlive(pid); i++) await delay(100);
+    // A signal is delivered asynchronously: wait until the group is really empty (a busy machine
+    // may take seconds to reap it; stop() goes on regardless after 30 s).
+    await until(`code-server's process group ${pid} to be gone`, () => !groupAlive(pid), { timeoutMs: 30_000, intervalMs: 100 }).catch(() => undefined);
     liveGroups.delete(pid);
     if (!process.env.ZDX_KEEP_VSCODE_RUNDIR) rmSync(runDir, { recursive: true, force: true });
   };
@@ -236,33 +238,29 @@ function groupAlive(pgid: number): boolean {
 
 // Port 0 lets the OS pick a free port with no race; code-server prints the one it got.
 function waitForListening(child: ChildProcess, output: () => string, timeoutMs: number): Promise<number> {
-  return new Promise((res, rej) => {
-    const started = Date.now();
-    const check = () => {
-      const m = /HTTP server listening on https?:\/\/127\.0\.0\.1:(\d+)/.exec(output());
-      if (m) return res(Number(m[1]));
-      if (child.exitCode !== null || child.signalCode !== null) return rej(new Error(`it exited (${child.signalCode ?? child.exitCode}) before listening`));
-      if (Date.now() - started > timeoutMs) return rej(new Error(`it did not report a port within ${timeoutMs} ms`));
-      setTimeout(check, 100);
-    };
-    check();
+  return until('code-server to report its port', () => {
+    const m = /HTTP server listening on https?:\/\/127\.0\.0\.1:(\d+)/.exec(output());
+    if (m) return { port: Number(m[1]) };
+    if (child.exitCode !== null || child.signalCode !== null) return { exited: `it exited (${child.signalCode ?? child.exitCode}) before listening` };
+    return undefined;
+  }, { timeoutMs, intervalMs: 100 }).then((r) => {
+    if ('exited' in r) throw new Error(r.exited);
+    return r.port;
   });
 }
 
 async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let last = '';
-  while (Date.now() < deadline) {
+  await until('code-server\'s /healthz to answer OK', async () => {
     try {
       const r = await fetch(`${url}/healthz`);
-      if (r.ok) return;
       last = `HTTP ${r.status}`;
+      return r.ok;
     } catch (e) {
       last = (e as Error).message;
+      return false;
     }
-    await delay(200);
-  }
-  throw new Error(`/healthz not OK within ${timeoutMs} ms (${last})`);
+  }, { timeoutMs, intervalMs: 200, found: () => last });
 }
 
 // A wrong authority makes the workbench load nothing, silently, so it is read rather than guessed.
@@ -519,15 +517,12 @@ export async function notificationTexts(page: Page): Promise<string[]> {
 }
 
 /** Polls until a notification matches; returns its text. Leaves the Notifications center open. */
-export async function waitForNotification(page: Page, match: string | RegExp, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const texts = await notificationTexts(page);
-    const hit = texts.find((t) => typeof match === 'string' ? t.includes(match) : match.test(t));
-    if (hit !== undefined) return hit;
-    if (Date.now() > deadline) throw new Error(`No notification matching ${String(match)} within ${timeoutMs} ms (shown: ${JSON.stringify(texts)}).`);
-    await delay(250);
-  }
+export async function waitForNotification(page: Page, match: string | RegExp, timeoutMs = 30_000): Promise<string> {
+  let texts: string[] = [];
+  return until(`a notification matching ${String(match)}`, async () => {
+    texts = await notificationTexts(page);
+    return texts.find((t) => typeof match === 'string' ? t.includes(match) : match.test(t));
+  }, { timeoutMs, intervalMs: 250, found: () => `shown: ${JSON.stringify(texts)}` });
 }
 
 /** Clicks a button (e.g. "Set Token") on the notification whose text matches. */

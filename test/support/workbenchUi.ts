@@ -1,17 +1,7 @@
-// Polling helpers for Playwright tests on the Zendesk sidebar (the workbench updates asynchronously:
-// poll, don't assume).
+// Helpers for Playwright tests on the Zendesk sidebar (the workbench updates asynchronously: poll
+// with until(), don't assume).
 import type { Page } from 'playwright-core';
-
-/** Polls `probe` until it returns something other than undefined/false. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { until } from './until';
 
 /** Rows of the tree view titled `title` in the side bar. */
 export function viewRows(page: Page, title: string) {

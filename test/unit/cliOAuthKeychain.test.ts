@@ -52,6 +52,10 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
     const raw = entry(s).getPassword();
     return raw ? JSON.parse(raw) as StoredEntry : null;
   };
+  /** Makes the stored access token look expired to zdx (its expiresAt in the past), as time passing would. */
+  const expireStored = (s: RunningSimulator): void => {
+    entry(s).setPassword(JSON.stringify({ ...stored(s), expiresAt: Date.now() - 1000 }));
+  };
 
   async function start(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
     sim = await startSimulator({ seed: 11, counts: { tickets: 300 }, rateLimits: false, ...opts });
@@ -130,15 +134,27 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
   });
 
   it('an access token that expires mid-export is refreshed, the rotated pair is saved, no page lost or repeated', async () => {
-    // Lifetimes of 2 s (not 1): the login itself must not race the expiry on a busy machine.
-    const s = await start({ oauth: { accessTokenTtlSeconds: 2 }, latencyMs: 200 });
+    // Tokens expire when the test says: the simulator's OAuth clock jumps, and zdx's stored
+    // expiry is moved into the past; no lifetime races the login or the run on a busy machine.
+    let skewMs = 0;
+    const s = await start({ oauth: { now: () => Date.now() + skewMs } });
     const r = await login(s, async (url) => void await follow(await approve(url)));
     assert.equal(r.code, 0, r.stderr);
     const before = stored(s)!;
-    // Already expired at the start, and again during the run (≈ 12 pages × 200 ms).
-    await new Promise((res) => setTimeout(res, 2100));
-    const x = await runCli(['export', 'tickets', '--url', s.url, '--per-page', '25', '--out', 'b.jsonl'], { cwd: dir, env });
+    // Already expired at the start (zdx renews before its first request), and again during the
+    // run: the export is held after four pages while every token expires.
+    skewMs += 2 * 3600_000;
+    expireStored(s);
+    s.hold({ afterPages: 4, path: '/tickets/cursor' });
+    const running = runCli(['export', 'tickets', '--url', s.url, '--per-page', '25', '--out', 'b.jsonl'], { cwd: dir, env });
+    await s.waitForHeld(60_000);
+    skewMs += 2 * 3600_000;
+    s.release();
+    const x = await running;
     assert.equal(x.code, 0, x.stderr);
+    assert.equal(s.stats().byStatus[401], 1, 'refused once, mid-run; the expiry at the start was seen before asking');
+    assert.deepEqual(s.stats().requestLog.filter((l) => l.url === '/oauth/tokens').map((l) => l.status), [200, 200, 200], 'the sign-in and one refresh per expiry');
+    assert.equal(s.stats().refreshTokenReuses, 0);
     const keys = jsonlKeys(join(dir, 'b.jsonl'));
     assert.deepEqual(duplicates(keys), []);
     assert.deepEqual(keys, expectedKeys(s.expected('tickets/cursor', { startTime: EPOCH })));
@@ -146,7 +162,8 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
     assert.notEqual(after.refreshToken, before.refreshToken, 'the rotated refresh token was not saved');
     noSecrets(x, before.accessToken, before.refreshToken, after.accessToken, after.refreshToken);
     // The old refresh token is dead (rotation), the saved one works: a second run refreshes with it.
-    await new Promise((res) => setTimeout(res, 2100));
+    skewMs += 2 * 3600_000;
+    expireStored(s);
     const again = await runCli(['export', 'tickets', '--url', s.url, '--per-page', '100', '--out', 'b2.jsonl'], { cwd: dir, env });
     assert.equal(again.code, 0, again.stderr);
   });
@@ -228,13 +245,13 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
   });
 
   it('a revoked refresh token: the export fails with exit 3 asking to sign in again, and writes nothing', async () => {
-    const s = await start({ oauth: { accessTokenTtlSeconds: 2 } });
+    const s = await start();
     const signedIn = await login(s, async (url) => void await follow(await approve(url)));
     assert.equal(signedIn.code, 0, signedIn.stderr);
     const e = stored(s)!;
     // Revoking the access token at Zendesk kills its refresh token too.
     assert.equal((await fetch(`${s.url}/api/v2/oauth/tokens/current.json`, { method: 'DELETE', headers: { authorization: `Bearer ${e.accessToken}` } })).status, 204);
-    await new Promise((res) => setTimeout(res, 2100));
+    expireStored(s);
     const x = await runCli(['export', 'tickets', '--url', s.url, '--out', 'c.jsonl'], { cwd: dir, env });
     assert.equal(x.code, 3, x.stderr);
     assert.match(x.stderr, /^zdx: .*refresh token: it expired or was revoked; sign in again\.$/m);
@@ -256,11 +273,13 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
   });
 
   it('logout after the access token expired still revokes the sign-in (renews, then revokes), leaving no live refresh token', async () => {
-    const s = await start({ oauth: { accessTokenTtlSeconds: 2 } });
+    let skewMs = 0;
+    const s = await start({ oauth: { now: () => Date.now() + skewMs } });
     const signedIn = await login(s, async (url) => void await follow(await approve(url)));
     assert.equal(signedIn.code, 0, signedIn.stderr);
     const e = stored(s)!;
-    await new Promise((res) => setTimeout(res, 2100));
+    skewMs += 2 * 3600_000;
+    expireStored(s);
     const r = await runCli(['auth', 'logout', '--url', s.url], { cwd: dir, env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Revoked/);
@@ -274,7 +293,8 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
     const clients = [{ id: 'zdx-ci', secret: 'ci-secret-value', scopes: ['read'] }];
 
     it('login --client-credentials stores the token and the secret; runs renew it when it expires', async () => {
-      const s = await start({ oauth: { clients, accessTokenTtlSeconds: 2 } });
+      let skewMs = 0;
+      const s = await start({ oauth: { clients, now: () => Date.now() + skewMs } });
       const r = await runCli(['auth', 'login', '--client-credentials', '--client-id', 'zdx-ci', '--url', s.url], { cwd: dir, env, stdin: 'ci-secret-value\n' });
       assert.equal(r.code, 0, r.stderr);
       const e = stored(s)!;
@@ -282,7 +302,8 @@ describe('zdx auth login with OAuth (browser + PKCE, client credentials)', funct
       assert.equal(e.clientSecret, 'ci-secret-value');
       assert.equal(e.refreshToken, undefined);
       noSecrets(r, 'ci-secret-value', e.accessToken);
-      await new Promise((res) => setTimeout(res, 2100));
+      skewMs += 2 * 3600_000;
+      expireStored(s);
       const x = await runCli(['export', 'tickets', '--url', s.url, '--out', 'd.jsonl'], { cwd: dir, env });
       assert.equal(x.code, 0, x.stderr);
       assert.deepEqual(jsonlKeys(join(dir, 'd.jsonl')), expectedKeys(s.expected('tickets/cursor', { startTime: EPOCH })));

@@ -7,10 +7,11 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { endpointById, ENDPOINTS, checkConnection, type Credentials } from '../../src/engine/zendesk';
-import { checkpointPathFor, readCheckpoint, writeCheckpointAtomic, recordTimestamp, runExport, type ExportRequest, type ExportResult, type ProgressEvent } from '../../src/engine/export';
+import { checkpointPathFor, readCheckpoint, writeCheckpointAtomic, runExport, type ExportRequest, type ExportResult, type ProgressEvent } from '../../src/engine/export';
 import { ExportError } from '../../src/engine/errors';
 import type { OutputFormat, QueryParams, ResolvedQuery } from '../../src/engine/query';
 import { EPOCH, startSimulator, type Fault, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index';
+import { latestVersionKeys, versionKeys } from '../support/versions';
 
 const SMALL = { tickets: 400, users: 150, organizations: 60, ticketEvents: 300, metricEvents: 350, routingAttributes: 10, routingAttributeValues: 40, routingInstanceValues: 120 };
 
@@ -89,10 +90,9 @@ async function readJsonl(file: string): Promise<Record<string, unknown>[]> {
   return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-/** id@ts of every record, sorted: equal lists mean the same versions, each exactly once. */
+/** id@ts of every record (ts read as Zendesk documents it), sorted: equal lists mean the same versions, each exactly once. */
 function versions(records: Record<string, unknown>[], endpointId: string): string[] {
-  const form = endpointById(endpointId)!;
-  return records.map((r) => `${String(r.id)}@${recordTimestamp(r, form.timestampField)}`).sort();
+  return versionKeys(records, endpointId).sort();
 }
 
 function expectedVersions(s: RunningSimulator, endpointId: string, opts: Parameters<RunningSimulator['expected']>[1] = {}): string[] {
@@ -161,8 +161,45 @@ describe('engine export: every endpoint form against the simulator', () => {
   });
 });
 
+/**
+ * What the query asks for must be on the wire, not only applied afterwards: the engine also filters
+ * deleted records locally, so without this a dropped exclude_deleted would go unnoticed. The names
+ * and values are Zendesk's (shared/zendesk/api-behaviour.md §2, §6), read from the simulator's
+ * request log, every request of the export.
+ */
+describe('engine export: the documented request parameters are sent', () => {
+  const cases: { id: string; params: QueryParams; sent: Record<string, string>; sizeParam: 'per_page' | 'page[size]' | null }[] = [
+    { id: 'tickets/cursor', params: { perPage: 45, include: ['users', 'groups'], excludeDeleted: true, supportTypeScope: 'all' }, sent: { include: 'users,groups', exclude_deleted: 'true', support_type_scope: 'all', per_page: '45' }, sizeParam: 'per_page' },
+    { id: 'tickets', params: { perPage: 45, include: ['organizations', 'brands'], excludeDeleted: true, supportTypeScope: 'all' }, sent: { include: 'organizations,brands', exclude_deleted: 'true', support_type_scope: 'all', per_page: '45' }, sizeParam: 'per_page' },
+    { id: 'ticket_events', params: { perPage: 40, include: ['comment_events'], supportTypeScope: 'all' }, sent: { include: 'comment_events', support_type_scope: 'all', per_page: '40' }, sizeParam: 'per_page' },
+    { id: 'ticket_metric_events/cursor', params: { perPage: 30, includeChanges: true, excludeDeleted: true }, sent: { include_changes: 'true', exclude_deleted: 'true', 'page[size]': '30' }, sizeParam: 'page[size]' },
+    { id: 'ticket_metric_events', params: { includeChanges: true, excludeDeleted: true }, sent: { include_changes: 'true', exclude_deleted: 'true' }, sizeParam: null },
+  ];
+  for (const c of cases) {
+    it(`${c.id}: ${Object.keys(c.sent).join(', ')} on every request; nothing the query did not ask for`, async () => {
+      const s = await start({ counts: { ...SMALL, metricEvents: 1300 } });
+      const asked = query(c.id, { params: c.params, name: `asked-${c.id.replace('/', '-')}` });
+      await ok(s, asked);
+      const requests = s.stats().requestLog.filter((l) => l.url.startsWith('/api/v2/incremental/')).map((l) => new URL(l.url, s.url).searchParams);
+      assert.ok(requests.length > 1, `${requests.length} requests`);
+      for (const q of requests) {
+        for (const [name, value] of Object.entries(c.sent)) assert.equal(q.get(name), value, `${name} in ${q.toString()}`);
+      }
+      // Asked for nothing: no filter or sideload is sent, and support_type_scope, if sent, is Zendesk's default.
+      const before = s.stats().requestLog.length;
+      await ok(s, query(c.id, { params: c.sizeParam === 'page[size]' ? { perPage: 30 } : {}, name: `plain-${c.id.replace('/', '-')}` }));
+      for (const l of s.stats().requestLog.slice(before)) {
+        const q = new URL(l.url, s.url).searchParams;
+        for (const name of ['exclude_deleted', 'include', 'include_changes']) assert.equal(q.has(name), false, `${name} in ${q.toString()}`);
+        assert.ok(!q.has('support_type_scope') || q.get('support_type_scope') === 'agent', q.toString());
+        if (c.sizeParam === 'page[size]') assert.equal(q.get('page[size]'), '30');
+      }
+    });
+  }
+});
+
 describe('engine export: loops that must not loop', function () {
-  this.timeout(20_000);
+  this.timeout(60_000);
 
   it('switches a stuck time-based ticket export to the cursor endpoint and stays exact', async () => {
     const s = await start({ counts: { ...SMALL, tickets: 1200 }, faults: [{ kind: 'legacyStuckTimestamp' }] });
@@ -208,7 +245,7 @@ describe('engine export: foreign next-page links', () => {
 });
 
 describe('engine export: rate limits and failures still give the exact record set', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
   const faults: [string, Fault[]][] = [
     ['plain-text 429', [{ kind: 'plainText429', skip: 1, times: 2, retryAfter: 0.2 }]],
     ['429 without Retry-After', [{ kind: 'noRetryAfter429', skip: 1, times: 2 }]],
@@ -280,7 +317,7 @@ describe('engine export: rate limits and failures still give the exact record se
 });
 
 describe('engine export: cancellation, resume and reruns', function () {
-  this.timeout(20_000);
+  this.timeout(60_000);
 
   it('cancelled mid-run keeps a valid checkpoint; the resume completes exactly, no duplicates', async () => {
     // Routing pages hold 3000 events, so that stream needs more than two pages' worth.
@@ -315,11 +352,14 @@ describe('engine export: cancellation, resume and reruns', function () {
       let kills = 0;
       let checkpointed = 0;
       for (let attempt = 0; attempt < 4; attempt++) {
+        const killAfterPage = 1 + Math.floor(Math.random() * 2);
+        // The last attempt runs free; the others can't finish before the kill however slow the
+        // machine: the simulator holds their next request (the kill may land while it is held).
+        if (attempt < 3) s.hold({ afterPages: killAfterPage, path: `/incremental/${id}` });
         const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
         let stderr = '';
         child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
         const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-        const killAfterPage = 1 + Math.floor(Math.random() * 2);
         let seen = 0;
         let timer: NodeJS.Timeout | undefined;
         child.stdout.on('data', (d: Buffer) => {
@@ -328,6 +368,7 @@ describe('engine export: cancellation, resume and reruns', function () {
         });
         const code = await exited;
         clearTimeout(timer);
+        s.release();
         if (code === 0) break;
         assert.equal(code, null, `killed, not failed: ${stderr}`);
         // Whatever the moment, the checkpoint on disk is whole and never goes back.
@@ -345,10 +386,16 @@ describe('engine export: cancellation, resume and reruns', function () {
   });
 
   it('an abort during a request leaves the last complete page checkpointed', async () => {
-    const s = await start({ latencyMs: 150 });
+    const s = await start();
     const q = query('users', { params: { perPage: 30 } });
     const ac = new AbortController();
-    const r = await run(s, q, { signal: ac.signal, onPage: () => setTimeout(() => ac.abort(), 60) });
+    // The second request waits inside the simulator; the abort comes while it does.
+    s.hold({ afterPages: 1, path: '/incremental/users' });
+    const running = run(s, q, { signal: ac.signal });
+    await s.waitForHeld();
+    ac.abort();
+    const r = await running;
+    s.release();
     assert.equal(r.error?.code, 'cancelled');
     const cp = await readCheckpoint(checkpointPathFor(q.output.path));
     assert.equal(cp?.pages, 1);
@@ -407,13 +454,8 @@ describe('engine export: cancellation, resume and reruns', function () {
       assert.deepEqual(versions(seen, id), changed, `${id}: only the changed versions`);
       const all = format === 'json' ? JSON.parse(await fs.readFile(q.output.path, 'utf8')) as Record<string, unknown>[] : await readJsonl(q.output.path);
       assert.equal(all.length, first + changed.length);
-      // Latest version of every ticket in the file = the oracle.
-      const latest = new Map<string, number>();
-      for (const rec of all) {
-        const ts = recordTimestamp(rec, 'generated_timestamp')!;
-        latest.set(String(rec.id), Math.max(latest.get(String(rec.id)) ?? 0, ts));
-      }
-      assert.deepEqual([...latest].map(([i, t]) => `${i}@${t}`).sort(), expectedVersions(s, id, { startTime: q.startTime }));
+      // Latest version of every ticket in the file = the oracle's current state.
+      assert.deepEqual(latestVersionKeys(all, id), s.current('tickets').map((e) => `${e.id}@${e.ts}`).sort());
       // A third run right away: nothing new, nothing doubled.
       const third = await ok(s, q);
       assert.equal(third.result.records, 0);
@@ -509,7 +551,7 @@ describe('engine: authentication', () => {
 });
 
 describe('engine export: a moving target (tickets change while the export runs)', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
 
   /**
    * Every version a complete export must hold (the oracle) is in the file exactly once; anything else

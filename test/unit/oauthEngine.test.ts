@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { endpointById, checkConnection, type Credentials, authorizeUrl, clientCredentialsToken, createPkce, createState, exchangeCode, missingScopes, needsRefresh, OAuthTokenKeeper, pkceChallenge, readAuthorizationResponse, refreshAccessToken, revokeAccessToken, type OAuthTokens } from '../../src/engine/zendesk';
 import { checkpointPathFor, runExport } from '../../src/engine/export';
+import { AuthSession } from '../../src/engine/zendesk/auth';
 import { ExportError } from '../../src/engine/errors';
 import type { ResolvedQuery } from '../../src/engine/query';
 import { EPOCH, startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index';
@@ -179,9 +180,9 @@ describe('engine OAuth against the simulator', function () {
     const second = await refreshAccessToken({ baseUrl: s.url, clientId: 'zdx-demo' }, first.refreshToken!);
     assert.notEqual(second.accessToken, first.accessToken);
     assert.notEqual(second.refreshToken, first.refreshToken);
-    await rejects(refreshAccessToken({ baseUrl: s.url, clientId: 'zdx-demo' }, first.refreshToken!), 'auth', /refresh token: it expired or was revoked/);
     await rejects(checkConnection({ baseUrl: s.url, credentials: { kind: 'oauth', accessToken: first.accessToken } }), 'auth', /./);
     await checkConnection({ baseUrl: s.url, credentials: { kind: 'oauth', accessToken: second.accessToken } });
+    assert.equal(s.stats().refreshTokenReuses, 0);
   });
 
   it('revoking the access token also kills its refresh token', async () => {
@@ -247,32 +248,125 @@ describe('engine OAuth against the simulator', function () {
 
   for (const mode of ['refreshed by the engine after a 401', 'refreshed ahead of expiry'] as const) {
     it(`an access token that expires mid-export is ${mode}: no page lost or repeated`, async () => {
-      const s = await start({ oauth: { accessTokenTtlSeconds: 1 }, latencyMs: 120 });
+      // The simulator's OAuth clock jumps while the export is held after its third page, so the
+      // token expires at that page whatever the machine's speed.
+      let skewMs = 0;
+      const s = await start({ oauth: { now: () => Date.now() + skewMs } });
       const client = { baseUrl: s.url, clientId: 'zdx-demo' };
       const first = await signIn(s);
       let renewals = 0;
       const persisted: OAuthTokens[] = [];
+      // The keeper's own clock agrees with the simulator's, so "ahead of expiry" sees the jump too.
       const keeper = new OAuthTokenKeeper({
         tokens: first,
         renew: async (cur) => {
           renewals++;
-          return refreshAccessToken(client, cur.refreshToken!);
+          return refreshAccessToken(client, cur.refreshToken!, { now: () => Date.now() + skewMs });
         },
         persist: (t) => void persisted.push(t),
+        now: () => Date.now() + skewMs,
       });
       // The 401 path: a static token the engine must refresh; the proactive path: the keeper's live credentials.
       const credentials: Credentials = mode === 'refreshed by the engine after a 401'
-        ? { kind: 'oauth', accessToken: first.accessToken, refresh: () => keeper.renewAfterRejection() }
+        ? { kind: 'oauth', accessToken: first.accessToken, refresh: (rejected) => keeper.renewAfterRejection(rejected) }
         : keeper.credentials();
       const q = ticketsQuery(25);
-      const result = await runExport({ connection: { baseUrl: s.url, credentials }, query: q, checkpointPath: checkpointPathFor(q.output.path), now: () => s.nowSeconds() * 1000 });
+      s.hold({ afterPages: 3, path: '/tickets/cursor' });
+      const running = runExport({ connection: { baseUrl: s.url, credentials }, query: q, checkpointPath: checkpointPathFor(q.output.path), now: () => s.nowSeconds() * 1000 });
+      await s.waitForHeld();
+      // After a 401: an hour later the token is dead. Ahead of expiry: 30 s before it, inside the
+      // keeper's margin (a fifth of the lifetime, at most a minute), while the token still works.
+      skewMs = mode === 'refreshed by the engine after a 401' ? 3600_000 : first.expiresAt! - Date.now() - 30_000;
+      s.release();
+      const result = await running;
       assert.equal(result.caughtUp, true);
-      assert.ok(renewals >= 1, 'the token was never refreshed');
-      assert.equal(persisted.length, renewals);
+      assert.equal(renewals, 1, 'one renewal for one expiry');
+      assert.equal(persisted.length, 1);
       const got = await keys(q.output.path);
       const expected = s.expected('tickets/cursor', { startTime: EPOCH }).map((r) => `${r.id}:${r.ts}`);
       assert.deepEqual(got, expected);
-      if (mode === 'refreshed by the engine after a 401') assert.ok((s.stats().byStatus[401] ?? 0) >= 1);
+      assert.equal(s.stats().refreshTokenReuses, 0);
+      // After a 401 the engine asks again, once. Ahead of expiry the request that starts the renewal
+      // still goes with the old token, which the renewal revokes: it may or may not arrive first.
+      const refused = s.stats().byStatus[401] ?? 0;
+      if (mode === 'refreshed by the engine after a 401') assert.equal(refused, 1);
+      else assert.ok(refused <= 1, `${refused} requests refused`);
     });
   }
+
+  it('six exports at once around two expiries: one refresh per expiry, no refresh token spent twice, every record once', async function () {
+    this.timeout(120_000);
+    let skewMs = 0;
+    const s = await start({ oauth: { now: () => Date.now() + skewMs } });
+    const client = { baseUrl: s.url, clientId: 'zdx-demo' };
+    const first = await signIn(s);
+    const keeper = new OAuthTokenKeeper({ tokens: first, renew: (cur) => refreshAccessToken(client, cur.refreshToken!, { now: () => Date.now() + skewMs }), now: () => Date.now() + skewMs });
+    // Three exports hold the token they were given and ask after a 401, as the engine server's
+    // sessions do; three read the keeper's live credentials, as the CLI does.
+    const held = (i: number): boolean => i % 2 === 0;
+    const queries = Array.from({ length: 6 }, (_, i) => ({ ...ticketsQuery(20), name: `oauth-${i}`, digest: `oauth-concurrent-${i}`, output: { path: path.join(dir, `out-${i}`, 'tickets.jsonl'), format: 'jsonl' as const } }));
+    const credentials = queries.map((_, i): Credentials => (held(i)
+      ? { kind: 'oauth', accessToken: first.accessToken, refresh: (rejected) => keeper.renewAfterRejection(rejected) }
+      : keeper.credentials()));
+    // The engine sends one request of a family at a time per account (Zendesk counts parallel ones
+    // against the same budget), so the others queue behind the held one with the token they carry.
+    s.hold({ path: '/tickets/cursor' });
+    const runs = queries.map((q, i) => runExport({ connection: { baseUrl: s.url, credentials: credentials[i] }, query: q, checkpointPath: checkpointPathFor(q.output.path), now: () => s.nowSeconds() * 1000 }));
+    for (let expiry = 1; expiry <= 2; expiry++) {
+      await s.waitForHeld();
+      skewMs += 3600_000;
+      s.release();
+      // The second expiry comes with every export part-way (15 pages each; 12 requests later).
+      if (expiry === 1) s.hold({ afterPages: 12, path: '/tickets/cursor' });
+    }
+    const results = await Promise.all(runs);
+    const expected = s.expected('tickets/cursor', { startTime: EPOCH }).map((r) => `${r.id}:${r.ts}`);
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.caughtUp, true);
+      assert.deepEqual(await keys(queries[i].output.path), expected, `export ${i}`);
+    }
+    const stats = s.stats();
+    assert.deepEqual(stats.requestLog.filter((l) => l.url === '/oauth/tokens').map((l) => l.status), [200, 200, 200], 'the sign-in, then one refresh per expiry');
+    assert.equal(stats.refreshTokenReuses, 0);
+    // Each export holding its own token is refused once per expiry; live credentials may be too
+    // when they were read before the renewal finished.
+    const refused = stats.byStatus[401] ?? 0;
+    assert.ok(refused >= 6 && refused <= 12, `${refused} requests refused`);
+  });
+
+  it('a rotated refresh token presented again is refused (invalid_grant), counted, and revokes the pair it was rotated into', async () => {
+    const s = await start();
+    const client = { baseUrl: s.url, clientId: 'zdx-demo' };
+    const first = await signIn(s);
+    const second = await refreshAccessToken(client, first.refreshToken!);
+    await checkConnection({ baseUrl: s.url, credentials: { kind: 'oauth', accessToken: second.accessToken } });
+    const reused = await rejects(refreshAccessToken(client, first.refreshToken!), 'auth', /refresh token: it expired or was revoked/);
+    assert.equal(reused.details, 'invalid_grant');
+    assert.equal(s.stats().refreshTokenReuses, 1);
+    await rejects(checkConnection({ baseUrl: s.url, credentials: { kind: 'oauth', accessToken: second.accessToken } }), 'auth', /./);
+    await rejects(refreshAccessToken(client, second.refreshToken!), 'auth', /revoked/);
+  });
+});
+
+describe('AuthSession: one renewal per refused token', () => {
+  it('concurrent 401s for one token share one refresh; a 401 for a replaced token retries without one', async () => {
+    let calls = 0;
+    let release!: (token: string) => void;
+    const refreshed = new Promise<string>((r) => { release = r; });
+    const session = new AuthSession({ kind: 'oauth', accessToken: 'T1', refresh: async (rejected) => { calls++; assert.equal(rejected, 'T1'); return refreshed; } });
+    const waiting = Array.from({ length: 20 }, () => session.refresh('T1'));
+    release('T2');
+    assert.deepEqual(await Promise.all(waiting), Array(20).fill(true));
+    assert.equal(calls, 1);
+    assert.equal(session.token(), 'T2');
+    assert.equal(session.header(), 'Bearer T2');
+    assert.equal(await session.refresh('T1'), true, 'a late 401 for T1: retry with T2');
+    assert.equal(calls, 1);
+  });
+
+  it('passes on the refresh\'s own sentence, and says false when there is nothing to retry with', async () => {
+    const dead = new AuthSession({ kind: 'oauth', accessToken: 'T1', refresh: async () => { throw new ExportError('auth', 'The sign-in expired; sign in again.'); } });
+    await rejects(dead.refresh('T1'), 'auth', /^The sign-in expired; sign in again\.$/);
+    assert.equal(await new AuthSession({ kind: 'oauth', accessToken: 'T1' }).refresh('T1'), false);
+  });
 });

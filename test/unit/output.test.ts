@@ -308,14 +308,13 @@ describe('output', () => {
     });
   });
 
-  it('writes a large page quickly and exactly', async () => {
+  // How fast is the benchmarks' business (bench/); here, that large pages arrive whole.
+  it('writes large pages exactly', async () => {
     const file = path.join(dir, 'tickets.jsonl');
     const sink = await open(file, 'jsonl');
     const page = Array.from({ length: 5000 }, (_, i) => ticket(i + 1));
-    const started = Date.now();
     for (let p = 0; p < 4; p++) await sink.writePage(page, {});
     await sink.close();
-    assert.ok(Date.now() - started < 10000);
     assert.equal((await readJsonl(file)).length, 20000);
   });
 });

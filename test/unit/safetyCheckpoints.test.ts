@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Checkpoint } from '../../src/engine/export';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index';
-import { cleanEnv, duplicates, jsonlKeys, runCli, snapshot, type CliResult } from '../support/cliProcess';
+import { cleanEnv, duplicates, jsonlKeys, runCli, snapshot, zdxFailureLines, type CliResult } from '../support/cliProcess';
 import { hostileZendesk, json, ticket } from '../support/hostileZendesk';
 
 /** The run's one failure line ("zdx: …", after any progress lines). */
 function failure(r: CliResult): string {
-  const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('zdx: '));
+  const lines = zdxFailureLines(r.stderr);
   assert.equal(lines.length, 1, r.stderr);
   return lines[0];
 }

@@ -6,7 +6,7 @@ import { lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index';
-import { cleanEnv, runCli } from '../support/cliProcess';
+import { cleanEnv, runCli, zdxFailureLines } from '../support/cliProcess';
 
 describe('safe at the edges: files (zdx)', function () {
   this.timeout(120_000);
@@ -46,7 +46,7 @@ describe('safe at the edges: files (zdx)', function () {
       ], { cwd: dir, env });
       assert.equal(r.code, p.code, r.stderr);
       // Progress lines come first; the failure is the one "zdx: " line, last.
-      const failures = r.stderr.trim().split('\n').filter((l) => l.startsWith('zdx: '));
+      const failures = zdxFailureLines(r.stderr);
       assert.equal(failures.length, 1, r.stderr);
       assert.match(failures[0], p.sentence);
       assert.equal(r.stderr.trim().split('\n').at(-1), failures[0]);

@@ -97,7 +97,7 @@ describe('safe at the edges: the engine server takes any input', function () {
       ['ExportRows view null', () => server.rpc.sendRequest(ExportRows.type, { path: abs, view: null, target: abs, format: 'csv', columns: [] } as never), /"view" must be an object \{ sort\?, filters\?, search\? \}, not null\./],
     ];
     for (const [name, send, sentence] of cases) {
-      const err = await refusal(within(10_000, name, send()));
+      const err = await refusal(within(30_000, name, send()));
       assert.equal(err.code, ErrorCodes.InvalidParams, `${name}: ${err.code} ${err.message}`);
       assert.match(err.message, sentence, name);
       assert.doesNotMatch(err.message, /Cannot read|undefined|TypeError/, name);
@@ -156,7 +156,7 @@ describe('safe at the edges: the engine server takes any input', function () {
     ];
     for (const [what, bytes] of bad) {
       await server.writeRaw(bytes);
-      const answer = await within(10_000, `a request after ${what}`, server.rpc.sendRequest(ListSessions.type, {}));
+      const answer = await within(30_000, `a request after ${what}`, server.rpc.sendRequest(ListSessions.type, {}));
       assert.deepEqual(answer, { sessions: [] }, what);
     }
     assert.ok(server.logs.some((l) => /Dropped a malformed message on stdin \(Content-Length "-5", which is not a whole number\)/.test(l)), server.logs.join('\n'));

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startSimulator } from '../../src/simulator/index';
-import { cleanEnv, duplicates, jsonlKeys, startCli, type CliResult } from '../support/cliProcess';
+import { cleanEnv, duplicates, jsonlKeys, startCli, zdxFailureLines, type CliResult } from '../support/cliProcess';
 import { hostileZendesk, json, ticket, type HostileHandler, type HostileZendesk } from '../support/hostileZendesk';
 
 const CURSOR_PATH = '/api/v2/incremental/tickets/cursor';
@@ -28,7 +28,7 @@ async function boundedCli(args: string[], opts: { cwd: string; env: NodeJS.Proce
 }
 
 function failureLine(r: CliResult): string {
-  const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('zdx: '));
+  const lines = zdxFailureLines(r.stderr);
   assert.equal(lines.length, 1, r.stderr.slice(0, 2000));
   return lines[0];
 }
@@ -39,7 +39,7 @@ function cursorPage(records: Record<string, unknown>[], afterCursor: string | nu
 }
 
 describe('safe at the edges: never hang', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   let dir: string;
   let srv: HostileZendesk | undefined;
   const env = cleanEnv({ ZENDESK_EMAIL: 'admin@example.com', ZENDESK_API_TOKEN: 'hostile-token' });
@@ -53,7 +53,8 @@ describe('safe at the edges: never hang', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function exportAgainst(handler: HostileHandler, extra: string[] = [], boundMs = 30_000) {
+  // The bound is for a hang (a wait of minutes or forever), far above what a loaded machine needs.
+  async function exportAgainst(handler: HostileHandler, extra: string[] = [], boundMs = 120_000) {
     srv = await hostileZendesk(handler);
     return boundedCli(['export', 'tickets', '--url', srv.url, '--start-time', '0', '--out', 't.jsonl', ...extra], { cwd: dir, env }, boundMs);
   }
@@ -87,7 +88,7 @@ describe('safe at the edges: never hang', function () {
   it('--max-wait caps a single wait: Retry-After 120 with --max-wait 1 stops at once', async () => {
     const r = await exportAgainst((_req, res) => json(res, 429, { error: 'TooManyRequests' }, { 'retry-after': '120' }), ['--max-wait', '1']);
     assertRateLimitedStop(r, /^zdx: Zendesk asked to wait until \S+ \(2 min\), longer than the 60 s an export waits at most/);
-    assert.ok(r.ms < 60_000, `took ${r.ms} ms`);
+    // One request: it stopped instead of waiting (a wait would have ended in a retry).
     assert.equal(srv!.exportRequests().length, 1);
   });
 
@@ -119,7 +120,7 @@ describe('safe at the edges: never hang', function () {
     const r = await exportAgainst((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': bomb.length });
       res.end(bomb);
-    }, [], 60_000);
+    }, [], 180_000);
     assert.ok(!r.killed, 'still running at the bound');
     assert.equal(r.code, 15, r.stderr.slice(0, 2000));
     assert.match(failureLine(r), /^zdx: 127\.0\.0\.1:\d+ answered \/api\/v2\/incremental\/tickets\/cursor with a body larger than 128 MiB once decompressed; the export stopped instead of reading it \(a page is never that large\)\.$/);

@@ -3,6 +3,7 @@
 // export sessions with progress, cancel + resume, and the GetCredentials round trip.
 import assert from 'node:assert/strict';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -51,10 +52,12 @@ import {
   type ExportFinishedParams,
   type ExportProgressParams,
   type GetCredentialsParams,
+  type GetCredentialsResult,
   type PageArrivedParams,
   type ResponseErrorData,
 } from '../../src/protocol/customMessages';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index';
+import { until } from '../support/until';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
@@ -72,7 +75,7 @@ interface Harness {
   waitFor<T>(what: string, probe: () => T | undefined, timeoutMs?: number): Promise<T>;
 }
 
-function startServer(onCredentials: (p: GetCredentialsParams) => { secret: string } | null): Harness {
+function startServer(onCredentials: (p: GetCredentialsParams) => GetCredentialsResult | Promise<GetCredentialsResult>): Harness {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/server/main.ts'), '--stdio'], {
     cwd: REPO,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -89,15 +92,7 @@ function startServer(onCredentials: (p: GetCredentialsParams) => { secret: strin
     logs: [],
     stderr: [],
     lensRefreshes: 0,
-    async waitFor(what, probe, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const v = probe();
-        if (v !== undefined) return v;
-        if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; stderr: ${h.stderr.join('')}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    waitFor: (what, probe, timeoutMs = 30_000) => until(what, probe, { timeoutMs, found: () => `stderr: ${h.stderr.join('')}` }),
   };
   child.stderr!.on('data', (d: Buffer) => h.stderr.push(d.toString()));
   rpc.onNotification(PublishDiagnosticsNotification.type, (p) => {
@@ -152,15 +147,18 @@ describe('engine server over stdio', function () {
   let h: Harness;
   let ws: string;
   let conn: ConnectionRef;
+  /** What the client answers for connections a test brings along. */
+  let otherCredentials: (p: GetCredentialsParams) => GetCredentialsResult | Promise<GetCredentialsResult> = () => null;
 
   before(async () => {
-    sim = await startSimulator({ seed: 7, rateLimits: false, counts: { tickets: 300, organizations: 30 }, latencyMs: 25 });
+    // Where a test acts on a running export, the simulator holds it (sim.hold) at a page of its choosing.
+    sim = await startSimulator({ seed: 7, rateLimits: false, counts: { tickets: 300, organizations: 30 } });
     ws = await fs.mkdtemp(path.join(os.tmpdir(), 'zdx-server-'));
     conn = { name: 'sim', baseUrl: sim.url, auth: 'apiToken', email: sim.credentials.admin.email };
     h = startServer((p) => {
       if (p.connection.name === 'sim') return { secret: sim.credentials.admin.token };
       if (p.connection.name === 'sim-oauth') return { secret: sim.credentials.admin.oauthToken };
-      return null;
+      return otherCredentials(p);
     });
     await h.rpc.sendRequest(InitializeRequest.type, {
       processId: process.pid,
@@ -369,11 +367,14 @@ describe('engine server over stdio', function () {
 
   it('cancels mid-run with a valid checkpoint, then resumes to the exact record set', async () => {
     const uri = await open('cancel.zdquery.json', ticketsQuery('cancel'), true);
+    sim.hold({ afterPages: 2, path: '/tickets/cursor' });
     const started = await h.rpc.sendRequest(StartExport.type, { queryUri: uri, sessionId: 'cancel-1' });
-    await h.waitFor('two pages', () => (h.pages.filter((p) => p.sessionId === 'cancel-1').length >= 2 ? true : undefined));
+    await sim.waitForHeld();
+    await h.waitFor('two pages', () => (h.pages.filter((p) => p.sessionId === 'cancel-1').length === 2 ? true : undefined));
     const answer = await h.rpc.sendRequest(CancelExport.type, { sessionId: 'cancel-1' });
     assert.equal(answer.cancelled, true);
     const cancelled = await h.waitFor('cancel finish', () => h.finished.find((f) => f.sessionId === 'cancel-1'));
+    sim.release();
     assert.equal(cancelled.status, 'cancelled');
     assert.equal(cancelled.error?.code, 'cancelled');
 
@@ -382,7 +383,7 @@ describe('engine server over stdio', function () {
     assert.equal(cp.caughtUp, false);
     const partial = await outputKeys(started.outputPath);
     assert.equal(cp.records, partial.length);
-    assert.ok(partial.length > 0 && partial.length < expectedKeys().length, `partial ${partial.length}`);
+    assert.equal(partial.length, 20, 'two pages of 10');
     assert.equal(cancelled.counts.records, partial.length);
 
     const resumed = await h.rpc.sendRequest(StartExport.type, { queryUri: uri, sessionId: 'cancel-2', waitForCompletion: true });
@@ -403,7 +404,9 @@ describe('engine server over stdio', function () {
 
   it('rejects a second session on the same output and unknown queries with coded errors', async () => {
     const uri = await open('busy.zdquery.json', ticketsQuery('busy'), true);
+    sim.hold({ path: '/tickets/cursor' });
     await h.rpc.sendRequest(StartExport.type, { queryUri: uri, sessionId: 'busy-1' });
+    await sim.waitForHeld();
     await assert.rejects(h.rpc.sendRequest(StartExport.type, { queryUri: uri, sessionId: 'busy-2' }), (err: { data?: ResponseErrorData; message: string }) => {
       assert.equal(err.data?.code, 'locked');
       assert.match(err.message, /^Another export is writing \S*busy\.jsonl right now \(pid \d+, started \S+: .+\); wait for it to finish/);
@@ -411,6 +414,7 @@ describe('engine server over stdio', function () {
     });
     await h.rpc.sendRequest(CancelExport.type, { sessionId: 'busy-1' });
     await h.waitFor('busy finish', () => h.finished.find((f) => f.sessionId === 'busy-1'));
+    sim.release();
     await assert.rejects(
       h.rpc.sendRequest(StartExport.type, { queryFile: path.join(ws, 'missing.zdquery.json') }),
       (err: { data?: ResponseErrorData; message: string }) => err.data?.code === 'io' && /missing\.zdquery\.json/.test(err.message),
@@ -420,32 +424,35 @@ describe('engine server over stdio', function () {
   it('cancelling a waitForCompletion request ($/cancelRequest) cancels the session', async () => {
     const uri = await open('token.zdquery.json', ticketsQuery('token'), true);
     const source = new CancellationTokenSource();
+    sim.hold({ afterPages: 1, path: '/tickets/cursor' });
     const pending = h.rpc.sendRequest(StartExport.type, { queryUri: uri, sessionId: 'token-1', waitForCompletion: true }, source.token);
+    await sim.waitForHeld();
     await h.waitFor('a page', () => (h.pages.some((p) => p.sessionId === 'token-1') ? true : undefined));
     source.cancel();
     await assert.rejects(pending);
     const finished = await h.waitFor('token finish', () => h.finished.find((f) => f.sessionId === 'token-1'));
+    sim.release();
     assert.equal(finished.status, 'cancelled');
     const cp = await readCheckpoint(finished.checkpointPath);
     assert.equal(cp?.records, finished.counts.records);
-    assert.ok(finished.counts.records < expectedKeys().length);
+    assert.equal(finished.counts.records, 10, 'the one page before the cancel');
   });
 
   it('a cancel reaches the HTTP request in flight', async () => {
     const uri = await open('slow.zdquery.json', ticketsQuery('slow'), true);
-    sim.setFaults([{ kind: 'slow', delayMs: 20_000, path: '/tickets/cursor' }]);
+    // The first request waits inside the simulator until released (or for 10 minutes).
+    sim.hold({ path: '/tickets/cursor', maxHoldMs: 600_000 });
     try {
       await h.rpc.sendRequest(StartExport.type, { queryUri: uri, sessionId: 'slow-1' });
-      await h.waitFor('the first request', () => (h.progress.some((p) => p.sessionId === 'slow-1' && p.event.type === 'request') ? true : undefined));
-      await new Promise((r) => setTimeout(r, 200));
-      const t0 = Date.now();
+      await sim.waitForHeld();
       assert.equal((await h.rpc.sendRequest(CancelExport.type, { sessionId: 'slow-1' })).cancelled, true);
       const finished = await h.waitFor('slow finish', () => h.finished.find((f) => f.sessionId === 'slow-1'));
       assert.equal(finished.status, 'cancelled');
-      assert.ok(Date.now() - t0 < 3000, `cancel took ${Date.now() - t0} ms: the request was not aborted`);
+      // Finished while its request is still held: the cancel aborted the request, it didn't wait for the answer.
+      assert.equal(sim.heldRequests().length, 1, 'the request was still unanswered when the session ended');
       assert.equal(finished.counts.records, 0);
     } finally {
-      sim.setFaults([]);
+      sim.release();
     }
   });
 
@@ -456,11 +463,78 @@ describe('engine server over stdio', function () {
     try {
       const r = await h.rpc.sendRequest(StartExport.type, { queryUri: uri, connection: oauth, sessionId: 'oauth-1', waitForCompletion: true });
       assert.equal(r.finished?.status, 'done');
-      const calls = h.credentialCalls.filter((c) => c.connection.name === 'sim-oauth').map((c) => c.reason);
-      assert.deepEqual(calls, ['export', 'refresh']);
+      const calls = h.credentialCalls.filter((c) => c.connection.name === 'sim-oauth');
+      assert.deepEqual(calls.map((c) => c.reason), ['export', 'refresh']);
+      // The refused token is named by its fingerprint, never sent back.
+      assert.equal(calls[1].rejected, createHash('sha256').update(sim.credentials.admin.oauthToken).digest('hex').slice(0, 16));
+      assert.ok(!JSON.stringify(calls).includes(sim.credentials.admin.oauthToken));
       assert.deepEqual([...(await outputKeys(r.outputPath))].sort(), [...expectedKeys()].sort());
     } finally {
       sim.setFaults([]);
+    }
+  });
+
+  it('three OAuth sessions refused together at two expiries: each asks once per expiry with the refused token\'s fingerprint, and the client refreshes once', async () => {
+    let skewMs = 0;
+    const oauthSim = await startSimulator({ seed: 5, rateLimits: false, counts: { tickets: 150 }, oauth: { now: () => Date.now() + skewMs } });
+    try {
+      // Sign in (the test plays the browser with the simulator's approve=1).
+      const verifier = 'v'.repeat(43);
+      const challenge = createHash('sha256').update(verifier).digest('base64url');
+      const authorize = await fetch(`${oauthSim.url}/oauth/authorizations/new?${new URLSearchParams({ response_type: 'code', client_id: 'zdx-demo', redirect_uri: 'http://127.0.0.1:9/callback', scope: 'read', state: 's', code_challenge: challenge, code_challenge_method: 'S256', approve: '1' })}`, { redirect: 'manual' });
+      const code = new URL(authorize.headers.get('location')!).searchParams.get('code')!;
+      const grant = async (body: Record<string, string>): Promise<{ access_token: string; refresh_token: string }> => {
+        const res = await fetch(`${oauthSim.url}/oauth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: 'zdx-demo', ...body }) });
+        assert.equal(res.status, 200, await res.clone().text());
+        return await res.json() as { access_token: string; refresh_token: string };
+      };
+      // The client's side, as the extension's provider keeps it: one pair, renewed once per refused token.
+      let pair = await grant({ grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:9/callback', code_verifier: verifier });
+      const handedOut = new Set<string>();
+      let renewing: Promise<void> | null = null;
+      const fingerprint = (t: string): string => createHash('sha256').update(t).digest('hex').slice(0, 16);
+      otherCredentials = async (p) => {
+        if (p.connection.name !== 'oauth-many') return null;
+        if (p.reason === 'refresh') {
+          assert.ok([...handedOut].some((t) => fingerprint(t) === p.rejected), 'the fingerprint names a token the client gave');
+          if (renewing) await renewing;
+          if (p.rejected === fingerprint(pair.access_token)) {
+            renewing = grant({ grant_type: 'refresh_token', refresh_token: pair.refresh_token }).then((next) => { pair = next; }).finally(() => { renewing = null; });
+            await renewing;
+          }
+        }
+        handedOut.add(pair.access_token);
+        return { secret: pair.access_token };
+      };
+      const ref: ConnectionRef = { name: 'oauth-many', baseUrl: oauthSim.url, auth: 'oauth' };
+      const uris = await Promise.all(['x', 'y', 'z'].map((n) => open(`many-${n}.zdquery.json`, ticketsQuery(`many-${n}`), true)));
+      const asked = (reason: string): GetCredentialsParams[] => h.credentialCalls.filter((c) => c.connection.name === 'oauth-many' && c.reason === reason);
+      // The engine sends one export request per account at a time, so the others queue behind the
+      // held one, each with the token it was given at its start.
+      oauthSim.hold({ path: '/tickets/cursor' });
+      for (const [i, uri] of uris.entries()) await h.rpc.sendRequest(StartExport.type, { queryUri: uri, connection: ref, sessionId: `many-${i}` });
+      await h.waitFor('the three sessions\' credentials', () => (asked('export').length === 3 ? true : undefined));
+      for (let expiry = 1; expiry <= 2; expiry++) {
+        await oauthSim.waitForHeld();
+        skewMs += 2 * 3600_000;
+        oauthSim.release();
+        if (expiry === 1) oauthSim.hold({ afterPages: 6, path: '/tickets/cursor' });
+      }
+      const finished = await Promise.all([0, 1, 2].map((i) => h.waitFor(`many-${i} to finish`, () => h.finished.find((f) => f.sessionId === `many-${i}`), 60_000)));
+      const want = oauthSim.expected('tickets/cursor', { startTime: 0 }).map((e) => `${e.id}@${e.ts}`).sort();
+      for (const f of finished) {
+        assert.equal(f.status, 'done', JSON.stringify(f.error));
+        assert.deepEqual([...(await outputKeys(f.outputPath))].sort(), want);
+      }
+      assert.equal(asked('refresh').length, 6, 'each session asked once per expiry');
+      const stats = oauthSim.stats();
+      assert.deepEqual(stats.requestLog.filter((l) => l.url === '/oauth/tokens').map((l) => l.status), [200, 200, 200], 'the sign-in, then one refresh per expiry');
+      assert.equal(stats.refreshTokenReuses, 0);
+      assert.equal(stats.byStatus[401], 6);
+    } finally {
+      otherCredentials = () => null;
+      oauthSim.release();
+      await oauthSim.close();
     }
   });
 
@@ -496,7 +570,7 @@ describe('engine server over stdio', function () {
 });
 
 describe('engine server over IPC', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
 
   it('initializes and answers custom requests over node IPC (how the language client starts it)', async () => {
     const child = fork(path.join(REPO, 'src/server/main.ts'), ['--node-ipc'], { execArgv: ['--import', 'tsx'], cwd: REPO, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });

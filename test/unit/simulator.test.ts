@@ -500,13 +500,14 @@ describe('simulator', function () {
       assert.notEqual(ta, tc);
     });
 
-    it('starts a million-ticket account instantly, in little memory, and pages from anywhere in it', async () => {
+    it('starts a million-ticket account without building it, in little memory, and pages from anywhere in it', async () => {
       global.gc?.();
       const heapBefore = process.memoryUsage().heapUsed;
-      const t0 = performance.now();
       const sim = await start({ counts: { tickets: 1_000_000 } });
-      const startMs = performance.now() - t0;
-      assert.ok(startMs < 500, `start took ${startMs} ms`);
+      // Nothing is generated up front (a million tickets built would take hundreds of MB): what it
+      // allocates to start, not how long that takes on this machine, is the measure.
+      const atStart = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
+      assert.ok(atStart < 30, `starting allocated ${atStart.toFixed(1)} MB`);
       const get = client(sim);
       const middle = sim.historyStart + SPAN_SECONDS / 2;
       const mid = await get(`/api/v2/incremental/tickets/cursor?start_time=${middle}&per_page=1000`);

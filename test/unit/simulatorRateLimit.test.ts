@@ -72,8 +72,15 @@ describe('simulator rate limits', function () {
     assert.equal(missing.headers.get('ratelimit-remaining'), '697');
   });
 
+  /** A window clock the test moves: a scaled minute ends when the test says, however slow the machine. */
+  function testClock(): { clock: () => number; advance: (ms: number) => void } {
+    let now = 0;
+    return { clock: () => now, advance: (ms) => { now += ms; } };
+  }
+
   it('refuses the 11th incremental request of a (scaled) minute with 429 and a decimal Retry-After, then recovers', async () => {
-    const sim = await start({ rateLimits: { timeScale: 30 } });
+    const time = testClock();
+    const sim = await start({ rateLimits: { timeScale: 30, clock: time.clock } });
     const get = client(sim);
     const { ok, refused } = await until429(get, TICKETS, 20);
     assert.equal(ok, 10);
@@ -81,12 +88,14 @@ describe('simulator rate limits', function () {
     const retryAfter = Number(refused.headers.get('retry-after'));
     assert.ok(retryAfter > 0 && retryAfter <= 2, `Retry-After ${retryAfter} is in scaled seconds`);
     assert.match(refused.headers.get('zendesk-ratelimit-incremental-exports')!, /^total=10; remaining=0; resets=\d+(\.\d+)?$/);
-    await new Promise((r) => setTimeout(r, retryAfter * 1000 + 50));
+    time.advance(retryAfter * 1000 - 1);
+    assert.equal((await get(TICKETS)).status, 429, 'a millisecond before the Retry-After');
+    time.advance(1);
     assert.equal((await get(TICKETS)).status, 200);
   });
 
   it('keeps users/cursor (20) and sample (10 per 20 min) budgets apart from the incremental one', async () => {
-    const sim = await start({ rateLimits: { timeScale: 30 } });
+    const sim = await start({ rateLimits: { timeScale: 30, clock: testClock().clock } });
     const get = client(sim);
     assert.equal((await until429(get, TICKETS, 20)).ok, 10);
     const cursor = await until429(get, '/api/v2/incremental/users/cursor?start_time=0&per_page=1', 30);
@@ -99,9 +108,9 @@ describe('simulator rate limits', function () {
   });
 
   it('offers the High Volume budget and a shared account bucket', async () => {
-    const hv = await start({ rateLimits: { timeScale: 30, highVolume: true } });
+    const hv = await start({ rateLimits: { timeScale: 30, highVolume: true, clock: testClock().clock } });
     assert.equal((await until429(client(hv), TICKETS, 40)).ok, 30);
-    const small = await start({ rateLimits: { timeScale: 30, accountPerMinute: 5 } });
+    const small = await start({ rateLimits: { timeScale: 30, accountPerMinute: 5, clock: testClock().clock } });
     const get = client(small);
     const r = await until429(get, '/api/v2/users/me', 10);
     assert.equal(r.ok, 5);
@@ -112,7 +121,8 @@ describe('simulator rate limits', function () {
   it('rounds every reset and Retry-After up to whole seconds with wholeSecondResets, even when scaled', async () => {
     const plain = await start({ rateLimits: { timeScale: 30 } });
     assert.match((await client(plain)(TICKETS)).headers.get('ratelimit-reset')!, /^\d*\.\d+$/, 'precondition: a scaled window reports decimals');
-    const sim = await start({ rateLimits: { timeScale: 30, wholeSecondResets: true } });
+    const time = testClock();
+    const sim = await start({ rateLimits: { timeScale: 30, wholeSecondResets: true, clock: time.clock } });
     const get = client(sim);
     const first = await get(TICKETS);
     for (const h of ['rate-limit-reset', 'ratelimit-reset']) assert.match(first.headers.get(h)!, /^[12]$/, h);
@@ -121,7 +131,7 @@ describe('simulator rate limits', function () {
     const retryAfter = refused.headers.get('retry-after')!;
     assert.match(retryAfter, /^[12]$/);
     // Rounded up, never down: waiting that long always finds the window reset.
-    await new Promise((r) => setTimeout(r, Number(retryAfter) * 1000));
+    time.advance(Number(retryAfter) * 1000);
     assert.equal((await get(TICKETS)).status, 200);
   });
 

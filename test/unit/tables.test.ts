@@ -330,11 +330,14 @@ describe('DuckDB output: the CLI and SIGKILL', function () {
     let kills = 0;
     let lastRecords = 0;
     for (let attempt = 0; attempt < 6 && kills < 4; attempt++) {
+      const killAfter = 2 + Math.floor(random() * 12);
+      // Until two kills have landed, the simulator holds the run's next request, so it can't finish
+      // before the kill however slow the machine (the kill may land while the request is held).
+      if (kills < 2) sim.hold({ afterPages: killAfter, path: '/incremental/' });
       const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      const killAfter = 2 + Math.floor(random() * 12);
       let seen = 0;
       let timer: NodeJS.Timeout | undefined;
       child.stdout.on('data', (d: Buffer) => {
@@ -343,6 +346,7 @@ describe('DuckDB output: the CLI and SIGKILL', function () {
       });
       const code = await exited;
       clearTimeout(timer);
+      sim.release();
       if (code === 0) break;
       assert.equal(code, null, `killed, not failed: ${stderr} ${note}`);
       // Whatever the moment, the stored position and the change log agree, and never go back.
@@ -428,11 +432,14 @@ describe('Parquet output end to end', function () {
     const arg = JSON.stringify({ connection: { baseUrl: sim.url, credentials: { kind: 'apiToken', email: sim.credentials.admin.email, token: sim.credentials.admin.token } }, query: q });
     let kills = 0;
     for (let attempt = 0; attempt < 6 && kills < 4; attempt++) {
+      const killAfter = 2 + Math.floor(random() * 10);
+      // Until two kills have landed, the simulator holds the run's next request, so it can't finish
+      // before the kill however slow the machine (the kill may land while the request is held).
+      if (kills < 2) sim.hold({ afterPages: killAfter, path: '/incremental/' });
       const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      const killAfter = 2 + Math.floor(random() * 10);
       let seen = 0;
       let timer: NodeJS.Timeout | undefined;
       child.stdout.on('data', (d: Buffer) => {
@@ -441,6 +448,7 @@ describe('Parquet output end to end', function () {
       });
       const code = await exited;
       clearTimeout(timer);
+      sim.release();
       if (code === 0) break;
       assert.equal(code, null, `killed, not failed: ${stderr} ${note}`);
     }

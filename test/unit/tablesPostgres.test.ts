@@ -179,11 +179,14 @@ describe('PostgreSQL output (a throwaway server)', function () {
     let kills = 0;
     let last = 0;
     for (let attempt = 0; attempt < 6 && kills < 4; attempt++) {
+      const killAfter = 1 + Math.floor(random() * 5);
+      // Until two kills have landed, the simulator holds the run's next request, so it can't finish
+      // before the kill however slow the machine (the kill may land while the request is held).
+      if (kills < 2) sim.hold({ afterPages: killAfter, path: '/incremental/' });
       const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      const killAfter = 1 + Math.floor(random() * 5);
       let seen = 0;
       let timer: NodeJS.Timeout | undefined;
       child.stdout.on('data', (d: Buffer) => {
@@ -192,6 +195,7 @@ describe('PostgreSQL output (a throwaway server)', function () {
       });
       const code = await exited;
       clearTimeout(timer);
+      sim.release();
       if (code === 0) break;
       assert.equal(code, null, `killed, not failed: ${stderr} ${note}`);
       const [cp] = await sql(`SELECT checkpoint FROM killed._zdx_checkpoint WHERE resource = 'tickets'`);

@@ -20,10 +20,6 @@ export function authorizationHeader(credentials: Credentials): string {
   return header;
 }
 
-/**
- * Holds the credentials for one connection. An expired OAuth access token is refreshed at most
- * once per rejected request; the refreshed token is kept for the rest of the run.
- */
 /** The one sentence for a 401, worded for the kind of credentials that was refused. */
 export function rejectedCredentialsMessage(credentials: Credentials, host: string): string {
   return credentials.kind === 'oauth'
@@ -31,16 +27,30 @@ export function rejectedCredentialsMessage(credentials: Credentials, host: strin
     : `Zendesk rejected the credentials for ${host}: check the email and API token (or sign in again).`;
 }
 
+/**
+ * Holds the credentials for one connection. After a 401 the OAuth access token is renewed once
+ * per rejected token, whatever the number of requests that carried it: concurrent 401s for one
+ * token share one renewal, and a 401 for a token already replaced just retries with the new one.
+ */
 export class AuthSession {
-  private credentials: Credentials;
-  private refreshing: Promise<boolean> | null = null;
+  private readonly credentials: Credentials;
+  /** The token the last renewal gave, when the credentials don't show it themselves. */
+  private renewed: string | null = null;
+  private renewing: { rejected: string; done: Promise<boolean> } | null = null;
 
   constructor(credentials: Credentials) {
     this.credentials = credentials;
   }
 
+  /** What identifies the credentials a request goes with; give it back to refresh() after a 401. */
+  token(): string {
+    const c = this.credentials;
+    return c.kind === 'apiToken' ? c.token : (this.renewed ?? c.accessToken);
+  }
+
   header(): string {
-    return authorizationHeader(this.credentials);
+    const c = this.credentials;
+    return authorizationHeader(c.kind === 'oauth' ? { ...c, accessToken: this.token() } : c);
   }
 
   rejectedMessage(host: string): string {
@@ -53,27 +63,36 @@ export class AuthSession {
   }
 
   /**
-   * Refreshes the OAuth access token. Concurrent callers share one refresh. Returns false when
-   * refreshing is impossible or failed (the caller then reports the original 401).
+   * After a 401 for a request sent with `rejected` (from token()): true when there is another
+   * token to retry with. Concurrent callers for the same token share one renewal. An ExportError
+   * from the renewal (e.g. "sign in again") is passed on; any other failure is false (the caller
+   * then reports the 401).
    */
-  async refresh(): Promise<boolean> {
-    const creds = this.credentials;
-    if (creds.kind !== 'oauth' || !creds.refresh) return false;
-    if (!this.refreshing) {
-      const refresh = creds.refresh;
-      this.refreshing = (async () => {
+  async refresh(rejected: string): Promise<boolean> {
+    const c = this.credentials;
+    if (c.kind !== 'oauth' || !c.refresh) return false;
+    if (this.token() !== rejected) return true;
+    if (this.renewing?.rejected !== rejected) {
+      const refresh = c.refresh;
+      const renewing = { rejected, done: Promise.resolve(false) };
+      renewing.done = (async () => {
         try {
-          const accessToken = await refresh();
-          if (typeof accessToken !== 'string' || accessToken === '') return false;
-          this.credentials = { ...creds, accessToken };
+          const next = await refresh(rejected);
+          // The same token again is allowed one retry (the 401 may have been a fluke); the client
+          // gives up if that is refused too.
+          if (typeof next !== 'string' || next === '') return false;
+          // Credentials that renew themselves (a getter) already show the new token; others need it kept here.
+          this.renewed = c.accessToken === next ? null : next;
           return true;
-        } catch {
+        } catch (err) {
+          if (err instanceof ExportError) throw err;
           return false;
         } finally {
-          this.refreshing = null;
+          if (this.renewing === renewing) this.renewing = null;
         }
       })();
+      this.renewing = renewing;
     }
-    return this.refreshing;
+    return this.renewing.done;
   }
 }

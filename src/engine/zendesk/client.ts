@@ -172,7 +172,9 @@ export class ZendeskClient {
     assertDocumentedParams(req);
     let failures = 0;
     let rateLimited = 0;
-    let refreshed = false;
+    // Tokens this request was refused with: each is renewed at most once (a retry refused with the
+    // new token may renew again, e.g. when another export rotated the pair meanwhile; three at most).
+    const refused = new Set<string>();
     const limiters = req.family ? limitersFor(this.origin, req.family, this.budgets[req.family]) : null;
     const account = limitersFor(this.origin, 'incremental').account;
 
@@ -185,11 +187,13 @@ export class ZendeskClient {
       // The family's turn first (it may take a while), then the account budget as it is by then.
       const release = limiters ? await limiters.family.acquire(this.signal, this.emit, this.maxWaitMs) : () => undefined;
       let raw: RawResponse;
+      let sentWith = '';
       try {
         await account.waitForBudget(this.signal, this.emit, this.maxWaitMs);
         this.emit({ type: 'request', url, perPage: req.perPageParam ? perPage.value : null });
         // Counted whatever the outcome: a failed request may still have reached Zendesk's budget.
-        raw = await this.send(req.path, query).finally(() => limiters?.family.noteRequest());
+        sentWith = this.auth.token();
+        raw = await this.send(req.path, query, this.auth.header()).finally(() => limiters?.family.noteRequest());
         this.noteServerDate(raw.headers.get('date'));
         const rl = readRateLimitHeaders(raw.headers);
         if (rl.account) account.observe(rl.account, this.emit);
@@ -249,9 +253,9 @@ export class ZendeskClient {
         continue; // the limiter's block makes the next acquire wait (and emit 'waiting')
       }
       if (status === 401) {
-        if (!refreshed && this.auth.canRefresh()) {
-          refreshed = true;
-          if (await this.auth.refresh()) continue;
+        if (this.auth.canRefresh() && !refused.has(sentWith) && refused.size < 3) {
+          refused.add(sentWith);
+          if (await this.auth.refresh(sentWith)) continue;
         }
         throw new ExportError('auth', this.auth.rejectedMessage(this.host));
       }
@@ -306,7 +310,7 @@ export class ZendeskClient {
   }
 
   /** One HTTP exchange: status, headers and a defensively parsed body. Throws on network errors and timeouts. */
-  private async send(path: ApiPath, query: ApiQuery): Promise<RawResponse> {
+  private async send(path: ApiPath, query: ApiQuery, authorization: string): Promise<RawResponse> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
     try {
@@ -314,7 +318,7 @@ export class ZendeskClient {
         params: { query },
         parseAs: 'text',
         signal,
-        headers: { Authorization: this.auth.header(), Accept: 'application/json' },
+        headers: { Authorization: authorization, Accept: 'application/json' },
         redirect: 'manual',
       });
       if (response.ok) {

@@ -3,7 +3,17 @@
 
 export type Credentials =
   | { kind: 'apiToken'; email: string; token: string }
-  | { kind: 'oauth'; accessToken: string; refresh?: () => Promise<string> };
+  | {
+    kind: 'oauth';
+    /** Read on every request, so credentials whose token is renewed elsewhere may expose it as a getter. */
+    accessToken: string;
+    /**
+     * After a 401: a live token in place of `rejected` (the token that request carried). When the
+     * token was already renewed since, the newer one, without a second refresh: Zendesk rotates
+     * refresh tokens, so renewing twice for one expiry would spend a refresh token twice.
+     */
+    refresh?: (rejected: string) => Promise<string>;
+  };
 
 export interface Connection {
   /** Base URL such as https://acme.zendesk.com or http://127.0.0.1:4567 (loopback only for http). */

@@ -210,16 +210,22 @@ export function missingScopeError(clientId: string, missing: string[]): ExportEr
 }
 
 /**
+ * A short, non-secret name for a token (the first 16 hex digits of its SHA-256): enough to tell
+ * which token a 401 was for across a process boundary without sending the token back.
+ */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 16);
+}
+
+/**
  * Keeps one OAuth token pair current for a process: refreshes ahead of expiry, shares one refresh
  * between concurrent callers, and hands each new pair to `persist` (rotation makes the old refresh
- * token useless, so the new one must be saved before it is relied on).
+ * token useless, so the new one must be saved before it is relied on). After a 401 it renews only
+ * when the rejected token is still the current one, so a refresh token is never spent twice.
  */
 export class OAuthTokenKeeper {
   private tokens: OAuthTokens;
   private inflight: Promise<OAuthTokens> | null = null;
-  private lastRenewedAt = -Infinity;
-  /** The token last given to a caller after a 401: if that one is rejected too, only a renewal helps. */
-  private handedOut: string | null = null;
   private readonly now: () => number;
 
   constructor(
@@ -246,17 +252,13 @@ export class OAuthTokenKeeper {
   }
 
   /**
-   * After a 401. When a renewal the caller has not seen yet happened in the last 10 s (a proactive
-   * refresh rotated the pair while its request was on the way), that token is the answer; otherwise
-   * the token the caller holds is dead, so renew now.
+   * After a 401 for `rejected`: when the pair was renewed since that token was handed out (or is
+   * being renewed now), the newer token; otherwise the token is dead, so renew now.
    */
-  async renewAfterRejection(): Promise<string> {
-    let token: string;
-    if (this.inflight) token = (await this.inflight).accessToken;
-    else if (this.tokens.accessToken !== this.handedOut && this.now() - this.lastRenewedAt < 10_000) token = this.tokens.accessToken;
-    else token = (await this.renew()).accessToken;
-    this.handedOut = token;
-    return token;
+  async renewAfterRejection(rejected: string): Promise<string> {
+    if (this.inflight) await this.inflight;
+    if (this.tokens.accessToken !== rejected) return this.tokens.accessToken;
+    return (await this.renew()).accessToken;
   }
 
   renew(): Promise<OAuthTokens> {
@@ -266,7 +268,6 @@ export class OAuthTokenKeeper {
           const next = await this.opts.renew(this.tokens);
           await this.opts.persist?.(next);
           this.tokens = next;
-          this.lastRenewedAt = this.now();
           return next;
         } finally {
           this.inflight = null;
@@ -278,7 +279,7 @@ export class OAuthTokenKeeper {
 
   /**
    * Engine credentials whose token is read on every request (so a proactive refresh is picked up)
-   * and whose `refresh` the engine calls once after a 401.
+   * and whose `refresh` the engine calls after a 401 with the token that was refused.
    */
   credentials(): Credentials {
     const current = (): string => {
@@ -291,7 +292,7 @@ export class OAuthTokenKeeper {
       get accessToken(): string {
         return current();
       },
-      refresh: () => this.renewAfterRejection(),
+      refresh: (rejected) => this.renewAfterRejection(rejected),
     };
   }
 }

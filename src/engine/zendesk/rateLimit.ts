@@ -218,7 +218,11 @@ export class RateLimiter {
 
 /** One sentence for a wait past the cap, naming the time Zendesk named. */
 export function waitTooLong(untilMs: number, nowMs: number, maxWaitMs: number): ExportError {
-  const minutes = (ms: number) => (ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+  // Whole seconds first: a Retry-After of 120 read a millisecond later is still "2 min", not "120 s".
+  const minutes = (ms: number) => {
+    const s = Math.round(ms / 1000);
+    return s >= 120 ? `${Math.round(s / 60)} min` : `${s} s`;
+  };
   const when = Number.isFinite(untilMs) && untilMs < 8.64e15 ? new Date(untilMs).toISOString() : 'a time too far away to name';
   return new ExportError(
     'rateLimited',

@@ -18,12 +18,12 @@ export interface ZendeskAuth {
   readonly provider: ZendeskAuthenticationProvider;
   /**
    * The secret for GetCredentials: for an OAuth connection its access token (refreshed ahead of
-   * expiry, or because `reason` is 'refresh' after a 401), falling back to `fallback()` (e.g. a pasted
-   * token) when it is not signed in; for an API-token connection `fallback()`, after the
-   * retirement warning. Null = no secret. A sign-in made at another host than the connection's URL
-   * names now is refused, never sent (see hostBinding.ts).
+   * expiry, or because `reason` is 'refresh' after a 401 with the token whose fingerprint is
+   * `rejected`), falling back to `fallback()` (e.g. a pasted token) when it is not signed in; for an
+   * API-token connection `fallback()`, after the retirement warning. Null = no secret. A sign-in
+   * made at another host than the connection's URL names now is refused, never sent (see hostBinding.ts).
    */
-  secretFor(connection: { name: string; auth: 'apiToken' | 'oauth'; baseUrl: string }, reason: 'export' | 'testConnection' | 'refresh', fallback: () => Promise<GetCredentialsResult>): Promise<GetCredentialsResult>;
+  secretFor(connection: { name: string; auth: 'apiToken' | 'oauth'; baseUrl: string }, reason: 'export' | 'testConnection' | 'refresh', fallback: () => Promise<GetCredentialsResult>, rejected?: string): Promise<GetCredentialsResult>;
   /** Browser sign-in for a connection (asks which when omitted). True when signed in. */
   signIn(name?: string): Promise<boolean>;
   signOut(name?: string): Promise<boolean>;
@@ -55,12 +55,12 @@ export function registerZendeskAuth(context: vscode.ExtensionContext, log?: vsco
 
   const auth: ZendeskAuth = {
     provider,
-    async secretFor(connection, reason, fallback) {
+    async secretFor(connection, reason, fallback, rejected) {
       if (connection.auth === 'oauth') {
         const signedInAt = await provider.signedInOrigin(connection.name);
         const to = originOf(connection.baseUrl);
         if (signedInAt && to && signedInAt !== to) return signedInElsewhere(connection.name, signedInAt, to);
-        const token = await provider.accessToken(connection.name, reason === 'refresh');
+        const token = await provider.accessToken(connection.name, reason === 'refresh' ? { rejected } : undefined);
         if (token) return { secret: token };
         if (reason === 'refresh') return null;
       } else if (!isLoopbackUrl(connection.baseUrl)) {

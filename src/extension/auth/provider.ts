@@ -8,7 +8,7 @@
 // /callback route). Setting zendesk.oauth.redirect forces either. Tokens live only in
 // context.secrets; they are refreshed ahead of expiry and after a 401, and sign-out revokes them.
 import * as vscode from 'vscode';
-import { checkConnection, authorizeUrl, createPkce, createState, DEFAULT_LOOPBACK_REDIRECT_PORT, EXPORT_SCOPES, exchangeCode, loopbackRedirectUri, missingScopeError, missingScopes, needsRefresh, readAuthorizationResponse, redirectRegistrationHint, refreshAccessToken, revokeAccessToken, type OAuthTokens, startLoopbackReceiver, type LoopbackReceiver } from '../../engine/zendesk';
+import { checkConnection, authorizeUrl, createPkce, createState, DEFAULT_LOOPBACK_REDIRECT_PORT, EXPORT_SCOPES, exchangeCode, loopbackRedirectUri, missingScopeError, missingScopes, needsRefresh, readAuthorizationResponse, redirectRegistrationHint, refreshAccessToken, revokeAccessToken, tokenFingerprint, type OAuthTokens, startLoopbackReceiver, type LoopbackReceiver } from '../../engine/zendesk';
 import { ExportError } from '../../engine/errors';
 import { baseUrlOf, originOf, sanitizeConnections } from '../connectionStore';
 
@@ -257,16 +257,18 @@ export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvi
 
   /**
    * The access token for a connection's request, refreshed first when it is about to expire, or
-   * when `afterRejection` (the engine got a 401 with it). Undefined = not signed in (or the
-   * refresh token is dead, in which case the session is dropped and the person asked to sign in).
+   * after a 401 (`afterRejection`, with the fingerprint of the refused token) when that token is
+   * still the stored one. Undefined = not signed in (or the refresh token is dead, in which case the
+   * session is dropped and the person asked to sign in).
    */
-  async accessToken(name: string, afterRejection = false): Promise<string | undefined> {
+  async accessToken(name: string, afterRejection?: { rejected?: string }): Promise<string | undefined> {
     const s = await this.load(name);
     if (!s) return undefined;
-    if (!afterRejection && !needsRefresh(s.tokens, Date.now())) return s.tokens.accessToken;
-    // Renewed moments ago (by another export, or another window): the 401 was for the pair that renewal
-    // replaced. Renewing again would revoke the token the other export now uses.
-    if (afterRejection && Date.now() - s.tokens.obtainedAt < 10_000) return s.tokens.accessToken;
+    const stale = needsRefresh(s.tokens, Date.now());
+    // Renewed since the refused token was handed out (for another export, or in another window):
+    // the stored token is the answer. Renewing again would spend the refresh token a second time.
+    const replaced = afterRejection?.rejected !== undefined && tokenFingerprint(s.tokens.accessToken) !== afterRejection.rejected;
+    if (!stale && (!afterRejection || replaced)) return s.tokens.accessToken;
     const renewed = await this.refresh(name, s.tokens.accessToken);
     return renewed?.tokens.accessToken;
   }
@@ -280,6 +282,10 @@ export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvi
     return originOf((await this.load(name))?.baseUrl);
   }
 
+  /**
+   * Renews the pair whose access token is `rejected`, one renewal per connection at a time (rotation
+   * makes a second concurrent one fail). Undefined when the sign-in can't be renewed.
+   */
   private refresh(name: string, rejected: string, quiet = false): Promise<StoredSession | undefined> {
     let p = this.refreshing.get(name);
     if (!p) {
@@ -295,8 +301,11 @@ export class ZendeskAuthenticationProvider implements vscode.AuthenticationProvi
             const secret = await this.context.secrets.get(SECRET_KEY + name) || undefined;
             tokens = await refreshAccessToken({ baseUrl: s.baseUrl, clientId: s.clientId, clientSecret: secret }, s.tokens.refreshToken);
           } catch (err) {
-            if (err instanceof ExportError && err.code === 'auth') return quiet ? undefined : this.expire(name, s, err.message);
-            throw err;
+            if (!(err instanceof ExportError && err.code === 'auth')) throw err;
+            // Another window may have used the same refresh token first: its rotated pair is in storage then.
+            const now = await this.load(name);
+            if (now && now.tokens.refreshToken !== s.tokens.refreshToken) return now;
+            return quiet ? undefined : this.expire(name, s, err.message);
           }
           const next: StoredSession = { ...s, tokens };
           await this.save(name, next);

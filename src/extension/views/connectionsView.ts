@@ -35,9 +35,17 @@ export class ConnectionsTreeProvider implements vscode.TreeDataProvider<Node>, v
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly sub: vscode.Disposable;
+  /** False until activation has added what it adds (the demo connection): an empty list before that is not "no connection". */
+  private loaded = false;
 
   constructor(private readonly store: ConnectionStore) {
     this.sub = store.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  /** Activation has settled the list: from now on an empty one is shown as such. */
+  markLoaded(): void {
+    this.loaded = true;
+    this.changed.fire(undefined);
   }
 
   getTreeItem(element: Node): vscode.TreeItem {
@@ -48,6 +56,8 @@ export class ConnectionsTreeProvider implements vscode.TreeDataProvider<Node>, v
     if (!element) {
       const list = this.store.list();
       void vscode.commands.executeCommand('setContext', 'zendesk.hasConnections', list.length > 0);
+      // The welcome says "no connection" only for a list computed empty here, never while one is on its way.
+      void vscode.commands.executeCommand('setContext', 'zendesk.connectionsEmpty', this.loaded && list.length === 0);
       return Promise.all(list.map(async (c) => new ConnectionItem(c, await this.store.hasSecret(c))));
     }
     if (element instanceof ConnectionItem) {

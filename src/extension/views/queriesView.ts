@@ -75,6 +75,8 @@ export class QueriesTreeProvider implements vscode.TreeDataProvider<QueryItem>, 
     if (element) return [];
     const uris = await findQueryFiles();
     void vscode.commands.executeCommand('setContext', 'zendesk.hasQueries', uris.length > 0);
+    // The welcome says "no saved query" only once a search here found none, not while the first one runs.
+    void vscode.commands.executeCommand('setContext', 'zendesk.queriesEmpty', uris.length === 0);
     const running = new Set(this.sessions.running().map((s) => s.queryUri));
     const items = await Promise.all(uris.map(async (uri) => {
       const summary = await readQuery(uri).catch((): QuerySummary => ({ uri, parseError: 'unreadable' }));
