@@ -4,7 +4,7 @@
 // FROM unnest(<one array per column>) per page. The password never appears in a message.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Client, ClientConfig } from 'pg';
+import type { Client, ClientConfig, Pool } from 'pg';
 import { ExportError } from '../errors';
 import { columnTypeOf, postgresDialect, quote, type SqlDriver } from './driver';
 import type { ColumnSpec, PostgresConnection } from './model';
@@ -48,9 +48,8 @@ const TIMESTAMP = 1114;
 const DATE = 1082;
 const NUMERIC = 1700;
 
-/** `lock`: hold the schema's one-writer advisory lock for as long as this connection lives. */
-export async function connectPostgres(conn: PostgresConnection, schema: string, opts: { write: boolean; lock?: boolean }): Promise<PostgresDriver> {
-  const [pg, urls] = await loadPg();
+/** The client settings for a connection: parsed URL, the password given apart, cells JSON-safe and exact. */
+function clientConfig(pg: PgModule, urls: UrlModule, conn: PostgresConnection, purpose: 'export' | 'view'): ClientConfig {
   const where = describeDatabase(conn.url);
   let parsed: ClientConfig;
   try {
@@ -62,7 +61,7 @@ export async function connectPostgres(conn: PostgresConnection, schema: string, 
   for (const key of Object.keys(parsed) as (keyof ClientConfig)[]) if (parsed[key] === undefined || parsed[key] === null) delete parsed[key];
   const config: ClientConfig = {
     ...parsed,
-    application_name: `zdx ${opts.write ? 'export' : 'view'} (pid ${process.pid} on ${hostname()})`,
+    application_name: `zdx ${purpose} (pid ${process.pid} on ${hostname()})`,
     connectionTimeoutMillis: 15_000,
     types: {
       getTypeParser: ((oid: number, format?: string) => {
@@ -74,8 +73,17 @@ export async function connectPostgres(conn: PostgresConnection, schema: string, 
       }) as never,
     },
   };
+  // Views never change anything: the session refuses writes whatever SQL reaches it.
+  if (purpose === 'view') config.options = `${parsed.options ? `${parsed.options} ` : ''}-c default_transaction_read_only=on`;
   if (conn.password !== undefined) config.password = conn.password;
-  const client = new pg.Client(config);
+  return config;
+}
+
+/** `lock`: hold the schema's one-writer advisory lock for as long as this connection lives. */
+export async function connectPostgres(conn: PostgresConnection, schema: string, opts: { write: boolean; lock?: boolean }): Promise<PostgresDriver> {
+  const [pg, urls] = await loadPg();
+  const where = describeDatabase(conn.url);
+  const client = new pg.Client(clientConfig(pg, urls, conn, opts.write ? 'export' : 'view'));
   // A dropped connection surfaces on the next query; without a listener it would crash the process.
   client.on('error', () => undefined);
   try {
@@ -96,7 +104,32 @@ export async function connectPostgres(conn: PostgresConnection, schema: string, 
   return driver;
 }
 
-function connectionError(err: unknown, where: string): ExportError {
+const pools = new Map<string, Pool>();
+
+/**
+ * A small pool of read-only sessions per database and password, shared by every view of this
+ * process and closed when idle; it never takes the writer's lock, so views read while an export writes.
+ */
+export async function readerPool(conn: PostgresConnection): Promise<{ pool: Pool; where: string }> {
+  const [pg, urls] = await loadPg();
+  const key = `${conn.url}\u0000${createHash('sha256').update(conn.password ?? '').digest('hex')}`;
+  let pool = pools.get(key);
+  if (!pool) {
+    pool = new pg.Pool({ ...clientConfig(pg, urls, conn, 'view'), max: 3, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+    pool.on('error', () => undefined);
+    pools.set(key, pool);
+  }
+  return { pool, where: describeDatabase(conn.url) };
+}
+
+/** Ends every view pool (server shutdown). */
+export async function closeReaderPools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.end().catch(() => undefined)));
+}
+
+export function connectionError(err: unknown, where: string): ExportError {
   const e = err as { code?: string; message?: string };
   const text = (e.message ?? String(err)).split('\n')[0];
   switch (e.code) {

@@ -79,7 +79,7 @@ function isUrl(connection: string): boolean {
 }
 
 /** A URL connects as it is (the password from PGPASSWORD or ~/.pgpass); a name needs the caller's resolver. */
-async function resolvePostgres(connection: string, resolver: PostgresResolver | undefined): Promise<PostgresConnection> {
+export async function resolvePostgres(connection: string, resolver: PostgresResolver | undefined): Promise<PostgresConnection> {
   if (resolver) return resolver(connection);
   if (isUrl(connection)) return { url: connection };
   throw new ExportError('invalidQuery', `The database connection "${connection}" is a name this tool can't look up here; use a postgresql:// URL, or define the connection in the editor's settings.`);
