@@ -5,7 +5,7 @@
 // or Parquet files. The checkpoint is stored with the rows, so they never disagree. Also the
 // editor's reading side: list tables, read windows with sort/filter/search, run SQL, checkpoint info.
 export * from './model';
-export { targetFor, DUCKDB_MERGE_EVERY, type TargetOptions } from './targets';
+export { targetFor, DUCKDB_MERGE_EVERY, POSTGRES_MERGE_EVERY, type TargetOptions } from './targets';
 export { LAYOUTS, tableNames, sideloadTable, CHECKPOINT_TABLE, type ResourceLayout } from './resources';
 export { fieldColumnName, planFieldColumns, columnTypeOfField, csvFieldNames } from './customFields';
 export { zendeskFieldSource } from './fieldSource';

@@ -18,7 +18,7 @@ export interface TargetOptions {
   fields?: FieldSource;
   /** Turns a PostgreSQL output's connection name into a URL and password. */
   postgres?: PostgresResolver;
-  /** Merge the current-state tables once this many versions wait (DuckDB default 20000, PostgreSQL every page). */
+  /** Merge the current-state tables once this many versions wait (default DUCKDB_MERGE_EVERY, POSTGRES_MERGE_EVERY; always at the end of a run). */
   mergeEvery?: number;
   /** Versions per Parquet file (default PARQUET_BATCH). */
   parquetBatch?: number;
@@ -27,6 +27,8 @@ export interface TargetOptions {
 
 /** DuckDB merges in batches: each statement has a fixed cost that a page's worth of rows doesn't repay. */
 export const DUCKDB_MERGE_EVERY = 20_000;
+/** PostgreSQL finds the rows a merge replaces by index, but a merge a page still costs half as much again as the page. */
+export const POSTGRES_MERGE_EVERY = 10_000;
 
 export function targetFor(query: ResolvedQuery, opts: TargetOptions = {}): ExportTarget {
   const tables = query.output.tables;
@@ -72,7 +74,7 @@ export function targetFor(query: ResolvedQuery, opts: TargetOptions = {}): Expor
         connectWriter: async () => connectPostgres(await resolve(), schema, { write: true }),
         prepare: (driver) => driver.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"`),
         fields: opts.fields,
-        mergeEvery: opts.mergeEvery ?? 1,
+        mergeEvery: opts.mergeEvery ?? POSTGRES_MERGE_EVERY,
         signal: opts.signal,
       });
     }
