@@ -14,11 +14,23 @@ import type { SqlValue } from './rows';
 type DuckModule = typeof import('@duckdb/node-api');
 let moduleLoad: Promise<DuckModule> | null = null;
 
-/** The DuckDB driver, or one sentence saying it isn't installed. */
+/** The build a platform needs for DuckDB, as `vsce package --target` names it (e.g. linux-x64, darwin-arm64, win32-x64). */
+export function platformTarget(): string {
+  return `${process.platform}-${process.arch}`;
+}
+
+/**
+ * The DuckDB driver, or one sentence saying it isn't here: the universal .vsix doesn't carry the
+ * native binding (the platform builds do; the CLI installed with npm has it as a dependency).
+ */
 export function loadDuckDb(): Promise<DuckModule> {
   moduleLoad ??= import('@duckdb/node-api').catch((err: unknown) => {
     moduleLoad = null;
-    throw new ExportError('io', `The DuckDB driver (@duckdb/node-api) could not be loaded (${firstLine(err)}); install the extension's build for this platform, or \`npm install @duckdb/node-api\` beside the CLI.`);
+    throw new ExportError(
+      'io',
+      `DuckDB and Parquet outputs need DuckDB's native driver, which this build doesn't carry: install the extension's build for this platform (${platformTarget()}), or \`npm install @duckdb/node-api\` beside the CLI.`,
+      firstLine(err),
+    );
   });
   return moduleLoad;
 }
