@@ -79,7 +79,7 @@ export async function readWindow(source: TableSource, req: WindowRequest, opts: 
   const reader = await openReader(source);
   try {
     return await reader.snapshot(async () => {
-      const all = (await reader.catalogue()).get(req.table);
+      const all = (await reader.catalogue(req.table)).get(req.table);
       if (!all) throw new ExportError('notFound', `There is no table "${req.table}" in ${reader.where}.`);
       const byName = new Map(all.map((c) => [c.name, c]));
       const column = (name: string, what: string): TableColumn => {

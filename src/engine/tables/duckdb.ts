@@ -47,7 +47,16 @@ interface Held {
   /** Resolved when the last user lets go (and the instance is closed). */
   readonly closed: Promise<void>;
   onClosed(): void;
+  /** A read-only instance stays open this long after its last reader, for the next window of a scroll. */
+  linger?: NodeJS.Timeout;
 }
+
+/**
+ * How long a read-only instance outlives its last reader: scrolling reads again within it, and opening
+ * a file costs tens of milliseconds. Meanwhile another process can't open the file to write it, so it
+ * is short (a writer of this process takes the file over at once).
+ */
+export const READ_LINGER_MS = 1500;
 
 const instances = new Map<string, Promise<Held>>();
 const writers = new Set<string>();
@@ -82,6 +91,8 @@ async function acquire(file: string, mode: 'read' | 'write'): Promise<Held> {
       pending.catch(() => instances.delete(key));
     }
     const held = await pending;
+    clearTimeout(held.linger);
+    held.linger = undefined;
     if (mode === 'write' && held.readOnly) {
       held.draining = true;
       for (const stop of held.interrupters) stop();
@@ -109,7 +120,28 @@ function closeHeld(key: string, held: Held): void {
 
 function release(file: string, held: Held): void {
   if (--held.users > 0) return;
-  closeHeld(file === ':memory:' ? file : path.resolve(file), held);
+  const key = file === ':memory:' ? file : path.resolve(file);
+  if (held.readOnly && !held.draining && key !== ':memory:') {
+    held.linger = setTimeout(() => {
+      held.linger = undefined;
+      if (held.users === 0) closeHeld(key, held);
+    }, READ_LINGER_MS);
+    held.linger.unref();
+    return;
+  }
+  closeHeld(key, held);
+}
+
+/** Closes the read-only instances no reader uses now (lingering after a read), so other processes may write their files. */
+export async function closeIdleDuckDbReaders(): Promise<void> {
+  for (const [key, pending] of [...instances]) {
+    const held = await pending.catch(() => null);
+    if (held && held.users === 0 && held.linger) {
+      clearTimeout(held.linger);
+      held.linger = undefined;
+      closeHeld(key, held);
+    }
+  }
 }
 
 function openError(file: string, err: unknown, mode: 'read' | 'write'): ExportError {

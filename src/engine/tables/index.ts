@@ -14,4 +14,5 @@ export { PARQUET_BATCH } from './parquet';
 export { listTables, readWindow, tableRole, MAX_WINDOW_ROWS, ESTIMATE_ABOVE } from './browse';
 export { runSql, DEFAULT_SQL_PAGE_ROWS, MAX_SQL_PAGE_ROWS } from './sqlQuery';
 export { tableCheckpointInfo, tableSourceFor } from './status';
-export { closeReaderPools as closeTableReaders } from './postgres';
+export { closeTableReaders } from './readers';
+export { READ_LINGER_MS } from './duckdb';

@@ -7,9 +7,9 @@ import * as path from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import { ExportError } from '../errors';
 import { quote } from './driver';
-import { connectDuckDb, connectMemory, firstLine, toCell, type DuckDbDriver } from './duckdb';
+import { closeIdleDuckDbReaders, connectDuckDb, connectMemory, firstLine, toCell, type DuckDbDriver } from './duckdb';
 import type { Cell, TableColumn, TableSource } from './model';
-import { connectionError, readerPool } from './postgres';
+import { closeReaderPools, connectionError, readerPool } from './postgres';
 
 export type Param = string | number | boolean | null;
 
@@ -19,8 +19,8 @@ export interface Reader {
   readonly where: string;
   /** The pseudo-column that identifies a row of a table without a key column (rowid, ctid), if any. */
   readonly rowIdentity: string | null;
-  /** Every table (and view) with its columns in order, from the database's own catalogue. */
-  catalogue(): Promise<Map<string, TableColumn[]>>;
+  /** Every table (and view) with its columns in order, from the database's own catalogue; `table`: that one only. */
+  catalogue(table?: string): Promise<Map<string, TableColumn[]>>;
   /** A table name quoted (and qualified where the database has schemas). */
   table(name: string): string;
   /** Rows as arrays of JSON-safe cells; `types` are the columns' catalogue types (DuckDB dates read as text). */
@@ -61,8 +61,12 @@ export class DuckReader implements Reader {
     readonly rowIdentity: string | null,
   ) {}
 
-  async catalogue(): Promise<Map<string, TableColumn[]>> {
-    const rows = await this.rows(`SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = 'main' ORDER BY table_name, ordinal_position`, []);
+  async catalogue(table?: string): Promise<Map<string, TableColumn[]>> {
+    // duckdb_columns() answers several times faster than information_schema.
+    const rows = await this.rows(
+      `SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main'${table === undefined ? '' : ' AND table_name = $1'} ORDER BY table_name, column_index`,
+      table === undefined ? [] : [table],
+    );
     return group(rows);
   }
 
@@ -133,8 +137,11 @@ class PgReader implements Reader {
     readonly where: string,
   ) {}
 
-  async catalogue(): Promise<Map<string, TableColumn[]>> {
-    const rows = await this.rows('SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = $1 ORDER BY table_name, ordinal_position', [this.schema]);
+  async catalogue(table?: string): Promise<Map<string, TableColumn[]>> {
+    const rows = await this.rows(
+      `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = $1${table === undefined ? '' : ' AND table_name = $2'} ORDER BY table_name, ordinal_position`,
+      table === undefined ? [this.schema] : [this.schema, table],
+    );
     return group(rows);
   }
 
@@ -182,6 +189,14 @@ function group(rows: Cell[][]): Map<string, TableColumn[]> {
     out.set(String(table), list);
   }
   return out;
+}
+
+/**
+ * Lets go of every idle reader: PostgreSQL view pools, and DuckDB files kept open READ_LINGER_MS after
+ * a read (another process can't open them to write meanwhile). For shutdown, or before handing a file over.
+ */
+export async function closeTableReaders(): Promise<void> {
+  await Promise.all([closeReaderPools(), closeIdleDuckDbReaders()]);
 }
 
 /** A database's complaint as the end of one sentence. */
