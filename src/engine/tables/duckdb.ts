@@ -14,11 +14,23 @@ import type { SqlValue } from './rows';
 type DuckModule = typeof import('@duckdb/node-api');
 let moduleLoad: Promise<DuckModule> | null = null;
 
-/** The DuckDB driver, or one sentence saying it isn't installed. */
+/** The build a platform needs for DuckDB, as `vsce package --target` names it (e.g. linux-x64, darwin-arm64, win32-x64). */
+export function platformTarget(): string {
+  return `${process.platform}-${process.arch}`;
+}
+
+/**
+ * The DuckDB driver, or one sentence saying it isn't here: the universal .vsix doesn't carry the
+ * native binding (the platform builds do; the CLI installed with npm has it as a dependency).
+ */
 export function loadDuckDb(): Promise<DuckModule> {
   moduleLoad ??= import('@duckdb/node-api').catch((err: unknown) => {
     moduleLoad = null;
-    throw new ExportError('io', `The DuckDB driver (@duckdb/node-api) could not be loaded (${firstLine(err)}); install the extension's build for this platform, or \`npm install @duckdb/node-api\` beside the CLI.`);
+    throw new ExportError(
+      'io',
+      `DuckDB and Parquet outputs need DuckDB's native driver, which this build doesn't carry: install the extension's build for this platform (${platformTarget()}), or \`npm install @duckdb/node-api\` beside the CLI.`,
+      firstLine(err),
+    );
   });
   return moduleLoad;
 }
@@ -26,54 +38,130 @@ export function loadDuckDb(): Promise<DuckModule> {
 interface Held {
   instance: DuckDBInstance;
   users: number;
+  /** Opened READ_ONLY (views and SQL while nothing here writes the file): other processes may read it too. */
+  readOnly: boolean;
+  /** Set while a writer of this process waits for the readers of a read-only instance to let go. */
+  draining: boolean;
+  /** Stops long reads (SQL) when a writer needs the file. */
+  readonly interrupters: Set<() => void>;
+  /** Resolved when the last user lets go (and the instance is closed). */
+  readonly closed: Promise<void>;
+  onClosed(): void;
+  /** A read-only instance stays open this long after its last reader, for the next window of a scroll. */
+  linger?: NodeJS.Timeout;
 }
+
+/**
+ * How long a read-only instance outlives its last reader: scrolling reads again within it, and opening
+ * a file costs tens of milliseconds. Meanwhile another process can't open the file to write it, so it
+ * is short (a writer of this process takes the file over at once).
+ */
+export const READ_LINGER_MS = 1500;
 
 const instances = new Map<string, Promise<Held>>();
 const writers = new Set<string>();
 
-/** Opens (or shares) the instance of a file. A lock held by another process is refused in one sentence naming it. */
-async function acquire(file: string): Promise<Held> {
+/**
+ * Opens (or shares) the instance of a file. One instance per file in this process: readers share the
+ * writer's (DuckDB keeps them apart by MVCC); without a writer they open it READ_ONLY, so another
+ * process may read it at the same time. A writer arriving while a read-only instance is open stops
+ * its long reads, waits for the others and reopens the file read-write. A lock held by another
+ * process is refused in one sentence naming it.
+ */
+async function acquire(file: string, mode: 'read' | 'write'): Promise<Held> {
   const key = path.resolve(file);
-  let pending = instances.get(key);
-  if (!pending) {
-    pending = (async () => {
-      const duck = await loadDuckDb();
-      try {
-        // Fewer checkpoints while pages stream in: the WAL is folded into the file when the last user closes it.
-        const instance = await duck.DuckDBInstance.create(key, { checkpoint_threshold: '256MB' });
-        return { instance, users: 0 };
-      } catch (err) {
-        throw openError(key, err);
-      }
-    })();
-    instances.set(key, pending);
-    pending.catch(() => instances.delete(key));
+  for (;;) {
+    let pending = instances.get(key);
+    if (!pending) {
+      const readOnly = mode === 'read';
+      pending = (async () => {
+        const duck = await loadDuckDb();
+        try {
+          // Fewer checkpoints while pages stream in: the WAL is folded into the file when the last user closes it.
+          const options: Record<string, string> = readOnly ? { access_mode: 'READ_ONLY' } : { checkpoint_threshold: '256MB' };
+          const instance = await duck.DuckDBInstance.create(key, options);
+          let onClosed = (): void => undefined;
+          const closed = new Promise<void>((resolve) => (onClosed = resolve));
+          return { instance, users: 0, readOnly, draining: false, interrupters: new Set(), closed, onClosed } satisfies Held;
+        } catch (err) {
+          throw openError(key, err, mode);
+        }
+      })();
+      instances.set(key, pending);
+      pending.catch(() => instances.delete(key));
+    }
+    const held = await pending;
+    clearTimeout(held.linger);
+    held.linger = undefined;
+    if (mode === 'write' && held.readOnly) {
+      held.draining = true;
+      for (const stop of held.interrupters) stop();
+      if (held.users === 0) closeHeld(key, held);
+      await held.closed;
+      continue;
+    }
+    if (held.draining) {
+      await held.closed;
+      continue;
+    }
+    held.users++;
+    return held;
   }
-  const held = await pending;
-  held.users++;
-  return held;
+}
+
+function closeHeld(key: string, held: Held): void {
+  if (key !== ':memory:') instances.delete(key);
+  try {
+    held.instance.closeSync();
+  } finally {
+    held.onClosed();
+  }
 }
 
 function release(file: string, held: Held): void {
   if (--held.users > 0) return;
-  if (file !== ':memory:') instances.delete(path.resolve(file));
-  held.instance.closeSync();
+  const key = file === ':memory:' ? file : path.resolve(file);
+  if (held.readOnly && !held.draining && key !== ':memory:') {
+    held.linger = setTimeout(() => {
+      held.linger = undefined;
+      if (held.users === 0) closeHeld(key, held);
+    }, READ_LINGER_MS);
+    held.linger.unref();
+    return;
+  }
+  closeHeld(key, held);
 }
 
-function openError(file: string, err: unknown): ExportError {
+/** Closes the read-only instances no reader uses now (lingering after a read), so other processes may write their files. */
+export async function closeIdleDuckDbReaders(): Promise<void> {
+  for (const [key, pending] of [...instances]) {
+    const held = await pending.catch(() => null);
+    if (held && held.users === 0 && held.linger) {
+      clearTimeout(held.linger);
+      held.linger = undefined;
+      closeHeld(key, held);
+    }
+  }
+}
+
+function openError(file: string, err: unknown, mode: 'read' | 'write'): ExportError {
   const text = firstLine(err);
   const holder = /Conflicting lock is held in (.+?) \(PID (\d+)\)/.exec(text);
   if (holder) {
-    return new ExportError('locked', `${file} is in use by another process (${path.basename(holder[1])}, PID ${holder[2]}): only one export writes a DuckDB file at a time; wait for it to finish or stop it.`);
+    const who = `${path.basename(holder[1])}, PID ${holder[2]}`;
+    return mode === 'write'
+      ? new ExportError('locked', `${file} is in use by another process (${who}): only one export writes a DuckDB file at a time; wait for it to finish or stop it.`)
+      : new ExportError('locked', `${file} is being written by another process (${who}); DuckDB lets no other process open it meanwhile, so its tables can be read once that export ends.`);
   }
   return new ExportError('io', `The DuckDB file ${file} could not be opened (${text.replace(/[.\s]+$/, '')}).`);
 }
 
 /**
  * A connection to a DuckDB file. `write`: the one writer of this process (a second is refused);
- * `create`: create the file when missing (otherwise null is returned for a missing file).
+ * `create`: create the file when missing (otherwise null is returned for a missing file); `readOnly`:
+ * only reads (shares whatever instance this process has, else opens the file READ_ONLY).
  */
-export async function connectDuckDb(file: string, opts: { write: boolean; create: boolean }): Promise<DuckDbDriver | null> {
+export async function connectDuckDb(file: string, opts: { write: boolean; create: boolean; readOnly?: boolean }): Promise<DuckDbDriver | null> {
   const key = path.resolve(file);
   if (!opts.create && !existsSync(key)) return null;
   if (opts.write) {
@@ -81,7 +169,7 @@ export async function connectDuckDb(file: string, opts: { write: boolean; create
     writers.add(key);
   }
   try {
-    const held = await acquire(key);
+    const held = await acquire(key, opts.readOnly && !opts.write ? 'read' : 'write');
     const duck = await loadDuckDb();
     try {
       return new DuckDbDriver(duck, key, held, await held.instance.connect(), opts.write);
@@ -99,7 +187,9 @@ export async function connectDuckDb(file: string, opts: { write: boolean; create
 export async function connectMemory(): Promise<DuckDbDriver> {
   const duck = await loadDuckDb();
   const instance = await duck.DuckDBInstance.create(':memory:');
-  const held: Held = { instance, users: 1 };
+  let onClosed = (): void => undefined;
+  const closed = new Promise<void>((resolve) => (onClosed = resolve));
+  const held: Held = { instance, users: 1, readOnly: false, draining: false, interrupters: new Set(), closed, onClosed };
   return new DuckDbDriver(duck, ':memory:', held, await instance.connect(), false);
 }
 
@@ -119,6 +209,44 @@ export class DuckDbDriver implements SqlDriver {
     readonly connection: DuckDBConnection,
     private readonly writer: boolean,
   ) {}
+
+  /** Whether this connection reads a read-only instance (nothing in this process writes the file). */
+  get readOnly(): boolean {
+    return this.held.readOnly;
+  }
+
+  /**
+   * Runs `work`, interrupting it when `signal` aborts or a writer of this process needs the file
+   * (then it fails with ExportError('cancelled') saying which).
+   */
+  async interruptible<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) throw stoppedError(this.file, 'cancelled');
+    let why: 'cancelled' | 'writer' | null = null;
+    let repeat: NodeJS.Timeout | undefined;
+    // An interrupt reaches only a statement that is executing: one that starts a moment later (or
+    // the next chunk of a streamed result) is caught by the next tick.
+    const stop = (reason: 'cancelled' | 'writer') => () => {
+      why ??= reason;
+      this.connection.interrupt();
+      repeat ??= setInterval(() => this.connection.interrupt(), 20);
+    };
+    const onAbort = stop('cancelled');
+    const onWriter = stop('writer');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.held.interrupters.add(onWriter);
+    try {
+      const out = await work();
+      if (why) throw new Error('interrupted');
+      return out;
+    } catch (err) {
+      if (why) throw stoppedError(this.file, why);
+      throw err;
+    } finally {
+      clearInterval(repeat);
+      signal?.removeEventListener('abort', onAbort);
+      this.held.interrupters.delete(onWriter);
+    }
+  }
 
   async query(sql: string, params?: SqlValue[]): Promise<Record<string, unknown>[]> {
     const reader = await this.connection.runAndReadAll(sql, params?.map(toDuck) as never);
@@ -193,6 +321,12 @@ export function toCell(v: unknown): Cell {
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? toCell(x) : x));
 }
 
-function firstLine(err: unknown): string {
+function stoppedError(file: string, why: 'cancelled' | 'writer'): ExportError {
+  return why === 'cancelled'
+    ? new ExportError('cancelled', `The query on ${path.basename(file)} was cancelled.`)
+    : new ExportError('cancelled', `The query on ${path.basename(file)} was stopped because an export started writing the file; run it again (reads share the writer's connection while it runs).`);
+}
+
+export function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }

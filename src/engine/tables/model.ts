@@ -55,20 +55,24 @@ export interface PostgresConnection {
 /** Turns `output.connection` (a name from settings, or a URL) into a connection; asks for the password where one is stored. */
 export type PostgresResolver = (connection: string) => Promise<PostgresConnection>;
 
-/** Where the editor API looks: a DuckDB file, or a PostgreSQL schema. */
+/** Where the editor API looks: a DuckDB file, a folder of Parquet files (read through DuckDB), or a PostgreSQL schema. */
 export type TableSource =
   | { kind: 'duckdb'; path: string }
+  | { kind: 'parquet'; path: string }
   | { kind: 'postgres'; connection: PostgresConnection; schema: string };
 
 export interface TableColumn {
   name: string;
-  /** The database's own type name (BIGINT, VARCHAR, jsonb, …). */
+  /** The database's own type name (BIGINT, VARCHAR, JSON, jsonb, timestamp with time zone, …). */
   type: string;
 }
 
 export interface TableInfo {
   name: string;
+  /** Rows now (PostgreSQL tables past ESTIMATE_ABOVE rows: the server's live estimate, see rowsEstimated). */
   rows: number;
+  /** True when `rows` is PostgreSQL's estimate (exact counts of big tables take a full scan there). */
+  rowsEstimated?: boolean;
   columns: TableColumn[];
   /** What the table holds, when it is one this tool writes. */
   role?: 'current' | 'changes' | 'deleted' | 'fields' | 'sideload' | 'checkpoint';
@@ -80,36 +84,54 @@ export interface SortKey {
   descending?: boolean;
 }
 
+/**
+ * contains / startsWith: the column's text, case-insensitive. equals / notEquals: the value itself
+ * (numbers, booleans, times as such; anything else as text). greaterThan / lessThan: numerically
+ * on numeric columns, in time on timestamps and dates, else as text.
+ */
 export type FilterOp = 'equals' | 'notEquals' | 'contains' | 'startsWith' | 'greaterThan' | 'lessThan' | 'isNull' | 'isNotNull';
 
 export interface ColumnFilter {
   column: string;
   op: FilterOp;
-  /** Compared as text, except greaterThan / lessThan on numeric columns. */
+  /** Needed by every op but isNull / isNotNull. */
   value?: string | number | boolean;
 }
 
 export interface WindowRequest {
   table: string;
   offset: number;
+  /** 1 … MAX_WINDOW_ROWS. */
   limit: number;
+  /** Without: the table's own order (DuckDB: as stored; PostgreSQL: by its key). Ties are broken by the row's identity, so pages never overlap. */
   sort?: SortKey[];
+  /** All must hold. */
   filters?: ColumnFilter[];
   /** Case-insensitive text anywhere in the row (its JSON `_record` when it has one, else every column). */
   search?: string;
-  /** Only these columns (default all). */
+  /** Only these columns, in this order (default all). A grid that leaves out `_record` and long texts reads far less. */
   columns?: string[];
+  /** Count the matching rows (default true); false leaves `total` null (paging on, the count known). */
+  count?: boolean;
 }
 
-/** Cell values are JSON-safe: numbers, strings (64-bit integers beyond 2^53 as strings, timestamps as ISO text), booleans, null. */
+/** Cell values are JSON-safe: numbers, strings (64-bit integers beyond 2^53 as strings, timestamps as ISO text, dates as YYYY-MM-DD, lists and structs as JSON text), booleans, null. */
 export type Cell = string | number | boolean | null;
 
 export interface WindowResult {
   columns: TableColumn[];
   rows: Cell[][];
-  /** Rows matching the filters and search. */
-  total: number;
+  /** Rows matching the filters and search; null when the request said count: false. */
+  total: number | null;
   offset: number;
+}
+
+export interface SqlRequest {
+  /** One statement: a query (SELECT, WITH, FROM …, DESCRIBE, SHOW, SUMMARIZE, PRAGMA that reads, EXPLAIN). */
+  sql: string;
+  offset?: number;
+  /** 1 … MAX_SQL_PAGE_ROWS (default DEFAULT_SQL_PAGE_ROWS). */
+  limit?: number;
 }
 
 export interface SqlPage {
@@ -118,4 +140,31 @@ export interface SqlPage {
   offset: number;
   /** True when more rows follow this page. */
   more: boolean;
+}
+
+/**
+ * What a table target's checkpoint holds, for the Resume CodeLens, the Runs view and the status bar
+ * (the fields of the engine server's CheckpointInfoResult that come from the checkpoint).
+ */
+export interface TableCheckpointInfo {
+  /** Where the checkpoint is: the file and table, or the database, schema and table. */
+  checkpointLocation: string;
+  /** The DuckDB file or Parquet folder exists (PostgreSQL: the schema does). */
+  outputExists: boolean;
+  /** A checkpoint of this resource exists there. */
+  exists: boolean;
+  /** It was written by this query (same digest); false → a run would fail with 'checkpointMismatch'. */
+  matchesQuery: boolean;
+  records: number;
+  pages: number;
+  lastRecordTime: number | null;
+  caughtUp: boolean;
+  updatedAt: string | null;
+  /** The tables (or Parquet paths) the query writes. */
+  files: string[];
+  /**
+   * Set when the target can't be read now, in one sentence: a DuckDB file another process is
+   * writing (DuckDB lets no other process open it meanwhile), a database that can't be reached.
+   */
+  busy?: string;
 }

@@ -1,16 +1,21 @@
 // PostgreSQL through node-postgres (pure JavaScript, bundled, evaluated only when a PostgreSQL output
 // or view needs it). One writer per schema: a session advisory lock, released by PostgreSQL itself
-// when the connection ends, however the writer ended. Rows are appended with one INSERT … SELECT
-// FROM unnest(<one array per column>) per page. The password never appears in a message.
+// when the connection ends, however the writer ended. Rows are appended with COPY … FROM STDIN in
+// the text format (pg-copy-streams), inside the page's transaction: the server parses the values
+// (JSON included) in its own process. The password never appears in a message.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Client, ClientConfig } from 'pg';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Client, ClientConfig, Pool } from 'pg';
 import { ExportError } from '../errors';
 import { columnTypeOf, postgresDialect, quote, type SqlDriver } from './driver';
 import type { ColumnSpec, PostgresConnection } from './model';
 import type { SqlValue } from './rows';
 
 type PgModule = typeof import('pg');
+type CopyModule = typeof import('pg-copy-streams');
+let copyLoad: Promise<CopyModule> | null = null;
 type UrlModule = typeof import('pg-connection-string');
 let moduleLoad: Promise<[PgModule, UrlModule]> | null = null;
 
@@ -48,9 +53,8 @@ const TIMESTAMP = 1114;
 const DATE = 1082;
 const NUMERIC = 1700;
 
-/** `lock`: hold the schema's one-writer advisory lock for as long as this connection lives. */
-export async function connectPostgres(conn: PostgresConnection, schema: string, opts: { write: boolean; lock?: boolean }): Promise<PostgresDriver> {
-  const [pg, urls] = await loadPg();
+/** The client settings for a connection: parsed URL, the password given apart, cells JSON-safe and exact. */
+function clientConfig(pg: PgModule, urls: UrlModule, conn: PostgresConnection, purpose: 'export' | 'view', readOnly = false): ClientConfig {
   const where = describeDatabase(conn.url);
   let parsed: ClientConfig;
   try {
@@ -62,7 +66,7 @@ export async function connectPostgres(conn: PostgresConnection, schema: string, 
   for (const key of Object.keys(parsed) as (keyof ClientConfig)[]) if (parsed[key] === undefined || parsed[key] === null) delete parsed[key];
   const config: ClientConfig = {
     ...parsed,
-    application_name: `zdx ${opts.write ? 'export' : 'view'} (pid ${process.pid} on ${hostname()})`,
+    application_name: `zdx ${purpose} (pid ${process.pid} on ${hostname()})`,
     connectionTimeoutMillis: 15_000,
     types: {
       getTypeParser: ((oid: number, format?: string) => {
@@ -74,8 +78,17 @@ export async function connectPostgres(conn: PostgresConnection, schema: string, 
       }) as never,
     },
   };
+  // The editor's views never change anything: their sessions refuse writes whatever SQL reaches them.
+  if (readOnly) config.options = `${parsed.options ? `${parsed.options} ` : ''}-c default_transaction_read_only=on`;
   if (conn.password !== undefined) config.password = conn.password;
-  const client = new pg.Client(config);
+  return config;
+}
+
+/** `lock`: hold the schema's one-writer advisory lock for as long as this connection lives. */
+export async function connectPostgres(conn: PostgresConnection, schema: string, opts: { write: boolean; lock?: boolean }): Promise<PostgresDriver> {
+  const [pg, urls] = await loadPg();
+  const where = describeDatabase(conn.url);
+  const client = new pg.Client(clientConfig(pg, urls, conn, opts.write ? 'export' : 'view'));
   // A dropped connection surfaces on the next query; without a listener it would crash the process.
   client.on('error', () => undefined);
   try {
@@ -96,7 +109,32 @@ export async function connectPostgres(conn: PostgresConnection, schema: string, 
   return driver;
 }
 
-function connectionError(err: unknown, where: string): ExportError {
+const pools = new Map<string, Pool>();
+
+/**
+ * A small pool of read-only sessions per database and password, shared by every view of this
+ * process and closed when idle; it never takes the writer's lock, so views read while an export writes.
+ */
+export async function readerPool(conn: PostgresConnection): Promise<{ pool: Pool; where: string }> {
+  const [pg, urls] = await loadPg();
+  const key = `${conn.url}\u0000${createHash('sha256').update(conn.password ?? '').digest('hex')}`;
+  let pool = pools.get(key);
+  if (!pool) {
+    pool = new pg.Pool({ ...clientConfig(pg, urls, conn, 'view', true), max: 3, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+    pool.on('error', () => undefined);
+    pools.set(key, pool);
+  }
+  return { pool, where: describeDatabase(conn.url) };
+}
+
+/** Ends every view pool (server shutdown). */
+export async function closeReaderPools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.end().catch(() => undefined)));
+}
+
+export function connectionError(err: unknown, where: string): ExportError {
   const e = err as { code?: string; message?: string };
   const text = (e.message ?? String(err)).split('\n')[0];
   switch (e.code) {
@@ -150,12 +188,25 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async append(table: string, columns: ColumnSpec[], values: SqlValue[][]): Promise<void> {
-    if (!values[0]?.length) return;
-    const arrays = columns.map((c, i) => `$${i + 1}::${c.type === 'json' ? 'text' : this.dialect.type(c.type)}[]`);
-    const aliases = columns.map((_, i) => `c${i}`);
-    const select = columns.map((c, i) => (c.type === 'json' ? `c${i}::jsonb` : `c${i}`));
-    const sql = `INSERT INTO ${this.dialect.table(table)} (${columns.map((c) => quote(c.name)).join(', ')}) SELECT ${select.join(', ')} FROM unnest(${arrays.join(', ')}) AS u(${aliases.join(', ')})`;
-    await this.client.query(sql, values.map((col) => col.map(toPg)));
+    const rows = values[0]?.length ?? 0;
+    if (!rows) return;
+    copyLoad ??= import('pg-copy-streams').then((m) => (m as { default?: CopyModule }).default ?? m);
+    const { from } = await copyLoad;
+    const sink = this.client.query(from(`COPY ${this.dialect.table(table)} (${columns.map((c) => quote(c.name)).join(', ')}) FROM STDIN`));
+    // Chunks of a few hundred rows: the socket's backpressure paces the encoding.
+    function* text(): Generator<string> {
+      const CHUNK = 256;
+      for (let start = 0; start < rows; start += CHUNK) {
+        let out = '';
+        const end = Math.min(rows, start + CHUNK);
+        for (let r = start; r < end; r++) {
+          for (let c = 0; c < values.length; c++) out += (c ? '\t' : '') + copyCell(values[c][r]);
+          out += '\n';
+        }
+        yield out;
+      }
+    }
+    await pipeline(Readable.from(text()), sink);
   }
 
   async columns(table: string): Promise<ColumnSpec[] | null> {
@@ -170,6 +221,17 @@ export class PostgresDriver implements SqlDriver {
     await this.client.end().catch(() => undefined);
   }
 }
+
+/** A value in COPY's text format: \N for NULL; backslash, tab, newline and carriage return escaped. */
+function copyCell(v: SqlValue): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  const text = toPg(v) as string;
+  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : text;
+}
+
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 function toPg(v: SqlValue): string | number | boolean | null {
   if (v instanceof Date) return v.toISOString();

@@ -1,8 +1,8 @@
 // The database target (DuckDB and PostgreSQL alike): every page's versions go to `<resource>_changes`
 // in one transaction with the checkpoint row, so the position and the rows never disagree. The
 // current-state tables (`<resource>`, `<resource>_deleted`) are derived from the change log by a
-// merge that records how far it got (`merged_position`) in the same transaction; DuckDB merges a
-// batch of pages at a time (each statement has a fixed cost there), PostgreSQL every page. A kill
+// merge that records how far it got (`merged_position`) in the same transaction, a batch of pages
+// at a time (DUCKDB_MERGE_EVERY, POSTGRES_MERGE_EVERY versions) and at the end of every run. A kill
 // at any instant leaves both the log and the merged tables consistent with the stored position; the
 // next run merges whatever is left first. Sideloads are upserted by id per page.
 import { checkpointShapeProblem, type Checkpoint, type CommitPage, type ExportTarget, type StoredState, type TargetWriter } from '../export';
@@ -11,7 +11,7 @@ import type { ResolvedQuery } from '../query';
 import type { FieldKind } from './model';
 import { planFieldColumns } from './customFields';
 import { quote, type SqlDriver } from './driver';
-import type { ColumnSpec, FieldColumn, FieldSource } from './model';
+import type { ColumnSpec, FieldColumn, FieldDefinition, FieldSource } from './model';
 import { CHECKPOINT_TABLE, LAYOUTS, RECORD_COLUMN, sideloadTable, tableNames, type ResourceLayout } from './resources';
 import { initialColumns, newTopLevelColumns, pageColumns, seenFieldRefs, SIDELOAD_SYSTEM, sideloadColumns } from './rows';
 
@@ -108,6 +108,7 @@ class SqlWriter implements TargetWriter {
   readonly paths: string[];
   private columns: ColumnSpec[] = [];
   private fields: FieldColumn[] = [];
+  private definitions: FieldDefinition[] | null = null;
   private readonly sideloads = new Map<string, ColumnSpec[]>();
   private mergedPosition = 0;
   private storedPosition = 0;
@@ -154,6 +155,7 @@ class SqlWriter implements TargetWriter {
     }
     this.fields = await this.readFields();
     const definitions = this.layout.customFields && this.opts.fields ? await this.fetchDefinitions(this.layout.customFields.kind) : null;
+    this.definitions = definitions;
     const taken = new Set([...(existing ?? initialColumns(this.layout, [])).map((c) => c.name), ...this.fields.map((f) => f.column)]);
     const plan = this.layout.customFields ? planFieldColumns(this.layout.customFields.kind, this.fields, definitions, [], taken) : null;
 
@@ -306,7 +308,8 @@ class SqlWriter implements TargetWriter {
       const known = new Set(this.fields.map((f) => f.ref));
       if ([...refs.keys()].some((r) => !known.has(r))) {
         const taken = new Set([...this.columns.map((c) => c.name), ...fresh.map((c) => c.name)]);
-        const plan = planFieldColumns(this.layout.customFields.kind, this.fields, null, refs, taken);
+        // Fields the account's list (fetched once this run) doesn't name are named after their id or key, marked not present.
+        const plan = planFieldColumns(this.layout.customFields.kind, this.fields, this.definitions, refs, taken);
         this.fields = plan.columns;
         fresh.push(...plan.added.map((f) => ({ name: f.column, type: f.type })));
         await this.writeFieldRows(plan.added);
@@ -317,6 +320,7 @@ class SqlWriter implements TargetWriter {
 
   private async storeCheckpoint(checkpoint: Checkpoint, merged: number): Promise<void> {
     const table = this.t(CHECKPOINT_TABLE);
+    // DELETE + INSERT: measured cheaper than an UPDATE in DuckDB.
     await this.db.exec(`DELETE FROM ${table} WHERE resource = $1`, [this.opts.query.resource]);
     await this.db.exec(`INSERT INTO ${table} VALUES ($1, $2, $3, $4, $5)`, [this.opts.query.resource, this.opts.query.digest, JSON.stringify(checkpoint), merged, new Date()]);
   }

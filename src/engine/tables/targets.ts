@@ -1,22 +1,24 @@
 // The one place that picks where an export writes: files for jsonl/csv/json (the export room's
 // fileTarget), tables for duckdb/postgres, Parquet files for parquet.
 import { acquireLock, checkpointPathFor, fileTarget, type ExportTarget } from '../export';
+import { csvFieldNames } from './customFields';
 import { ExportError } from '../errors';
 import type { ResolvedQuery } from '../query';
 import { connectDuckDb } from './duckdb';
 import type { FieldSource, PostgresConnection, PostgresResolver } from './model';
 import { connectPostgres, describeDatabase } from './postgres';
 import { parquetTarget } from './parquet';
+import { LAYOUTS } from './resources';
 import { sqlTarget } from './sqlTarget';
 
 export interface TargetOptions {
   /** The checkpoint file of a file output (default: beside the output). */
   checkpointPath?: string;
-  /** Field definitions for custom-field column names (see zendeskFieldSource). */
+  /** Field definitions for custom-field column names in tables and CSV files (zendeskFieldSource: fetched once per run). */
   fields?: FieldSource;
   /** Turns a PostgreSQL output's connection name into a URL and password. */
   postgres?: PostgresResolver;
-  /** Merge the current-state tables once this many versions wait (DuckDB default 20000, PostgreSQL every page). */
+  /** Merge the current-state tables once this many versions wait (default DUCKDB_MERGE_EVERY, POSTGRES_MERGE_EVERY; always at the end of a run). */
   mergeEvery?: number;
   /** Versions per Parquet file (default PARQUET_BATCH). */
   parquetBatch?: number;
@@ -25,10 +27,17 @@ export interface TargetOptions {
 
 /** DuckDB merges in batches: each statement has a fixed cost that a page's worth of rows doesn't repay. */
 export const DUCKDB_MERGE_EVERY = 20_000;
+/** PostgreSQL finds the rows a merge replaces by index, but a merge a page still costs half as much again as the page. */
+export const POSTGRES_MERGE_EVERY = 10_000;
 
 export function targetFor(query: ResolvedQuery, opts: TargetOptions = {}): ExportTarget {
   const tables = query.output.tables;
-  if (!tables) return fileTarget(query, opts.checkpointPath ?? checkpointPathFor(query.output.path));
+  if (!tables) {
+    const custom = LAYOUTS[query.resource].customFields;
+    const { fields } = opts;
+    const csvFields = custom && fields ? async () => csvFieldNames(custom.kind, custom.field, await fields.definitions(custom.kind, opts.signal)) : undefined;
+    return fileTarget(query, opts.checkpointPath ?? checkpointPathFor(query.output.path), { csvFields });
+  }
   switch (tables.format) {
     case 'duckdb': {
       const file = query.output.path;
@@ -65,7 +74,7 @@ export function targetFor(query: ResolvedQuery, opts: TargetOptions = {}): Expor
         connectWriter: async () => connectPostgres(await resolve(), schema, { write: true }),
         prepare: (driver) => driver.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"`),
         fields: opts.fields,
-        mergeEvery: opts.mergeEvery ?? 1,
+        mergeEvery: opts.mergeEvery ?? POSTGRES_MERGE_EVERY,
         signal: opts.signal,
       });
     }
@@ -79,7 +88,7 @@ function isUrl(connection: string): boolean {
 }
 
 /** A URL connects as it is (the password from PGPASSWORD or ~/.pgpass); a name needs the caller's resolver. */
-async function resolvePostgres(connection: string, resolver: PostgresResolver | undefined): Promise<PostgresConnection> {
+export async function resolvePostgres(connection: string, resolver: PostgresResolver | undefined): Promise<PostgresConnection> {
   if (resolver) return resolver(connection);
   if (isUrl(connection)) return { url: connection };
   throw new ExportError('invalidQuery', `The database connection "${connection}" is a name this tool can't look up here; use a postgresql:// URL, or define the connection in the editor's settings.`);
