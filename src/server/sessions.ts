@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { cancelledError, ExportError } from '../engine/errors';
 import { checkpointPathFor, prepareExport, readCheckpoint, runExport, type PreparedExport } from '../engine/export';
-import { targetFor, type PostgresResolver } from '../engine/tables';
+import { tableCheckpointInfo, targetFor, type PostgresResolver } from '../engine/tables';
 import type { ResolvedQuery } from '../engine/query';
 import { checkConnection, connectionFromUrl } from '../engine/zendesk';
 import {
@@ -31,6 +31,7 @@ import { ServerFailure, toWireError } from './failures';
 import { SessionHistory } from './history';
 import { loadRequestQuery } from './queryLoading';
 import { countEvent } from './sessionCounts';
+import { databaseOfQuery } from './tables';
 
 /** What the session manager needs from the connection it serves. */
 export interface SessionHost {
@@ -45,6 +46,8 @@ export interface SessionHost {
   documentText(uri: string): string | undefined;
   /** A PostgreSQL output's connection: a name from settings → URL, the password asked of the client; absent: only URLs (with PGPASSWORD or ~/.pgpass) work. */
   databaseConnection?: PostgresResolver;
+  /** The same for reading a checkpoint (CodeLens, trees): answered from what the client has stored, never by asking the person. */
+  databaseStatus?: PostgresResolver;
   /** Absolute paths of the workspace folders. */
   workspaceFolders(): string[];
 }
@@ -91,6 +94,11 @@ export class SessionManager {
     await this.history.flushed();
   }
 
+  /** An export of this server writes this output (file, .duckdb file, or a PostgreSQL output's label) now. */
+  isWriting(outputPath: string): boolean {
+    return this.running.has(outputPath);
+  }
+
   cancel(sessionId: string): boolean {
     const s = this.sessions.get(sessionId);
     if (!s) {
@@ -126,6 +134,7 @@ export class SessionManager {
       },
     );
     const base = prepared.ok ? prepared.p.previous : null;
+    const database = databaseOfQuery(resolved);
     const info: SessionInfo = {
       sessionId,
       status: 'running',
@@ -141,6 +150,7 @@ export class SessionManager {
       outputPath,
       files: [],
       checkpointPath,
+      ...(database ? { database } : {}),
     };
     const abort = new AbortController();
     this.running.add(outputPath);
@@ -271,6 +281,7 @@ export class SessionManager {
       return result;
     }
     result.queryValid = true;
+    if (resolved.output.tables) return this.tableCheckpointInfo(resolved, result);
     result.outputPath = resolved.output.path;
     result.checkpointPath = checkpointPathFor(resolved.output.path);
     result.outputExists = await exists(resolved.output.path);
@@ -290,6 +301,24 @@ export class SessionManager {
       }
     } catch (err) {
       result.exists = true;
+      result.error = toWireError(err);
+    }
+    return result;
+  }
+
+  /** A table output's checkpoint lives with its rows (a table of the database, or a file in the Parquet folder). */
+  private async tableCheckpointInfo(resolved: ResolvedQuery, result: CheckpointInfoResult): Promise<CheckpointInfoResult> {
+    result.outputPath = resolved.output.path;
+    result.running = this.running.has(resolved.output.path);
+    try {
+      const info = await tableCheckpointInfo(resolved, { postgres: this.host.databaseStatus });
+      Object.assign(result, {
+        checkpointPath: info.checkpointLocation, outputExists: info.outputExists, exists: info.exists, matchesQuery: info.matchesQuery,
+        records: info.records, pages: info.pages, lastRecordTime: info.lastRecordTime, caughtUp: info.caughtUp, updatedAt: info.updatedAt, files: info.files,
+      });
+      // Another process holds the DuckDB file: what it holds can't be read now, which is no error of the query.
+      if (info.busy) result.error = { code: 'locked', message: info.busy };
+    } catch (err) {
       result.error = toWireError(err);
     }
     return result;
