@@ -3,10 +3,13 @@
 //   encode  the format's encoder alone over the same pages;
 //   output  the output sink as an export drives it (encode, append, fsync per page);
 //   export  a whole export against the simulator (fetch, parse, dedupe, output, checkpoints).
+// CSV names its custom-field columns from the account's field lists, as a real run does.
 // The ratios are what count; aim: CSV <= x1.3 of JSON Lines.
 //   node --import tsx bench/outputFormats.ts [--rounds N]
 import { join } from 'node:path';
-import { createFormatWriter, openOutput } from '../src/engine/export';
+import { createFormatWriter, openOutput, type CsvFieldNames } from '../src/engine/export';
+import { csvFieldNames, zendeskFieldSource, type FieldSource } from '../src/engine/tables';
+import { connectionFromUrl } from '../src/engine/zendesk';
 import { basicAuth, exportTickets, int, isMain, simulatorProcess, tempDir } from './support';
 
 type Format = 'jsonl' | 'csv';
@@ -45,18 +48,18 @@ async function cpuOf(work: () => Promise<unknown> | unknown): Promise<number> {
 }
 
 /** Every page encoded `passes` times, a fresh writer each pass. */
-function encodeAll(format: Format, pages: Page[], passes: number): number {
+function encodeAll(format: Format, pages: Page[], passes: number, names: CsvFieldNames): number {
   let chars = 0;
   for (let p = 0; p < passes; p++) {
-    const writer = createFormatWriter(format, null, null);
+    const writer = createFormatWriter(format, null, null, format === 'csv' ? names : null);
     for (const page of pages) chars += writer.encode(page).length;
   }
   return chars;
 }
 
 /** Every page through the output sink into a new file, as an export writes it. */
-async function writeAll(format: Format, pages: Page[], dir: string): Promise<void> {
-  const sink = await openOutput({ path: join(dir, `tickets.${format}`), format, resource: 'tickets', resume: null });
+async function writeAll(format: Format, pages: Page[], dir: string, names: CsvFieldNames): Promise<void> {
+  const sink = await openOutput({ path: join(dir, `tickets.${format}`), format, resource: 'tickets', resume: null, csvFields: format === 'csv' ? names : null });
   for (const page of pages) await sink.writePage(page, {});
   await sink.finish();
   await sink.close();
@@ -75,14 +78,16 @@ export async function outputFormatsBench(opts: { tickets?: number; rounds?: numb
   try {
     const pages = await fetchPages(sim.url);
     records = pages.reduce((n, p) => n + p.length, 0);
-    const chars = { jsonl: encodeAll('jsonl', pages, 1), csv: encodeAll('csv', pages, 1) };
+    const fields: FieldSource = zendeskFieldSource(connectionFromUrl({ url: sim.url, credentials: { kind: 'apiToken', email: EMAIL, token: TOKEN } }));
+    const names = csvFieldNames('ticket', 'custom_fields', await fields.definitions('ticket'));
+    const chars = { jsonl: encodeAll('jsonl', pages, 1, names), csv: encodeAll('csv', pages, 1, names) };
     log(`${int(records)} tickets: JSON Lines ${int(chars.jsonl / 1e3)} k characters, CSV ${int(chars.csv / 1e3)} k`);
     const run: Record<Level, (f: Format) => Promise<number>> = {
-      encode: (f) => cpuOf(() => encodeAll(f, pages, passes)),
+      encode: (f) => cpuOf(() => encodeAll(f, pages, passes, names)),
       output: async (f) => {
         const tmp = tempDir('formats-output');
         try {
-          return await cpuOf(() => writeAll(f, pages, tmp.dir));
+          return await cpuOf(() => writeAll(f, pages, tmp.dir, names));
         } finally {
           tmp.remove();
         }
@@ -91,7 +96,7 @@ export async function outputFormatsBench(opts: { tickets?: number; rounds?: numb
         const tmp = tempDir('formats-export');
         try {
           return await cpuOf(async () => {
-            const r = await exportTickets({ url: sim.url, email: EMAIL, token: TOKEN, dir: tmp.dir, perPage: 1000, format: f });
+            const r = await exportTickets({ url: sim.url, email: EMAIL, token: TOKEN, dir: tmp.dir, perPage: 1000, format: f, fields: f === 'csv' ? zendeskFieldSource(connectionFromUrl({ url: sim.url, credentials: { kind: 'apiToken', email: EMAIL, token: TOKEN } })) : undefined });
             if (r.records !== records) throw new Error(`the ${f} export wrote ${r.records} records, expected ${records}`);
           });
         } finally {

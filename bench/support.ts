@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connectionFromUrl } from '../src/engine/zendesk';
 import { loadQuery } from '../src/engine/query';
-import { runExport, type ExportResult, type ProgressEvent } from '../src/engine/export';
+import { prepareExport, runExport, type ExportResult, type ProgressEvent } from '../src/engine/export';
+import { targetFor, type FieldSource } from '../src/engine/tables';
 
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `zdx-bench-${prefix}-`));
@@ -28,6 +29,8 @@ export interface BenchExport {
   /** Output format (jsonl unless given). */
   format?: 'jsonl' | 'csv' | 'json';
   onProgress?: (e: ProgressEvent) => void;
+  /** Field definitions: a CSV names its custom-field columns as a real run does. */
+  fields?: FieldSource;
 }
 
 /** A cursor export of every ticket (support_type_scope=all) from the start of time, as `zdx export tickets` would run it. */
@@ -36,12 +39,17 @@ export function exportTickets(o: BenchExport): Promise<ExportResult> {
     { name: 'bench', resource: 'tickets', pagination: 'cursor', startTime: 0, params: { perPage: o.perPage, supportTypeScope: 'all' }, output: { path: `tickets.${o.format ?? 'jsonl'}`, format: o.format ?? 'jsonl' } },
     { baseDir: o.dir },
   );
-  return runExport({
-    connection: connectionFromUrl({ url: o.url, credentials: { kind: 'apiToken', email: o.email, token: o.token } }),
-    query,
-    checkpointPath: join(o.dir, 'tickets.checkpoint.json'),
-    onProgress: o.onProgress,
-  });
+  const connection = connectionFromUrl({ url: o.url, credentials: { kind: 'apiToken', email: o.email, token: o.token } });
+  const checkpointPath = join(o.dir, 'tickets.checkpoint.json');
+  if (!o.fields) return runExport({ connection, query, checkpointPath, onProgress: o.onProgress });
+  return (async () => {
+    const prepared = await prepareExport(query, targetFor(query, { checkpointPath, fields: o.fields }));
+    try {
+      return await runExport({ connection, query, prepared, onProgress: o.onProgress });
+    } finally {
+      await prepared.release();
+    }
+  })();
 }
 
 /** True when the file is run directly (node --import tsx bench/x.ts), not imported by bench/run.ts. */

@@ -4,7 +4,7 @@
 import { dirname, resolve } from 'node:path';
 import { checkpointPathFor } from '../engine/export';
 import { loadQuery, loadQueryFile, type ResolvedQuery } from '../engine/query';
-import { targetFor } from '../engine/tables';
+import { targetFor, zendeskFieldSource } from '../engine/tables';
 import { endpointById, requestCostNote } from '../engine/zendesk';
 import { cliPostgresResolver } from './databases';
 import { resolveConnection } from './account';
@@ -39,8 +39,10 @@ async function exportResolved(query: ResolvedQuery, flags: RunFlags, io: IO): Pr
   const form = endpointById(query.endpointId);
   const cost = form && requestCostNote(form, query.params.perPage);
   if (cost && !json) io.err(`zdx: note: ${cost.text}`);
-  const target = targetFor(query, { checkpointPath, postgres: cliPostgresResolver(io.env) });
-  const s = await runSession({ connection, query, checkpointPath, target, json, maxWaitMs: flags.maxWait !== undefined ? flags.maxWait * 60_000 : undefined });
+  const maxWaitMs = flags.maxWait !== undefined ? flags.maxWait * 60_000 : undefined;
+  // Custom fields are named after the account's field lists, fetched once when the output opens.
+  const target = targetFor(query, { checkpointPath, postgres: cliPostgresResolver(io.env), fields: zendeskFieldSource(connection, { maxWaitMs }) });
+  const s = await runSession({ connection, query, checkpointPath, target, json, maxWaitMs });
   io.out(json ? summaryJson(s) : summaryText(s));
   if (!s.result.caughtUp) {
     io.err('zdx: the export stopped before the end of the stream; run the same command again to continue.');

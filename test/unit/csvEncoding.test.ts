@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { CsvTableWriter, createFormatWriter, csvCell, flattenRecord, parseCsv } from '../../src/engine/export';
+import { CsvTableWriter, createFormatWriter, csvCell, flattenRecord, parseCsv, type CsvFieldNames } from '../../src/engine/export';
 
 type Rec = Record<string, unknown>;
 
@@ -77,6 +77,73 @@ class RefCsvWriter {
     this.columns = columns.includes('_extra') ? [...columns] : [...columns, '_extra'];
     this.index = new Map(this.columns.map((c, i) => [c, i]));
   }
+}
+
+/**
+ * The reference with custom fields named: the first page's field columns (every defined field, then
+ * those only the records carry) stand where the first one appeared, headed by their names; a field
+ * no column holds goes to _extra under its name.
+ */
+class RefNamedCsvWriter {
+  private columns: string[] | null = null;
+  private index = new Map<string, number>();
+  private readonly names = new Map<string, string>();
+  private readonly taken = new Set<string>();
+  constructor(private readonly naming: CsvFieldNames) {}
+  encode(records: Rec[]): string {
+    if (records.length === 0) return '';
+    const prefix = `${this.naming.field}.`;
+    const flat = records.map(refFlatten);
+    let out = '';
+    if (!this.columns) {
+      const seen = new Set<string>();
+      for (const row of flat) for (const key of row.keys()) if (key !== '_extra') seen.add(key);
+      const plain = [...seen].filter((k) => !k.startsWith(prefix));
+      const firstField = [...seen].findIndex((k) => k.startsWith(prefix));
+      const at = firstField < 0 ? plain.length : [...seen].slice(0, firstField).filter((k) => !k.startsWith(prefix)).length;
+      const refs = [...new Set([...this.naming.defined, ...[...seen].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length))])];
+      for (const c of [...plain, '_extra']) this.taken.add(c);
+      const fieldKeys = refs.map((ref) => {
+        this.names.set(prefix + ref, this.naming.name(ref, this.taken));
+        return prefix + ref;
+      });
+      this.columns = [...plain.slice(0, at), ...fieldKeys, ...plain.slice(at), '_extra'];
+      this.index = new Map(this.columns.map((c, i) => [c, i]));
+      out += `${this.columns.map((c) => refCell(this.names.get(c) ?? c)).join(',')}\r\n`;
+    }
+    for (const row of flat) {
+      const cells = new Array<string>(this.columns.length).fill('');
+      let extra: Rec | null = null;
+      for (const [key, value] of row) {
+        const at = key === '_extra' ? undefined : this.index.get(key);
+        if (at !== undefined) {
+          cells[at] = refCell(value);
+          continue;
+        }
+        let name = this.names.get(key);
+        if (name === undefined && key.startsWith(prefix)) this.names.set(key, (name = this.naming.name(key.slice(prefix.length), this.taken)));
+        (extra ??= {})[name ?? key] = value;
+      }
+      if (extra) cells[this.index.get('_extra')!] = refCell(JSON.stringify(extra));
+      out += `${cells.join(',')}\r\n`;
+    }
+    return out;
+  }
+}
+
+/** Names as the tables room gives them: titles for defined fields, `cf_<ref>` for the rest, `_2`, `_3` … when taken. */
+function naming(titles: Record<string, string>): CsvFieldNames {
+  return {
+    field: 'custom_fields',
+    defined: Object.keys(titles),
+    name: (ref, taken) => {
+      const base = titles[ref] ?? `cf_${ref}`;
+      let name = base;
+      for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
+      taken.add(name);
+      return name;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,6 +235,41 @@ describe('csv encoding', () => {
     const records = pages(9000, [300])[0];
     assert.equal(table.prologue, 'id,subject,value,tags\r\n');
     assert.equal(table.encode(records), records.map((r) => `${[r.id, r.subject, r.value, r.tags].map(refCell).join(',')}\r\n`).join(''));
+  });
+
+  it('names custom-field columns (every defined field, even one no record carries yet), byte for byte as the reference', () => {
+    for (const sizes of [[1, 50, 200], [300, 300], [7, 1, 1, 500]]) {
+      const names = naming({ 360002: 'cf_order', 999: 'cf_not_yet_seen', 360001: 'cf_order' });
+      const fast = createFormatWriter('csv', null, null, names);
+      const ref = new RefNamedCsvWriter(names);
+      for (const [n, page] of pages(sizes[0] * 17, sizes).entries()) assert.equal(fast.encode(page), ref.encode(page), `page ${n} of ${sizes.join('+')}`);
+    }
+    // (Integer-like keys list in numeric order: 999 is defined first.)
+    const fast = createFormatWriter('csv', null, null, naming({ 360001: 'cf_tier', 999: 'cf_later' }));
+    const text = fast.encode([{ id: 1, custom_fields: [{ id: 360001, value: 'gold' }] }]) + fast.encode([{ id: 2, custom_fields: [{ id: 360001, value: 'x' }, { id: 5, value: [1] }] }]);
+    assert.equal(text, 'id,cf_later,cf_tier,_extra\r\n1,,gold,\r\n2,,x,"{""cf_5"":[1]}"\r\n');
+    assert.deepEqual(fast.state(), { field: 'custom_fields', columns: ['id', 'custom_fields.999', 'custom_fields.360001', '_extra'], names: { 'custom_fields.360001': 'cf_tier', 'custom_fields.999': 'cf_later', 'custom_fields.5': 'cf_5' } });
+  });
+
+  it('a resumed file keeps the names its checkpoint holds, whatever the field lists say now; a file begun without names keeps its ids', () => {
+    const first = naming({ 360001: 'cf_product', 360002: 'cf_tier' });
+    const whole = createFormatWriter('csv', null, null, first);
+    const split = createFormatWriter('csv', null, null, first);
+    const [a, b, c] = pages(700, [120, 200, 200]);
+    let expected = whole.encode(a) + whole.encode(b);
+    let got = split.encode(a);
+    // Resumed with the field renamed and a new field listed: the names already given don't move.
+    const renamed = naming({ 360001: 'cf_product_line', 360002: 'cf_tier', 77: 'cf_new' });
+    const resumed = createFormatWriter('csv', got.length, JSON.parse(JSON.stringify(split.state())), renamed);
+    got += resumed.encode(b);
+    assert.equal(got, expected);
+    expected += whole.encode(c);
+    got += resumed.encode(c);
+    assert.equal(got, expected);
+    assert.deepEqual(resumed.state(), whole.state());
+    const old = createFormatWriter('csv', 100, ['id', 'custom_fields.360001', '_extra'], renamed);
+    assert.equal(old.encode([{ id: 1, custom_fields: [{ id: 360001, value: 'a' }, { id: 77, value: 'b' }] }]), '1,a,"{""custom_fields.77"":""b""}"\r\n');
+    assert.deepEqual(old.state(), ['id', 'custom_fields.360001', '_extra']);
   });
 
   it('neutralises formulas, quotes what needs it and keeps numbers like -1 as they are, cell by cell', () => {

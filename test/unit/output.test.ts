@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { rejectsWith } from '../support/exportErrors';
 import type { OutputFormat } from '../../src/engine/query';
-import { openOutput, parseCsv, sideloadPath, type OutputSink } from '../../src/engine/export';
+import { openOutput, parseCsv, sideloadPath, type CsvFieldNames, type OutputSink } from '../../src/engine/export';
 
 type Rec = Record<string, unknown>;
 
@@ -244,6 +244,31 @@ describe('output', () => {
       assert.deepEqual(JSON.parse(rows[2]._extra as string), { d: 'new', 'custom_fields.5': ['x'] });
       const text = await fs.readFile(file, 'utf8');
       assert.equal(text.match(/^id,/gm)?.length, 1, 'the header is written once');
+    });
+
+    it('names the main file’s custom-field columns when it is given names, resumes with them, and leaves sideload files alone', async () => {
+      const file = path.join(dir, 'tickets.csv');
+      const csvFields: CsvFieldNames = {
+        field: 'custom_fields',
+        defined: ['360002', '360001'],
+        name: (ref, taken) => {
+          const name = ({ 360001: 'cf_tier', 360002: 'cf_order' } as Record<string, string>)[ref] ?? `cf_${ref}`;
+          taken.add(name);
+          return name;
+        },
+      };
+      const sink = await openOutput({ path: file, format: 'csv', resource: 'tickets', resume: null, csvFields });
+      await sink.writePage([ticket(1)], { users: [{ id: 10, user_fields: { plan: 'pro' }, custom_fields: [{ id: 360001, value: 'u' }] }] });
+      const checkpoint = JSON.parse(JSON.stringify(sink.state())) as ReturnType<OutputSink['state']>;
+      await sink.close();
+      const resumed = await openOutput({ path: file, format: 'csv', resource: 'tickets', resume: checkpoint, csvFields: { ...csvFields, name: () => 'cf_renamed' } });
+      await resumed.writePage([ticket(2, { custom_fields: [{ id: 360001, value: 'y' }, { id: 9, value: 1 }] })], {});
+      await resumed.close();
+      const rows = await readCsv(file);
+      assert.deepEqual(Object.keys(rows[0]).slice(6, 10), ['tags', 'cf_order', 'cf_tier', 'generated_timestamp']);
+      assert.deepEqual(rows.map((r) => [r.cf_tier, r.cf_order, r._extra]), [['x', '', ''], ['y', '', '{"cf_renamed":1}']]);
+      assert.deepEqual(Object.keys((await readCsv(sideloadPath(file, 'users', 'csv')))[0]), ['id', 'user_fields.plan', 'custom_fields.360001', '_extra']);
+      await rejectsWith(open(file, 'csv', { files: checkpoint.files, writerState: { csvColumns: { 'tickets.csv': { columns: ['id'] } } } }), 'checkpointCorrupt', /CSV columns/);
     });
 
     it('needs its columns from the checkpoint to resume', async () => {

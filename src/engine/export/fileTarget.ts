@@ -7,11 +7,13 @@ import { isInside, isTableFormat, type OutputFormat, type ResolvedQuery } from '
 import { checkpointConsistencyProblem, checkpointShapeProblem, corrupt, loadCheckpoint, writeCheckpointAtomic } from './checkpoint';
 import { acquireLock } from './lock';
 import type { Checkpoint } from './model';
+import type { CsvFieldNames } from './output/csv';
 import { FORMAT_EXTENSIONS } from './output/formats';
 import { openOutput, sideloadPath } from './output/sink';
 import type { CommitPage, ExportTarget, StoredState, TargetWriter } from './target';
 
-export function fileTarget(query: ResolvedQuery, checkpointPath: string): ExportTarget {
+/** `csvFields`: names for a CSV's custom-field columns, asked when the output opens (the tables room builds them from Zendesk's field lists). */
+export function fileTarget(query: ResolvedQuery, checkpointPath: string, opts: { csvFields?: () => Promise<CsvFieldNames | null> } = {}): ExportTarget {
   const format = query.output.format;
   // Table outputs have their own targets (src/engine/tables: targetFor).
   if (isTableFormat(format)) throw new ExportError('invalidQuery', `A ${format} output is written by a table target, not to files; pick the target with targetFor(query).`);
@@ -37,11 +39,13 @@ export function fileTarget(query: ResolvedQuery, checkpointPath: string): Export
     },
     async open(previous: Checkpoint | null): Promise<TargetWriter> {
       let checkpointed = previous !== null;
+      const csvFields = format === 'csv' && opts.csvFields ? await opts.csvFields() : null;
       const sink = await openOutput({
         path: query.output.path,
         format,
         resource: query.resource,
         resume: previous ? { files: previous.files, writerState: previous.writerState } : null,
+        csvFields,
       }).catch((err: unknown) => { throw withAdvice(err, checkpointed); });
       return {
         get paths() {

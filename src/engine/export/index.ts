@@ -11,4 +11,4 @@ export { acquireLock, type ReleaseLock } from './lock';
 export { openOutput, sideloadPath, type OutputSink } from './output/sink';
 export { createFormatWriter, FORMAT_EXTENSIONS } from './output/formats';
 export type { FormatWriter } from './output/formatWriter';
-export { parseCsv, flattenRecord, csvCell, CsvTableWriter, EXTRA_COLUMN } from './output/csv';
+export { parseCsv, flattenRecord, csvCell, CsvTableWriter, EXTRA_COLUMN, type CsvFieldNames } from './output/csv';

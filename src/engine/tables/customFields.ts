@@ -1,6 +1,7 @@
 // Custom fields as named columns: `cf_<slug of title>`, unique within the table, given once and never
 // changed (a renamed field keeps its column, a deleted one keeps it too). Fields seen in records
 // before any definition names them get `cf_<id>` (tickets) or `cf_<key>` (users, organizations).
+import type { CsvFieldNames } from '../export';
 import type { ColumnType, FieldColumn, FieldDefinition, FieldKind } from './model';
 
 /** PostgreSQL cuts identifiers at 63 bytes; the suffix for uniqueness needs room. */
@@ -61,6 +62,35 @@ export function fieldValues(record: Record<string, unknown>, field: 'custom_fiel
   return out;
 }
 
+/** The ref records carry a field by: a ticket field's id, a user or organization field's key. */
+function refOf(kind: FieldKind, d: FieldDefinition): string {
+  return kind === 'ticket' ? String(d.id) : d.key ?? String(d.id);
+}
+
+/** A field's column name before uniqueness: its title's slug, else (a title of only symbols) its ref. */
+function baseName(kind: FieldKind, d: FieldDefinition): string {
+  return fieldColumnName(d.title) === 'cf' ? `cf_${refOf(kind, d)}` : fieldColumnName(d.title);
+}
+
+/** New columns come in a stable order: active fields first, then by id. */
+function columnOrder(a: FieldDefinition, b: FieldDefinition): number {
+  return Number(b.active) - Number(a.active) || a.id - b.id;
+}
+
+/** The same names for a CSV output's columns (src/engine/export/output/csv.ts keeps them in its checkpoint). */
+export function csvFieldNames(kind: FieldKind, field: CsvFieldNames['field'], definitions: FieldDefinition[] | null): CsvFieldNames {
+  const defs = [...(definitions ?? [])].sort(columnOrder);
+  const byRef = new Map(defs.map((d) => [refOf(kind, d), d]));
+  return {
+    field,
+    defined: defs.map((d) => refOf(kind, d)),
+    name: (ref, taken) => {
+      const d = byRef.get(ref);
+      return uniqueName(d ? baseName(kind, d) : fieldColumnName(ref), taken);
+    },
+  };
+}
+
 export interface FieldPlan {
   /** Every mapping, old and new. */
   columns: FieldColumn[];
@@ -78,20 +108,19 @@ export function planFieldColumns(kind: FieldKind, existing: FieldColumn[], defin
   const byRef = new Map(existing.map((f) => [f.ref, { ...f }]));
   const added: FieldColumn[] = [];
   const changed: FieldColumn[] = [];
-  const refOf = (d: FieldDefinition): string => (kind === 'ticket' ? String(d.id) : d.key ?? String(d.id));
   if (definitions) {
-    const listed = new Set(definitions.map(refOf));
-    const fresh = definitions.filter((d) => !byRef.has(refOf(d))).sort((a, b) => Number(b.active) - Number(a.active) || a.id - b.id);
+    const listed = new Set(definitions.map((d) => refOf(kind, d)));
+    const fresh = definitions.filter((d) => !byRef.has(refOf(kind, d))).sort(columnOrder);
     for (const d of definitions) {
-      const known = byRef.get(refOf(d));
+      const known = byRef.get(refOf(kind, d));
       if (known && (known.title !== d.title || !known.present || known.fieldId !== d.id)) {
         Object.assign(known, { title: d.title, present: true, fieldId: d.id });
         changed.push(known);
       }
     }
     for (const d of fresh) {
-      const column = uniqueName(fieldColumnName(d.title) === 'cf' ? `cf_${refOf(d)}` : fieldColumnName(d.title), takenColumns);
-      const f: FieldColumn = { ref: refOf(d), fieldId: d.id, key: d.key, column, title: d.title, type: columnTypeOfField(d.type), present: true };
+      const column = uniqueName(baseName(kind, d), takenColumns);
+      const f: FieldColumn = { ref: refOf(kind, d), fieldId: d.id, key: d.key, column, title: d.title, type: columnTypeOfField(d.type), present: true };
       byRef.set(f.ref, f);
       added.push(f);
     }

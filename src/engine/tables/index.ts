@@ -7,7 +7,8 @@
 export * from './model';
 export { targetFor, DUCKDB_MERGE_EVERY, type TargetOptions } from './targets';
 export { LAYOUTS, tableNames, sideloadTable, CHECKPOINT_TABLE, type ResourceLayout } from './resources';
-export { fieldColumnName, planFieldColumns, columnTypeOfField } from './customFields';
+export { fieldColumnName, planFieldColumns, columnTypeOfField, csvFieldNames } from './customFields';
+export { zendeskFieldSource } from './fieldSource';
 export { loadDuckDb, isDuckDbBeingWritten } from './duckdb';
 export { PARQUET_BATCH } from './parquet';
 export { listTables, readWindow, tableRole, MAX_WINDOW_ROWS, ESTIMATE_ABOVE } from './browse';

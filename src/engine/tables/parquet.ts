@@ -14,7 +14,7 @@ import type { ResolvedQuery } from '../query';
 import { planFieldColumns } from './customFields';
 import { quote } from './driver';
 import { connectMemory, type DuckDbDriver } from './duckdb';
-import type { ColumnSpec, FieldColumn, FieldSource } from './model';
+import type { ColumnSpec, FieldColumn, FieldDefinition, FieldSource } from './model';
 import { LAYOUTS, RECORD_COLUMN, sideloadTable, tableNames } from './resources';
 import { initialColumns, newTopLevelColumns, pageColumns, seenFieldRefs, SIDELOAD_SYSTEM, sideloadColumns, type PageMeta } from './rows';
 
@@ -80,6 +80,7 @@ class ParquetWriter implements TargetWriter {
   private db!: DuckDbDriver;
   private state: ParquetState;
   private readonly layout;
+  private definitions: FieldDefinition[] | null = null;
   private buffered = 0;
   private pending: Checkpoint | null = null;
   private closed = false;
@@ -99,6 +100,7 @@ class ParquetWriter implements TargetWriter {
 
   async prepare(): Promise<void> {
     const definitions = this.layout.customFields && this.opts.fields ? await this.opts.fields.definitions(this.layout.customFields.kind, this.opts.signal) : null;
+    this.definitions = definitions;
     if (this.layout.customFields) {
       const taken = new Set([...initialColumns(this.layout, []).map((c) => c.name), ...this.state.columns.map((c) => c.name), ...this.state.fields.map((f) => f.column)]);
       const plan = planFieldColumns(this.layout.customFields.kind, this.state.fields, definitions, [], taken);
@@ -127,7 +129,7 @@ class ParquetWriter implements TargetWriter {
         const refs = seenFieldRefs(records, this.layout);
         const known = new Set(this.state.fields.map((f) => f.ref));
         if ([...refs.keys()].some((r) => !known.has(r))) {
-          const plan = planFieldColumns(this.layout.customFields.kind, this.state.fields, null, refs, new Set([...this.state.columns.map((c) => c.name), ...fresh.map((c) => c.name)]));
+          const plan = planFieldColumns(this.layout.customFields.kind, this.state.fields, this.definitions, refs, new Set([...this.state.columns.map((c) => c.name), ...fresh.map((c) => c.name)]));
           this.state.fields = plan.columns;
           fresh.push(...plan.added.map((f) => ({ name: f.column, type: f.type })));
         }

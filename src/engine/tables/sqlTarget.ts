@@ -11,7 +11,7 @@ import type { ResolvedQuery } from '../query';
 import type { FieldKind } from './model';
 import { planFieldColumns } from './customFields';
 import { quote, type SqlDriver } from './driver';
-import type { ColumnSpec, FieldColumn, FieldSource } from './model';
+import type { ColumnSpec, FieldColumn, FieldDefinition, FieldSource } from './model';
 import { CHECKPOINT_TABLE, LAYOUTS, RECORD_COLUMN, sideloadTable, tableNames, type ResourceLayout } from './resources';
 import { initialColumns, newTopLevelColumns, pageColumns, seenFieldRefs, SIDELOAD_SYSTEM, sideloadColumns } from './rows';
 
@@ -108,6 +108,7 @@ class SqlWriter implements TargetWriter {
   readonly paths: string[];
   private columns: ColumnSpec[] = [];
   private fields: FieldColumn[] = [];
+  private definitions: FieldDefinition[] | null = null;
   private readonly sideloads = new Map<string, ColumnSpec[]>();
   private mergedPosition = 0;
   private storedPosition = 0;
@@ -154,6 +155,7 @@ class SqlWriter implements TargetWriter {
     }
     this.fields = await this.readFields();
     const definitions = this.layout.customFields && this.opts.fields ? await this.fetchDefinitions(this.layout.customFields.kind) : null;
+    this.definitions = definitions;
     const taken = new Set([...(existing ?? initialColumns(this.layout, [])).map((c) => c.name), ...this.fields.map((f) => f.column)]);
     const plan = this.layout.customFields ? planFieldColumns(this.layout.customFields.kind, this.fields, definitions, [], taken) : null;
 
@@ -306,7 +308,8 @@ class SqlWriter implements TargetWriter {
       const known = new Set(this.fields.map((f) => f.ref));
       if ([...refs.keys()].some((r) => !known.has(r))) {
         const taken = new Set([...this.columns.map((c) => c.name), ...fresh.map((c) => c.name)]);
-        const plan = planFieldColumns(this.layout.customFields.kind, this.fields, null, refs, taken);
+        // Fields the account's list (fetched once this run) doesn't name are named after their id or key, marked not present.
+        const plan = planFieldColumns(this.layout.customFields.kind, this.fields, this.definitions, refs, taken);
         this.fields = plan.columns;
         fresh.push(...plan.added.map((f) => ({ name: f.column, type: f.type })));
         await this.writeFieldRows(plan.added);

@@ -1,18 +1,20 @@
 // The one place that picks where an export writes: files for jsonl/csv/json (the export room's
 // fileTarget), tables for duckdb/postgres, Parquet files for parquet.
 import { acquireLock, checkpointPathFor, fileTarget, type ExportTarget } from '../export';
+import { csvFieldNames } from './customFields';
 import { ExportError } from '../errors';
 import type { ResolvedQuery } from '../query';
 import { connectDuckDb } from './duckdb';
 import type { FieldSource, PostgresConnection, PostgresResolver } from './model';
 import { connectPostgres, describeDatabase } from './postgres';
 import { parquetTarget } from './parquet';
+import { LAYOUTS } from './resources';
 import { sqlTarget } from './sqlTarget';
 
 export interface TargetOptions {
   /** The checkpoint file of a file output (default: beside the output). */
   checkpointPath?: string;
-  /** Field definitions for custom-field column names (see zendeskFieldSource). */
+  /** Field definitions for custom-field column names in tables and CSV files (zendeskFieldSource: fetched once per run). */
   fields?: FieldSource;
   /** Turns a PostgreSQL output's connection name into a URL and password. */
   postgres?: PostgresResolver;
@@ -28,7 +30,12 @@ export const DUCKDB_MERGE_EVERY = 20_000;
 
 export function targetFor(query: ResolvedQuery, opts: TargetOptions = {}): ExportTarget {
   const tables = query.output.tables;
-  if (!tables) return fileTarget(query, opts.checkpointPath ?? checkpointPathFor(query.output.path));
+  if (!tables) {
+    const custom = LAYOUTS[query.resource].customFields;
+    const { fields } = opts;
+    const csvFields = custom && fields ? async () => csvFieldNames(custom.kind, custom.field, await fields.definitions(custom.kind, opts.signal)) : undefined;
+    return fileTarget(query, opts.checkpointPath ?? checkpointPathFor(query.output.path), { csvFields });
+  }
   switch (tables.format) {
     case 'duckdb': {
       const file = query.output.path;

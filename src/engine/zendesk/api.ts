@@ -20,6 +20,9 @@ export const API_PATHS = [
   '/api/v2/incremental/users/sample',
   '/api/v2/incremental/organizations/sample',
   '/api/v2/users/me',
+  '/api/v2/ticket_fields',
+  '/api/v2/user_fields',
+  '/api/v2/organization_fields',
 ] as const satisfies readonly (keyof paths)[];
 
 export type ApiPath = (typeof API_PATHS)[number];
@@ -52,6 +55,9 @@ const PATH_PARAMS = {
   '/api/v2/incremental/users/sample': ['start_time', 'include'],
   '/api/v2/incremental/organizations/sample': ['start_time', 'include'],
   '/api/v2/users/me': [],
+  '/api/v2/ticket_fields': ['page[size]', 'page[after]'],
+  '/api/v2/user_fields': ['page[size]', 'page[after]'],
+  '/api/v2/organization_fields': ['page[size]', 'page[after]'],
 } as const satisfies { [P in ApiPath]: readonly (keyof QueryOf<P>)[] };
 
 /** Throws (a bug, not a Zendesk answer) when a request carries a parameter the document doesn't give its path. */

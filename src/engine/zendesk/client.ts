@@ -8,13 +8,28 @@ import { AuthSession } from './auth';
 import { cancelledError, ExportError } from '../errors';
 import { validateBaseUrl } from './connectionUrl';
 import { assertDocumentedParams, type ApiPath, type ApiQuery } from './api';
-import type { paths } from './generated/zendesk';
+import type { components, paths } from './generated/zendesk';
 import type { ClientEvent, Connection } from './model';
 import { limitersFor, readRateLimitHeaders, waitTooLong } from './rateLimit';
 import { BodyTooLargeError, nodeFetch } from './transport';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, describeNetworkError, halvePerPage, parseRetryAfter, sleep, type RetryPolicy } from './retry';
 
 export type Emit = (e: ClientEvent) => void;
+
+/** A field definition as Zendesk lists it: ticket fields (tickets carry values by id), user and organization fields (by key). */
+export type ZendeskField = components['schemas']['TicketField'] | components['schemas']['KeyedField'];
+
+/** The three field lists, by the kind of record whose custom fields they name. */
+const FIELD_LISTS = {
+  ticket: { path: '/api/v2/ticket_fields', key: 'ticket_fields' },
+  user: { path: '/api/v2/user_fields', key: 'user_fields' },
+  organization: { path: '/api/v2/organization_fields', key: 'organization_fields' },
+} as const satisfies Record<string, { path: ApiPath; key: string }>;
+
+/** Cursor pages of field lists hold at most this many. */
+const FIELD_PAGE_SIZE = 100;
+/** No account has more fields than this many pages hold; past it the links go round in circles. */
+const MAX_FIELD_PAGES = 1000;
 
 export interface ApiRequest {
   path: ApiPath;
@@ -286,6 +301,30 @@ export class ZendeskClient {
         continue;
       }
       throw new ExportError('badRequest', `Zendesk rejected the request for ${req.path} (${status})${said.text ? `: ${said.text}` : ''}.`);
+    }
+  }
+
+  /**
+   * Every field definition of one kind (GET /api/v2/ticket_fields, /user_fields, /organization_fields),
+   * in cursor pages of 100. These lists are outside the incremental budgets: only the account-wide
+   * limit paces them (family null), with the same retries as any request.
+   */
+  async listFields(kind: keyof typeof FIELD_LISTS, pageSize = FIELD_PAGE_SIZE): Promise<ZendeskField[]> {
+    const { path, key } = FIELD_LISTS[kind];
+    const out: ZendeskField[] = [];
+    let query: ApiQuery = { 'page[size]': pageSize };
+    for (let page = 1; ; page++) {
+      const outcome = await this.request({ path, query, family: null });
+      if (outcome.kind !== 'ok') throw new ExportError('server', `Zendesk answered the ${key} list with "${outcome.message}", which only export streams should say.`);
+      const body = outcome.body as { meta?: { has_more?: unknown }; links?: { next?: unknown } } & Record<string, unknown>;
+      const list = body[key];
+      if (!Array.isArray(list)) throw new ExportError('server', `Zendesk's answer for ${path} holds no ${key} list; check the connection's URL.`);
+      out.push(...(list as ZendeskField[]));
+      const next = body.links?.next;
+      if (body.meta?.has_more !== true || typeof next !== 'string' || !next) return out;
+      const after = this.resolveLink(next, path).get('page[after]');
+      if (!after || page >= MAX_FIELD_PAGES) throw new ExportError('server', `Zendesk's ${key} pages don't come to an end (page ${page}); the export stopped rather than loop.`);
+      query = { 'page[size]': pageSize, 'page[after]': after };
     }
   }
 

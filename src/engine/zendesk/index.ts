@@ -3,7 +3,7 @@
 // retries and origin guard).
 export * from './catalogue';
 export * from './model';
-export { ZendeskClient, describeErrorBody, DEFAULT_MAX_WAIT_MS, DEFAULT_MAX_BODY_BYTES, type ApiOutcome, type ApiRequest, type ClientOptions, type Emit, type PerPageState } from './client';
+export { ZendeskClient, type ZendeskField, describeErrorBody, DEFAULT_MAX_WAIT_MS, DEFAULT_MAX_BODY_BYTES, type ApiOutcome, type ApiRequest, type ClientOptions, type Emit, type PerPageState } from './client';
 export { API_PATHS, type ApiPath, type ApiQuery, type QueryOf } from './api';
 export { connectionFromUrl, validateBaseUrl, settingBaseUrl, isLoopbackHost, isLoopbackUrl } from './connectionUrl';
 export { authorizationHeader } from './auth';

@@ -1,9 +1,39 @@
 // CSV for spreadsheets: flattened columns fixed by the first page, later fields kept in `_extra`,
-// RFC 4180 quoting, and cells that a spreadsheet would run as a formula neutralised.
+// RFC 4180 quoting, and cells that a spreadsheet would run as a formula neutralised. Custom fields
+// are named as the table outputs name them (`cf_<title>`) when the account's field lists are known:
+// a new file has a column for every defined field, and the names are kept in the checkpoint, so a
+// renamed field keeps its column and a field created later goes to `_extra` under its own name.
 import type { FormatWriter } from './formatWriter';
 
 /** Column holding, as a JSON object, fields that appeared after the columns were fixed. */
 export const EXTRA_COLUMN = '_extra';
+
+/** How custom-field columns are named (built by the tables room from Zendesk's field lists). */
+export interface CsvFieldNames {
+  /** Where records carry custom fields: tickets `custom_fields` ([{id, value}]), users `user_fields`, organizations `organization_fields` ({key: value}). */
+  field: 'custom_fields' | 'user_fields' | 'organization_fields';
+  /** Every defined field's ref (a ticket field's id, a user or organization field's key), in column order. */
+  defined: string[];
+  /** The column name of a field, unique among `taken` (and added to it); asked once per field, the answer kept in the checkpoint. */
+  name(ref: string, taken: Set<string>): string;
+}
+
+/** The checkpoint's state of a CSV whose fields are named: columns by flattened key, and the names of field keys (header and `_extra` alike). */
+interface NamedColumns {
+  field: CsvFieldNames['field'];
+  columns: string[];
+  names: Record<string, string>;
+}
+
+/** Whether a checkpoint holds a CSV writer state: the columns (files written without field names), or columns and names. */
+export function isCsvState(state: unknown): state is string[] | NamedColumns {
+  const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((c) => typeof c === 'string');
+  if (strings(state)) return true;
+  if (!state || typeof state !== 'object') return false;
+  const named = state as Partial<NamedColumns>;
+  return (named.field === 'custom_fields' || named.field === 'user_fields' || named.field === 'organization_fields') && strings(named.columns)
+    && !!named.names && typeof named.names === 'object' && Object.values(named.names).every((n) => typeof n === 'string');
+}
 
 const PLAIN_NUMBER = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
@@ -19,17 +49,38 @@ interface ColumnNode {
 export class CsvWriter implements FormatWriter {
   readonly prologue = '';
   readonly epilogue = '';
+  /** The columns by flattened key (`custom_fields.<id>`, `via.channel`, …): what the row's cells follow. */
   private columns: string[] | null;
   private index = new Map<string, number>();
   private tree: ColumnNode = {};
   /** The row being encoded: its cells by column, and the fields no column holds. */
   private cells: string[] = [];
   private extra: Record<string, unknown> | null = null;
+  /** Field names, when this file has them: by flattened key; `taken` holds every name used (header and `_extra`). */
+  private readonly naming: CsvFieldNames | null;
+  private names = new Map<string, string>();
+  private readonly taken = new Set<string>();
 
-  /** `columns` is the header of a resumed file (from the checkpoint's writer state), null for a new file. */
-  constructor(columns: string[] | null) {
+  /**
+   * `resumed` is the checkpoint's writer state of a resumed file, null for a new file. `naming` names
+   * custom-field columns in a new file; a file begun without names (its state is only columns) keeps
+   * its ids.
+   */
+  constructor(resumed: string[] | NamedColumns | null, naming: CsvFieldNames | null = null) {
     this.columns = null;
-    if (columns) this.fix(columns);
+    if (Array.isArray(resumed)) {
+      this.naming = null;
+      this.fix(resumed);
+    } else if (resumed) {
+      // Without the account's lists this run, a field new to the file is named after its id or key.
+      this.naming = naming?.field === resumed.field ? naming : { field: resumed.field, defined: [], name: (ref, taken) => uniqueColumn(`cf_${ref.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`, taken) };
+      this.fix(resumed.columns);
+      this.names = new Map(Object.entries(resumed.names));
+      for (const c of this.columns!) this.taken.add(this.names.get(c) ?? c);
+      for (const n of this.names.values()) this.taken.add(n);
+    } else {
+      this.naming = naming;
+    }
   }
 
   encode(records: Record<string, unknown>[]): string {
@@ -38,8 +89,8 @@ export class CsvWriter implements FormatWriter {
     if (!this.columns) {
       const seen = new Set<string>();
       for (const r of records) for (const key of flattenRecord(r).keys()) if (key !== EXTRA_COLUMN) seen.add(key);
-      this.fix([...seen, EXTRA_COLUMN]);
-      out += csvLine(this.columns!.map((c) => csvCell(c)));
+      this.fix(this.naming ? this.nameFields([...seen]) : [...seen, EXTRA_COLUMN]);
+      out += csvLine(this.columns!.map((c) => csvCell(this.names.get(c) ?? c)));
     }
     const cells = this.cells;
     const extraAt = this.index.get(EXTRA_COLUMN)!;
@@ -53,8 +104,53 @@ export class CsvWriter implements FormatWriter {
     return out;
   }
 
-  state(): string[] | null {
-    return this.columns ? [...this.columns] : null;
+  state(): string[] | NamedColumns | null {
+    if (!this.columns) return null;
+    return this.naming ? { field: this.naming.field, columns: [...this.columns], names: Object.fromEntries(this.names) } : [...this.columns];
+  }
+
+  /**
+   * The first page's columns with its custom fields named: every defined field, then those only the
+   * records carry, in place of the first field column (at the end if none), `_extra` last.
+   */
+  private nameFields(seen: string[]): string[] {
+    const naming = this.naming!;
+    const prefix = `${naming.field}.`;
+    const plain: string[] = [];
+    let fieldsAt = -1;
+    const refs = [...naming.defined];
+    const known = new Set(refs);
+    for (const key of seen) {
+      if (!key.startsWith(prefix)) {
+        plain.push(key);
+        continue;
+      }
+      if (fieldsAt < 0) fieldsAt = plain.length;
+      const ref = key.slice(prefix.length);
+      if (!known.has(ref)) {
+        known.add(ref);
+        refs.push(ref);
+      }
+    }
+    for (const c of [...plain, EXTRA_COLUMN]) this.taken.add(c);
+    const fieldKeys = refs.map((ref) => {
+      const key = prefix + ref;
+      this.names.set(key, naming.name(ref, this.taken));
+      return key;
+    });
+    const at = fieldsAt < 0 ? plain.length : fieldsAt;
+    return [...plain.slice(0, at), ...fieldKeys, ...plain.slice(at), EXTRA_COLUMN];
+  }
+
+  /** A field no column holds goes to `_extra` by its name (given once, kept), anything else by its key. */
+  private extraName(key: string): string {
+    const known = this.names.get(key);
+    if (known !== undefined) return known;
+    const prefix = `${this.naming!.field}.`;
+    if (!key.startsWith(prefix)) return key;
+    const name = this.naming!.name(key.slice(prefix.length), this.taken);
+    this.names.set(key, name);
+    return name;
   }
 
   /** Puts the flattened fields of `obj` (as flattenRecord walks them) into the row's cells. */
@@ -99,7 +195,7 @@ export class CsvWriter implements FormatWriter {
       at = key === EXTRA_COLUMN ? undefined : this.index.get(key);
       if (at === undefined) {
         // A field seen twice (a dotted key and a nested one) keeps its last value, as flattenRecord's Map does.
-        (this.extra ??= {})[key] = value;
+        (this.extra ??= {})[this.naming ? this.extraName(key) : key] = value;
         return;
       }
     }
@@ -123,6 +219,14 @@ export class CsvWriter implements FormatWriter {
       node.at = at;
     });
   }
+}
+
+/** `base`, or `base_2`, `base_3`, … whichever is free; the result is added to `taken`. */
+export function uniqueColumn(base: string, taken: Set<string>): string {
+  let name = base;
+  for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
+  taken.add(name);
+  return name;
 }
 
 /** CSV of chosen columns (a grid view's visible ones): the header first, then one row per record. */

@@ -1,7 +1,7 @@
 // The output formats: JSON Lines, a JSON array and CSV, each a FormatWriter; the sink owns files,
 // lengths and fsync.
 import type { OutputFormat } from '../../query';
-import { CsvWriter } from './csv';
+import { CsvWriter, isCsvState, type CsvFieldNames } from './csv';
 import type { FormatWriter } from './formatWriter';
 
 /** One JSON document per line: appending is the whole story. */
@@ -40,15 +40,15 @@ export const FORMAT_EXTENSIONS: Record<OutputFormat, string> = { jsonl: 'jsonl',
 
 /**
  * `resumedLength` is the file's length after the resume truncation (null for a new file);
- * `resumedState` is what state() returned when that length was checkpointed.
+ * `resumedState` is what state() returned when that length was checkpointed; `csvFields` names a CSV's custom-field columns.
  */
-export function createFormatWriter(format: OutputFormat, resumedLength: number | null, resumedState: unknown): FormatWriter {
+export function createFormatWriter(format: OutputFormat, resumedLength: number | null, resumedState: unknown, csvFields: CsvFieldNames | null = null): FormatWriter {
   switch (format) {
     case 'jsonl':
       return new JsonlWriter();
     case 'json':
       return new JsonArrayWriter(resumedLength !== null && resumedLength > 1);
     case 'csv':
-      return new CsvWriter(Array.isArray(resumedState) && resumedState.every((c) => typeof c === 'string') ? resumedState : null);
+      return new CsvWriter(isCsvState(resumedState) ? resumedState : null, csvFields);
   }
 }

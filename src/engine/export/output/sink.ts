@@ -8,6 +8,7 @@ import type { ResourceName } from '../../zendesk';
 import { syncDirectory } from '../durableFile';
 import { ExportError } from '../../errors';
 import type { OutputFormat } from '../../query';
+import { isCsvState, type CsvFieldNames } from './csv';
 import { createFormatWriter, FORMAT_EXTENSIONS } from './formats';
 import type { FormatWriter } from './formatWriter';
 
@@ -24,6 +25,8 @@ export interface OpenOutputOptions {
   resource: ResourceName;
   /** Null: a new export, existing files are overwritten. */
   resume: OutputResume | null;
+  /** Names for the custom-field columns of a CSV main file (sideload files keep field keys). */
+  csvFields?: CsvFieldNames | null;
 }
 
 export interface OutputSink {
@@ -38,9 +41,9 @@ export interface OutputSink {
   readonly paths: string[];
 }
 
-/** Writer state kept in the checkpoint: CSV columns per file, keyed by file name so a moved workspace still resumes. */
+/** Writer state kept in the checkpoint: CSV columns (and field names) per file, keyed by file name so a moved workspace still resumes. */
 interface SinkWriterState {
-  csvColumns?: Record<string, string[]>;
+  csvColumns?: Record<string, unknown>;
 }
 
 /** '<dir>/<base>.<key>.<ext>' beside the main output, in the same format. */
@@ -57,7 +60,7 @@ export async function openOutput(opts: OpenOutputOptions): Promise<OutputSink> {
   } catch (err) {
     throw writeError(dir, err);
   }
-  const sink = new FileSink(mainPath, opts.format);
+  const sink = new FileSink(mainPath, opts.format, opts.csvFields ?? null);
   try {
     if (opts.resume) await sink.resume(opts.resume);
     if (!sink.has(mainPath)) await sink.create(mainPath, true);
@@ -86,6 +89,7 @@ class FileSink implements OutputSink {
   constructor(
     private readonly mainPath: string,
     private readonly format: OutputFormat,
+    private readonly csvFields: CsvFieldNames | null,
   ) {}
 
   get paths(): string[] {
@@ -126,7 +130,7 @@ class FileSink implements OutputSink {
           `The output ${file} is shorter than its checkpoint says (${size} bytes, expected at least ${length}); it was changed outside the export — move it away and delete the checkpoint to start over.`,
         );
       }
-      if (this.format === 'csv' && length > 0 && !Array.isArray(columns[path.basename(file)])) {
+      if (this.format === 'csv' && length > 0 && !isCsvState(columns[path.basename(file)])) {
         throw new ExportError('checkpointCorrupt', `The checkpoint doesn't record the CSV columns of ${file}; move the output away and delete the checkpoint to start over.`);
       }
       planned.push({ file, length });
@@ -136,7 +140,7 @@ class FileSink implements OutputSink {
         // Never through a symlink planted at the output's name: opened with O_NOFOLLOW, truncated by handle.
         const handle = await fs.open(file, constants.O_RDWR | constants.O_NOFOLLOW);
         await handle.truncate(length);
-        const writer = createFormatWriter(this.format, length, columns[path.basename(file)]);
+        const writer = createFormatWriter(this.format, length, columns[path.basename(file)], file === this.mainPath ? this.csvFields : null);
         this.slots.set(file, { path: file, writer, handle, length, closedOff: false });
       } catch (err) {
         throw writeError(file, err);
@@ -157,7 +161,7 @@ class FileSink implements OutputSink {
     }
     // The new name must survive a power cut before a checkpoint can mention the file.
     await syncDirectory(path.dirname(file));
-    const writer = createFormatWriter(this.format, null, null);
+    const writer = createFormatWriter(this.format, null, null, main ? this.csvFields : null);
     const slot: Slot = { path: file, writer, handle, length: 0, closedOff: false };
     this.slots.set(file, slot);
     // The main file is written now so that even an export with no records leaves a valid file;
@@ -187,12 +191,12 @@ class FileSink implements OutputSink {
 
   state(): { files: Record<string, number>; writerState?: unknown } {
     const files: Record<string, number> = {};
-    const csvColumns: Record<string, string[]> = {};
+    const csvColumns: Record<string, unknown> = {};
     for (const file of this.paths) {
       const slot = this.slots.get(file)!;
       files[slot.path] = slot.length;
       const cols = slot.writer.state();
-      if (Array.isArray(cols)) csvColumns[path.basename(slot.path)] = cols as string[];
+      if (cols !== null && cols !== undefined) csvColumns[path.basename(slot.path)] = cols;
     }
     if (this.format !== 'csv') return { files };
     const writerState: SinkWriterState = { csvColumns };
