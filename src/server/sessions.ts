@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { cancelledError, ExportError } from '../engine/errors';
 import { checkpointPathFor, prepareExport, readCheckpoint, runExport, type PreparedExport } from '../engine/export';
-import { tableCheckpointInfo, targetFor, type PostgresResolver } from '../engine/tables';
+import { tableCheckpointInfo, targetFor, zendeskFieldSource, type PostgresResolver } from '../engine/tables';
 import type { ResolvedQuery } from '../engine/query';
-import { checkConnection, connectionFromUrl } from '../engine/zendesk';
+import { checkConnection, connectionFromUrl, type Connection } from '../engine/zendesk';
 import {
   emptySessionCounts,
   type CheckpointInfoParams,
@@ -125,7 +125,11 @@ export class SessionManager {
     }
     // Another writer (a session here, zdx from cron, another window) refuses the start at once; a
     // damaged or foreign checkpoint fails the session instead (its ExportFinished says why).
-    const target = targetFor(resolved, { checkpointPath, postgres: this.host.databaseConnection });
+    // Custom fields are named after the account's field lists, fetched when the output opens (after
+    // the first page): by then the session has asked for its credentials.
+    const zendesk = deferred<Connection>();
+    const fields = zendeskFieldSource(() => zendesk.promise, { maxWaitMs: params.maxWaitMs, requestTimeoutMs: params.requestTimeoutMs });
+    const target = targetFor(resolved, { checkpointPath, postgres: this.host.databaseConnection, fields });
     const prepared = await prepareExport(resolved, target, { fresh: params.fresh }).then(
       (p) => ({ ok: true as const, p }),
       (error: unknown) => {
@@ -154,7 +158,7 @@ export class SessionManager {
     };
     const abort = new AbortController();
     this.running.add(outputPath);
-    const session: Session = { info, abort, done: prepared.ok ? this.run(info, abort, prepared.p, ref, params) : this.fail(info, prepared.error) };
+    const session: Session = { info, abort, done: prepared.ok ? this.run(info, abort, prepared.p, ref, params, zendesk) : this.fail(info, prepared.error) };
     this.sessions.set(sessionId, session);
     this.host.log.info(`[${sessionId}] started ${resolved.name} (${resolved.endpointId}) -> ${outputPath}${session.info.resumed ? ', resuming' : ''}`);
     this.host.sessionsChanged(this.list());
@@ -169,13 +173,15 @@ export class SessionManager {
     return { ...result, finished };
   }
 
-  private async run(info: SessionInfo, abort: AbortController, prepared: PreparedExport, ref: ConnectionRef, params: StartExportParams): Promise<ExportFinishedParams> {
+  private async run(
+    info: SessionInfo, abort: AbortController, prepared: PreparedExport, ref: ConnectionRef, params: StartExportParams, zendesk: Deferred<Connection>,
+  ): Promise<ExportFinishedParams> {
     const counts = info.counts;
     const pageLimit = params.pageRecordsLimit ?? 0;
     try {
       const credentials = await raceAbort(credentialsFor(ref, 'export', (p) => this.host.getCredentials(p)), abort.signal);
       const result = await runExport({
-        connection: connectionFromUrl({ url: ref.baseUrl, credentials }),
+        connection: zendesk.resolve(connectionFromUrl({ url: ref.baseUrl, credentials })),
         query: prepared.query,
         prepared,
         signal: abort.signal,
@@ -196,6 +202,7 @@ export class SessionManager {
       info.files = result.files;
       return this.end(info, 'done', result.caughtUp);
     } catch (err) {
+      zendesk.reject(err);
       // Once aborted, whatever the abort surfaced as (AbortError, a network error) is a cancellation.
       const cancelled = err instanceof ExportError && err.code === 'cancelled' ? err : abort.signal.aborted ? cancelledError() : undefined;
       const error = toWireError(cancelled ?? err);
@@ -332,6 +339,25 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  /** Settles the promise and hands the value on. */
+  resolve(value: T): T;
+  reject(err: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Nobody may be waiting (a file output asks for no field lists).
+  promise.catch(() => undefined);
+  return { promise, resolve: (v) => (resolve(v), v), reject };
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

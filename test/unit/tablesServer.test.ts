@@ -122,6 +122,9 @@ describe('tables in the editor: the engine server\'s table requests', function (
       assert.equal(current.rows + Number(deleted), latest.size, 'one row per ticket, deleted ones apart');
       assert.equal(byName.get('tickets_changes')?.rows, finished.counts.records);
       for (const c of ['id', 'subject', 'status', 'updated_at', '_record']) assert.ok(current.columns.some((k) => k.name === c), `tickets has ${c}`);
+      // Custom fields are columns named after their titles: the engine server fetched the account's field list.
+      assert.ok(current.columns.some((k) => k.name === 'cf_support_tier'), `custom-field columns: ${current.columns.filter((k) => k.name.startsWith('cf_')).map((k) => k.name).join(', ')}`);
+      assert.equal(byName.get('tickets_fields')?.role, 'fields');
     });
 
     it('reads windows with sort, filter and search done by DuckDB, as DuckDB\'s own client reads them', async () => {
