@@ -3,7 +3,7 @@
 import { GetRecordsRequest } from '../src/protocol/webviewMessages';
 import { el, fmt } from './dom';
 import { ipc } from './ipc';
-import { state } from './state';
+import { sourceKind, state } from './state';
 import { saveState } from './view';
 
 const detailTitle = el('div', { class: 'detail-title', id: 'detail-title' }, 'Select a row to see its record.');
@@ -16,7 +16,7 @@ export async function showDetail(id: number, force = false): Promise<void> {
   state.detailId = id;
   if (!state.detailOpen) return;
   state.detailShown = id;
-  detailTitle.textContent = `Record ${fmt(id + 1)} of the file`;
+  detailTitle.textContent = sourceKind() === 'file' ? `Record ${fmt(id + 1)} of the file` : `Row ${fmt(id + 1)} of the view`;
   try {
     const { records } = await ipc.request(GetRecordsRequest, { ids: [id] });
     if (state.detailId !== id) return;

@@ -3,7 +3,7 @@
 // re-rendered each second while the export waits, and only then.
 import { currentView } from './view';
 import { el, fmt } from './dom';
-import { state } from './state';
+import { state, unit } from './state';
 
 const titleEl = el('span', { class: 'title', id: 'title' });
 const countEl = el('span', { class: 'count', id: 'row-count', 'aria-live': 'polite' });
@@ -19,7 +19,9 @@ export function renderTitle(label: string, path: string): void {
 export function renderCounts(): void {
   const view = currentView();
   const narrowed = !!(view.search || Object.keys(view.filters ?? {}).length);
-  countEl.textContent = narrowed ? `${fmt(state.viewRows)} of ${fmt(state.fileRows)} records` : `${fmt(state.fileRows)} records`;
+  // A SQL statement's count is known at its last page; until then, the rows read so far and a "+".
+  const all = state.viewRows < 0 ? `${fmt(state.fileRows)}+` : fmt(state.fileRows);
+  countEl.textContent = narrowed ? `${fmt(state.viewRows)} of ${all} ${unit()}` : `${all} ${unit()}`;
   countEl.title = state.indexing ? 'Still indexing the file: the count grows.' : '';
   countEl.classList.toggle('indexing', state.indexing);
 }

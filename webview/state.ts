@@ -39,6 +39,16 @@ export interface PageState {
   countdown: ReturnType<typeof setInterval> | undefined;
 }
 
+/** What the grid shows: a file of records, a database table, or a SQL statement's rows. */
+export function sourceKind(): 'file' | 'table' | 'sql' {
+  return state.init?.source?.kind ?? 'file';
+}
+
+/** A file holds records; a table or a statement's result, rows. */
+export function unit(): string {
+  return sourceKind() === 'file' ? 'records' : 'rows';
+}
+
 export const state: PageState = {
   api: null,
   init: null,

@@ -5,7 +5,7 @@ import { isChooserOpen, toggleChooser } from './chooser';
 import { copy, exportView } from './copyExport';
 import { toggleDetail } from './detail';
 import { button, el } from './dom';
-import { state } from './state';
+import { sourceKind, state } from './state';
 import { gridEl, reloadRows } from './table';
 import { saveState } from './view';
 
@@ -34,9 +34,10 @@ searchEl.addEventListener('input', () => {
   }, 300);
 });
 
-/** Puts the saved search in the field (the view already applies it). */
+/** Puts the saved search in the field (the view already applies it); a SQL statement's rows are searched in its SQL. */
 export function showSearch(text: string): void {
   searchEl.value = text;
+  searchEl.hidden = sourceKind() === 'sql';
 }
 
 /** Searches as if the person typed `text`. */

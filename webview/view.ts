@@ -31,6 +31,7 @@ function persisted(): GridPersistedState {
   const cols = state.api ? state.api.getColumnState().filter((c) => !c.hide) : [];
   return {
     path: state.init?.path ?? '',
+    source: state.init?.source,
     columns: cols.length ? cols.map((c) => ({ id: c.colId, width: c.width ?? undefined, pinned: pinnedSide(c.pinned) })) : state.visible.map((id) => ({ id })),
     view: currentView(),
     detailOpen: state.detailOpen,

@@ -20,7 +20,21 @@ import {
 import {
   CancelExport,
   CheckpointInfo,
+  CloseDatabase,
   CloseRows,
+  GetDatabaseConnection,
+  GetTableWindow,
+  ListTables,
+  RunSql,
+  type DatabaseRef,
+  type GetDatabaseConnectionParams,
+  type GetDatabaseConnectionResult,
+  type ListTablesParams,
+  type ListTablesResult,
+  type RunSqlParams,
+  type SqlPage,
+  type TableWindowParams,
+  type WindowResult,
   ExportFinished,
   ExportProgress,
   ExportRows,
@@ -55,6 +69,7 @@ import { isLoopbackUrl, redactSecrets } from '../engine/zendesk';
 import type { ZendeskAuth } from './auth/index';
 import { releaseToken } from './auth/hostBinding';
 import type { ConnectionStore } from './connectionStore';
+import type { DatabaseStore } from './databaseStore';
 
 /** Restarts allowed within RESTART_WINDOW_MS before we give up and say so. */
 const MAX_RESTARTS = 5;
@@ -90,6 +105,7 @@ export class EngineClient implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     private readonly connections: ConnectionStore,
     private readonly auth?: ZendeskAuth,
+    private readonly databases?: DatabaseStore,
   ) {
     this.redactedLog = redactingChannel(log, this.handedOut);
     this.disposables.push(this.progressEmitter, this.finishedEmitter, this.stoppedEmitter, this.readyEmitter, this.sessionsEmitter, this.pageEmitter);
@@ -150,6 +166,11 @@ export class EngineClient implements vscode.Disposable {
         if (answer && 'secret' in answer) this.handedOut.add(answer.secret);
         return answer;
       }),
+      client.onRequest(GetDatabaseConnection.type, async (params) => {
+        const answer = await this.databaseFor(params);
+        if (answer && 'password' in answer && answer.password) this.handedOut.add(answer.password);
+        return answer;
+      }),
       client.onNotification(ExportProgress.type, (p) => this.progressEmitter.fire(p)),
       client.onNotification(ExportFinished.type, (p) => this.finishedEmitter.fire(p)),
       client.onNotification(SessionsChanged.type, (p) => this.sessionsEmitter.fire(p.sessions)),
@@ -178,6 +199,12 @@ export class EngineClient implements vscode.Disposable {
     }
     if (reason === 'refresh') return null;
     return pasted();
+  }
+
+  /** GetDatabaseConnection: the URL from settings, the password from secret storage (asked the first time). */
+  private async databaseFor(params: GetDatabaseConnectionParams): Promise<GetDatabaseConnectionResult> {
+    if (!this.databases) return { refused: 'This editor keeps no database connections.' };
+    return this.databases.connectionFor(params.connection, params.reason);
   }
 
   private errorHandler(): ErrorHandler {
@@ -258,6 +285,26 @@ export class EngineClient implements vscode.Disposable {
   /** The file is no longer shown: the server may drop its index. */
   async closeRows(path: string): Promise<void> {
     await (await this.started()).sendNotification(CloseRows.type, { path });
+  }
+
+  // Tables of a table output (DuckDB file, PostgreSQL schema), read by the engine.
+
+  async listTables(params: ListTablesParams): Promise<ListTablesResult> {
+    return (await this.started()).sendRequest(ListTables.type, params);
+  }
+
+  async tableWindow(params: TableWindowParams): Promise<WindowResult> {
+    return (await this.started()).sendRequest(GetTableWindow.type, params);
+  }
+
+  async runSql(params: RunSqlParams): Promise<SqlPage> {
+    return (await this.started()).sendRequest(RunSql.type, params);
+  }
+
+  /** The database is no longer shown: the engine lets go of it. */
+  async closeDatabase(database: DatabaseRef): Promise<void> {
+    if (!this.isRunning) return;
+    await (await this.started()).sendNotification(CloseDatabase.type, { database });
   }
 
   async stop(): Promise<void> {

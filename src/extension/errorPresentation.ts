@@ -42,6 +42,12 @@ function actionsFor(code: ServerErrorCode, ctx: ErrorContext): { title: string; 
       return ctx.auth === 'oauth' ? [signIn, settings] : [setToken, settings];
     case 'forbidden':
       return conn ? [testConn, setToken] : [settings];
+    // A table output's PostgreSQL: its connection in zendesk.databases, its password in the keychain.
+    case 'database':
+      return [
+        { title: 'Set Database Password', run: () => vscode.commands.executeCommand('zendesk.setDatabasePassword') },
+        { title: 'Open Settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'zendesk.databases') },
+      ];
     case 'notFound':
     case 'insecureUrl':
     case 'foreignOrigin':

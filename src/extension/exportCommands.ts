@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { emptySessionCounts, type ConnectionRef, type ExportFinishedParams, type SavedQuery, type SessionInfo } from '../protocol/customMessages';
+import { emptySessionCounts, type ConnectionRef, type DatabaseRef, type ExportFinishedParams, type SavedQuery, type SessionInfo } from '../protocol/customMessages';
 import { toConnectionRef, type ConnectionStore } from './connectionStore';
 import type { EngineClient } from './engineClient';
 import { presentError, presentMissingSecret, toWireError, type ErrorContext } from './errorPresentation';
@@ -285,6 +285,12 @@ export class ExportCommands {
   }
 
   private async openResults(target: Target): Promise<void> {
+    // A table output's results are its current-state table (of the query's resource) in the grid.
+    const tables = await this.tablesOf(target);
+    if (tables) {
+      await vscode.commands.executeCommand('zendesk.openInGrid', tables);
+      return;
+    }
     const { output } = await this.outputOf(target);
     if (!output) return;
     const uri = vscode.Uri.file(output);
@@ -295,7 +301,7 @@ export class ExportCommands {
       return;
     }
     // Records open in the grid (rows streamed from the engine); anything else, or a grid failure, as text.
-    if (/\.(jsonl|ndjson|json|csv)$/i.test(output)) {
+    if (/\.(jsonl|ndjson|json|csv|duckdb)$/i.test(output)) {
       try {
         await vscode.commands.executeCommand('zendesk.openInGrid', uri);
         return;
@@ -304,6 +310,23 @@ export class ExportCommands {
       }
     }
     await vscode.window.showTextDocument(uri, { preview: false });
+  }
+
+  /** The database (and the current-state table) a run or a saved query writes; undefined for files. */
+  private async tablesOf(target: Target): Promise<{ database: DatabaseRef; table?: string } | undefined> {
+    if (target && typeof target === 'object' && !(target instanceof vscode.Uri) && target.session) {
+      return target.session.database ? { database: target.session.database, table: target.session.resource } : undefined;
+    }
+    const uri = target instanceof vscode.Uri ? target : typeof target === 'string' && target.includes('://') ? vscode.Uri.parse(target) : undefined;
+    if (!isQueryUri(uri)) return undefined;
+    try {
+      const listed = await this.engine.listTables({ queryUri: uri.toString() });
+      if (!listed.database) return undefined;
+      return { database: listed.database, table: listed.tables.find((t) => t.role === 'current')?.name };
+    } catch (err) {
+      this.log.warn(`Could not list the tables of ${uri.fsPath}: ${toWireError(err).message}`);
+      return undefined;
+    }
   }
 
   private async reveal(target: Target): Promise<void> {

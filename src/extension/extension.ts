@@ -1,10 +1,11 @@
 // Entry point of the extension: wires settings + secrets, the engine's language client, the
-// three views, the commands and the status bar. Activation stays cheap (the engine starts in
+// four views, the commands and the status bar. Activation stays cheap (the engine starts in
 // the background); how long it took goes to the log.
 import * as vscode from 'vscode';
 import { registerZendeskAuth } from './auth/index';
 import { ConnectionCommands } from './connectionCommands';
 import { ConnectionStore } from './connectionStore';
+import { DatabaseStore } from './databaseStore';
 import { DemoSimulator } from './demoSimulator';
 import { EngineClient } from './engineClient';
 import { findQueryFiles } from './queryFiles';
@@ -12,16 +13,19 @@ import { ExportCommands } from './exportCommands';
 import { registerGrid } from './grid/gridPanel';
 import { NewExportWizard } from './newExportWizard';
 import { SessionStore } from './sessionStore';
+import { SqlCommands } from './sql/sqlCommands';
 import { ExportStatusBar } from './statusBar';
 import { registerTestCommands } from './testCommands';
 import { ConnectionsTreeProvider } from './views/connectionsView';
 import { QueriesTreeProvider } from './views/queriesView';
+import { ResultsTreeProvider } from './views/resultsView';
 import { RunsTreeProvider } from './views/runsView';
 
 /** What activate() returns: for tests and for other extensions that want to watch exports. */
 export interface ZendeskExportApi {
   readonly activationMs: number;
   readonly connections: ConnectionStore;
+  readonly databases: DatabaseStore;
   readonly sessions: SessionStore;
   readonly engine: EngineClient;
   readonly exports: ExportCommands;
@@ -36,28 +40,35 @@ export function activate(context: vscode.ExtensionContext): ZendeskExportApi {
   const connections = new ConnectionStore(context.secrets);
   const auth = registerZendeskAuth(context, log);
   connections.signedIn = (name) => auth.isSignedIn(name);
-  const engine = new EngineClient(context, log, connections, auth);
+  const databases = new DatabaseStore(context.secrets);
+  const engine = new EngineClient(context, log, connections, auth, databases);
   const sessions = new SessionStore(engine, log);
   const exports = new ExportCommands(engine, sessions, connections, log);
   const simulator = new DemoSimulator(context, connections, log);
-  context.subscriptions.push(connections, engine, sessions, simulator);
+  context.subscriptions.push(connections, databases, engine, sessions, simulator);
 
   const connectionsTree = new ConnectionsTreeProvider(connections);
   const queriesTree = new QueriesTreeProvider(engine, sessions);
   const runsTree = new RunsTreeProvider(sessions);
   const runsView = vscode.window.createTreeView('zendesk.runs', { treeDataProvider: runsTree, showCollapseAll: true });
   runsTree.attach(runsView);
+  const resultsTree = new ResultsTreeProvider(engine, sessions);
+  const grid = registerGrid(context, engine, sessions);
   context.subscriptions.push(
-    connectionsTree, queriesTree, runsTree, runsView,
+    connectionsTree, queriesTree, runsTree, runsView, resultsTree,
+    vscode.window.createTreeView('zendesk.results', { treeDataProvider: resultsTree, showCollapseAll: true }),
     vscode.window.createTreeView('zendesk.connections', { treeDataProvider: connectionsTree }),
     vscode.window.createTreeView('zendesk.queries', { treeDataProvider: queriesTree }),
     new ExportStatusBar(sessions),
     ...new ConnectionCommands(connections, engine, log).register(),
     ...exports.register(),
     ...simulator.register(),
-    new NewExportWizard(connections, exports).register(),
-    registerGrid(context, engine, sessions),
+    new NewExportWizard(connections, exports, databases).register(),
+    grid.disposable,
+    ...new SqlCommands(engine, grid.grids).register(),
+    ...databases.register(),
     vscode.commands.registerCommand('zendesk.refreshQueries', () => queriesTree.refresh()),
+    vscode.commands.registerCommand('zendesk.refreshResults', () => resultsTree.refresh()),
     vscode.commands.registerCommand('zendesk.showLog', () => log.show()),
   );
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
@@ -80,7 +91,7 @@ export function activate(context: vscode.ExtensionContext): ZendeskExportApi {
 
   const activationMs = Math.round((performance.now() - started) * 10) / 10;
   log.info(`Activated in ${activationMs} ms (${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'} UI, VS Code ${vscode.version}).`);
-  return { activationMs, connections, sessions, engine, exports, simulator };
+  return { activationMs, connections, databases, sessions, engine, exports, simulator };
 }
 
 const WALKTHROUGH_SHOWN = 'zendesk.walkthroughShown';

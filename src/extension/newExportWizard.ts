@@ -1,11 +1,14 @@
 // "Zendesk: New Export…": connection → resource → pagination (where there are two) → start
-// time → options → format → name → output → Run now / Save / both.
+// time → options → output format → its options (PostgreSQL: database connection and schema; tables:
+// what happens to deletions; Parquet: a current-state snapshot) → name → output path → Run now /
+// Save / both.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { hasSample, ignoresStartTime, paginationChoices, requestCostFactor, resolveEndpoint, RESOURCES, type PaginationChoice, type ResourceName } from '../engine/zendesk';
-import { type OutputFormat, type QueryParams, type SavedQuery, slug } from '../engine/query';
+import { DEFAULT_SCHEMA, SCHEMA_NAME_PATTERN, isPostgresUrl, isTableFormat, postgresUrlProblem, slug, type DeletionsMode, type QueryFormat, type QueryParams, type SavedOutput, type SavedQuery } from '../engine/query';
 import type { ExportFinishedParams } from '../protocol/customMessages';
 import { baseUrlOf, type ConnectionStore } from './connectionStore';
+import { serverOf, type DatabaseStore } from './databaseStore';
 import type { ExportCommands } from './exportCommands';
 import { sinceText } from './format';
 import { MultiStepInput, type InputStep } from './multiStepInput';
@@ -59,14 +62,33 @@ interface State {
   pagination?: PaginationChoice;
   startTime?: string;
   params: QueryParams;
-  format: OutputFormat;
+  format: QueryFormat;
+  /** PostgreSQL: a connection name from zendesk.databases, or a URL without a password. */
+  database?: string;
+  schema?: string;
+  deletions?: DeletionsMode;
+  snapshot?: boolean;
   name?: string;
   outputPath?: string;
   action?: WizardAction;
 }
 
+/** The query's `output` as a person would write it: the format's own settings, defaults left out. */
+function outputOf(state: State): SavedOutput {
+  const out: SavedOutput = {};
+  if (state.outputPath && state.format !== 'postgres') out.path = state.outputPath;
+  out.format = state.format;
+  if (state.format === 'postgres') {
+    out.connection = state.database;
+    out.schema = state.schema ?? DEFAULT_SCHEMA;
+  }
+  if (isTableFormat(state.format) && state.deletions === 'flag') out.deletions = 'flag';
+  if (state.format === 'parquet' && state.snapshot) out.snapshot = true;
+  return out;
+}
+
 export class NewExportWizard {
-  constructor(private readonly connections: ConnectionStore, private readonly exports: ExportCommands) {}
+  constructor(private readonly connections: ConnectionStore, private readonly exports: ExportCommands, private readonly databases?: DatabaseStore) {}
 
   register(): vscode.Disposable {
     return vscode.commands.registerCommand('zendesk.newExport', (args?: NewExportArgs) => (args?.query ? this.finish(args) : this.interactive()));
@@ -86,7 +108,13 @@ export class NewExportWizard {
       'connection', 'resource',
       ...(!state.resource || paginationChoices(state.resource).length > 1 ? ['pagination'] : []),
       ...(!(state.resource && ignoresStartTime(state.resource)) ? ['start'] : []),
-      'options', 'format', 'name', 'output', 'action',
+      'options', 'format',
+      ...(state.format === 'postgres' ? ['database', 'schema'] : []),
+      ...(isTableFormat(state.format) ? ['deletions'] : []),
+      ...(state.format === 'parquet' ? ['snapshot'] : []),
+      'name',
+      ...(state.format === 'postgres' ? [] : ['output']),
+      'action',
     ];
     const total = (): number => order().length;
     const stepNo = (key: string): number => order().indexOf(key) + 1;
@@ -148,12 +176,80 @@ export class NewExportWizard {
       return pickFormat;
     };
     const pickFormat: InputStep = async (input) => {
-      const items = [
-        { label: 'jsonl' as OutputFormat, description: 'JSON Lines: one record a line, appended on resume (default)' },
-        { label: 'csv' as OutputFormat, description: 'flattened columns, safe to open in a spreadsheet' },
-        { label: 'json' as OutputFormat, description: 'one JSON array' },
+      const items: (vscode.QuickPickItem & { format: QueryFormat })[] = [
+        { label: 'jsonl', format: 'jsonl', description: 'JSON Lines: one record a line, appended on resume (default)' },
+        { label: 'csv', format: 'csv', description: 'flattened columns, custom fields by name, safe to open in a spreadsheet' },
+        { label: 'json', format: 'json', description: 'one JSON array' },
+        { label: 'duckdb', format: 'duckdb', description: 'DuckDB tables in one .duckdb file: the current state, every version, deletions; query them with SQL' },
+        { label: 'postgres', format: 'postgres', description: 'the same tables in a schema of a PostgreSQL database, shared with your team' },
+        { label: 'parquet', format: 'parquet', description: 'the change log as Parquet files per export day, for Spark, Trino, BigQuery, DuckDB' },
       ];
-      state.format = (await input.showQuickPick({ title, step: stepNo('format'), totalSteps: total(), placeholder: 'Output format', items })).label;
+      const pick = await input.showQuickPick({ title, step: stepNo('format'), totalSteps: total(), placeholder: 'Output format', items, activeItem: items.find((i) => i.format === state.format) });
+      state.format = pick.format;
+      if (state.format === 'postgres') return pickDatabase;
+      return isTableFormat(state.format) ? pickDeletions : inputName;
+    };
+    const pickDatabase: InputStep = async (input) => {
+      type Item = vscode.QuickPickItem & { connection?: string; add?: 'setting' | 'url' };
+      const items: Item[] = [
+        ...(this.databases?.list() ?? []).map((d): Item => ({ label: d.name, description: serverOf(d.url), connection: d.name })),
+        { label: '$(add) Add a database connection…', description: 'a name and a postgresql:// URL, kept in your settings', add: 'setting' },
+        { label: '$(link) Enter a URL…', description: 'postgresql://user@host:5432/database, written into the query', add: 'url' },
+      ];
+      const pick = await input.showQuickPick({
+        title, step: stepNo('database'), totalSteps: total(), placeholder: 'Which PostgreSQL database? (its password is asked when first needed and kept in the OS keychain)', items,
+        activeItem: items.find((i) => i.connection === state.database),
+      });
+      if (pick.connection) {
+        state.database = pick.connection;
+        return inputSchema;
+      }
+      return pick.add === 'setting' ? inputDatabaseName : inputDatabaseUrl;
+    };
+    let newDatabaseName: string | undefined;
+    const inputDatabaseName: InputStep = async (input) => {
+      newDatabaseName = (await input.showInputBox({
+        title, step: stepNo('database'), totalSteps: total(), value: newDatabaseName ?? 'warehouse', prompt: 'Name of the database connection (saved queries refer to it by this name)',
+        validate: (v) => (!v.trim() ? 'Enter a name.' : isPostgresUrl(v) ? 'A name, not a URL.' : undefined),
+      })).trim();
+      return inputDatabaseUrl;
+    };
+    const inputDatabaseUrl: InputStep = async (input) => {
+      const url = (await input.showInputBox({
+        title, step: stepNo('database'), totalSteps: total(), value: '', prompt: 'PostgreSQL URL without the password (it is asked when first needed)',
+        placeholder: 'postgresql://zdx@db.example.com:5432/analytics?sslmode=require',
+        validate: (v) => (!isPostgresUrl(v) ? 'Enter a postgresql:// URL.' : postgresUrlProblem(v) ? `The URL ${postgresUrlProblem(v)}.` : undefined),
+      })).trim();
+      if (newDatabaseName && this.databases) {
+        await this.databases.add({ name: newDatabaseName, url });
+        state.database = newDatabaseName;
+      } else {
+        state.database = url;
+      }
+      return inputSchema;
+    };
+    const inputSchema: InputStep = async (input) => {
+      state.schema = (await input.showInputBox({
+        title, step: stepNo('schema'), totalSteps: total(), value: state.schema ?? DEFAULT_SCHEMA, prompt: 'Schema the tables go to (created when missing)',
+        validate: (v) => (SCHEMA_NAME_PATTERN.test(v.trim()) ? undefined : 'A lower-case PostgreSQL name: letters, digits and underscores, not starting with a digit.'),
+      })).trim();
+      return pickDeletions;
+    };
+    const pickDeletions: InputStep = async (input) => {
+      const resource = state.resource as ResourceName;
+      const items: (vscode.QuickPickItem & { mode: DeletionsMode })[] = [
+        { label: 'Separate', mode: 'separate', description: `deleted records leave ${resource} and go to ${resource}_deleted (default)` },
+        { label: 'Flag', mode: 'flag', description: `deleted records stay in ${resource} with _deleted = true` },
+      ];
+      state.deletions = (await input.showQuickPick({ title, step: stepNo('deletions'), totalSteps: total(), placeholder: 'Deleted records', items, activeItem: items.find((i) => i.mode === state.deletions) })).mode;
+      return state.format === 'parquet' ? pickSnapshot : inputName;
+    };
+    const pickSnapshot: InputStep = async (input) => {
+      const items = [
+        { label: 'Change log only', snapshot: false, description: 'every exported version, in files per export day (default)' },
+        { label: 'Also the current state', snapshot: true, description: `${state.resource}.parquet with the newest version of each record, after each run` },
+      ];
+      state.snapshot = (await input.showQuickPick({ title, step: stepNo('snapshot'), totalSteps: total(), placeholder: 'Parquet files', items })).snapshot;
       return inputName;
     };
     const inputName: InputStep = async (input) => {
@@ -162,13 +258,14 @@ export class NewExportWizard {
         title, step: stepNo('name'), totalSteps: total(), value: state.name ?? `${state.resource}${since}`, prompt: 'Name of the export (also names its output folder)',
         validate: (v) => (v.trim() ? undefined : 'Enter a name.'),
       })).trim();
-      return inputOutput;
+      return state.format === 'postgres' ? pickAction : inputOutput;
     };
     const inputOutput: InputStep = async (input) => {
-      const fallback = `${slug(state.name as string)}/${state.resource}.${state.format}`;
+      const base = slug(state.name as string);
+      const fallback = state.format === 'duckdb' ? `${base}.duckdb` : state.format === 'parquet' ? base : `${base}/${state.resource}.${state.format}`;
       const value = await input.showInputBox({
         title, step: stepNo('output'), totalSteps: total(), value: state.outputPath ?? fallback,
-        prompt: 'Output file, relative to the query file (Enter keeps the default)',
+        prompt: `${state.format === 'parquet' ? 'Output folder' : 'Output file'}, relative to the query file (Enter keeps the default)`,
         validate: (v) => (!v.trim() ? 'Enter a path.' : path.isAbsolute(v.trim()) || v.includes('..') ? 'Keep the output inside the workspace: use a relative path without "..".' : undefined),
       });
       state.outputPath = value.trim() === fallback ? undefined : value.trim();
@@ -191,7 +288,7 @@ export class NewExportWizard {
       ...(state.pagination ? { pagination: state.pagination } : {}),
       ...(state.startTime !== undefined && !(state.resource && ignoresStartTime(state.resource)) ? { startTime: /^\d+$/.test(state.startTime) ? Number(state.startTime) : state.startTime } : {}),
       ...(Object.keys(state.params).length ? { params: state.params } : {}),
-      output: { ...(state.outputPath ? { path: state.outputPath } : {}), format: state.format },
+      output: outputOf(state),
     };
     return this.finish({ query, action: state.action });
   }

@@ -9,6 +9,7 @@ import type { ResourceName } from '../engine/zendesk';
 import type { ErrorCode } from '../engine/errors';
 import type { ProgressEvent } from '../engine/export';
 import type { SavedQuery } from '../engine/query';
+import type { Cell, ColumnFilter, FilterOp, SortKey, SqlPage, TableColumn, TableInfo, WindowResult } from '../engine/tables';
 
 export type { ProgressEvent, SavedQuery };
 
@@ -41,6 +42,8 @@ export type ServerErrorCode =
   | 'unknownConnection'
   /** Unknown session id. */
   | 'unknownSession'
+  /** The database of a table output can't be used: no connection of that name, no password given, or its login was refused. */
+  | 'database'
   /** A request's params have the wrong shape (JSON-RPC InvalidParams, -32602); the message names the field. */
   | 'invalidParams'
   /** A bug: the message says what failed. */
@@ -136,6 +139,8 @@ export interface SessionInfo {
   outputPath: string;
   files: string[];
   checkpointPath: string;
+  /** The database a table output (DuckDB, PostgreSQL, Parquet) writes; absent for files. */
+  database?: DatabaseRef;
   caughtUp?: boolean;
   error?: WireError;
 }
@@ -449,7 +454,7 @@ export interface GetRowsParams extends RowView {
 export interface GetRowsResult {
   /** `id` is the record's position in the file, stable across views. Objects/arrays come as JSON text. */
   rows: { id: number; cells: RowCell[] }[];
-  /** Rows in the view. */
+  /** Rows in the view; -1 while not known yet (the rows of a SQL statement, until its last page). */
   total: number;
   /** Records in the file (indexed so far). */
   fileRows: number;
@@ -468,7 +473,8 @@ export interface RowColumnsResult {
   /** The resource's usual columns present in the data. */
   defaults: string[];
   resource: ResourceName | null;
-  format: 'jsonl' | 'json' | 'csv';
+  /** The file's format; 'table' and 'sql' for a grid over a database (see GridSource). */
+  format: 'jsonl' | 'json' | 'csv' | 'table' | 'sql';
   fileRows: number;
 }
 
@@ -502,6 +508,119 @@ export namespace ExportRows {
 export namespace CloseRows {
   export const method = 'zendesk/rows/close';
   export const type = new NotificationType<{ path: string }>(method);
+}
+
+// =============================================================================================
+// Tables: the databases a table output writes (a DuckDB file, a PostgreSQL schema), read for the
+// Results tree, the grid and SQL (handlers in src/server/tables.ts). Rows stay in the database: the
+// client asks for windows; sort, filter and search run there. A PostgreSQL password never crosses
+// from the client in a request: the server asks for it with GetDatabaseConnection when it connects.
+// =============================================================================================
+
+export type { Cell, ColumnFilter, FilterOp, SortKey, SqlPage, TableColumn, TableInfo, WindowResult };
+
+/**
+ * A database as requests name it: a DuckDB file or a Parquet output's folder (absolute paths; the
+ * folder is read through DuckDB), or a schema of a PostgreSQL connection (a name from settings, or a
+ * URL without a password).
+ */
+export type DatabaseRef =
+  | { kind: 'duckdb'; path: string }
+  | { kind: 'parquet'; path: string }
+  | { kind: 'postgres'; connection: string; schema: string };
+
+/** Which database: given as it is, or the one a saved query's output writes (query fields as in CheckpointInfo). */
+export interface ListTablesParams extends CheckpointInfoParams {
+  database?: DatabaseRef;
+}
+
+export interface ListTablesResult {
+  /** The database; null when the query writes files (jsonl, csv, json). */
+  database: DatabaseRef | null;
+  /** For people: the .duckdb file or Parquet folder, or the connection and schema. */
+  label: string;
+  /** False until an export created it (then `tables` is empty). */
+  exists: boolean;
+  /** Every table with its row count and columns, the tool's own first (current state, changes, deleted, fields, sideloads). */
+  tables: TableInfo[];
+  /** An export of this server is writing it now: the counts grow. */
+  writing: boolean;
+}
+
+/** The tables of a database (or of a saved query's output) with row counts and columns. */
+export namespace ListTables {
+  export const method = 'zendesk/tables/list';
+  export const type = new RequestType<ListTablesParams, ListTablesResult, ResponseErrorData>(method);
+}
+
+export interface TableWindowParams {
+  database: DatabaseRef;
+  table: string;
+  offset: number;
+  /** At most 1,000 rows are answered. */
+  limit: number;
+  sort?: SortKey[];
+  filters?: ColumnFilter[];
+  /** Case-insensitive text anywhere in the row. */
+  search?: string;
+  /** Only these columns, in this order (default all). */
+  columns?: string[];
+  /** Count the matching rows (default true); false: `total` is null (rows wanted by position need no count). */
+  count?: boolean;
+}
+
+/** A window of a table: sort, filters and search done by the database. */
+export namespace GetTableWindow {
+  export const method = 'zendesk/tables/window';
+  export const type = new RequestType<TableWindowParams, WindowResult, ResponseErrorData>(method);
+}
+
+export interface RunSqlParams {
+  /** A DuckDB file or a Parquet folder (SQL runs read-only: nothing is changed). */
+  database: DatabaseRef;
+  /** One statement. */
+  sql: string;
+  offset: number;
+  /** At most 1,000 rows are answered. */
+  limit: number;
+}
+
+/** A page of the rows one read-only SQL statement returns; ask the next page with a larger offset. */
+export namespace RunSql {
+  export const method = 'zendesk/tables/sql';
+  export const type = new RequestType<RunSqlParams, SqlPage, ResponseErrorData>(method);
+}
+
+/** The client no longer shows the database: the server lets go of it (a DuckDB file is then free for other programs). */
+export namespace CloseDatabase {
+  export const method = 'zendesk/tables/close';
+  export const type = new NotificationType<{ database: DatabaseRef }>(method);
+}
+
+export interface GetDatabaseConnectionParams {
+  /** As a saved query's `output.connection` says: a connection name from the editor's settings, or a postgresql:// URL without a password. */
+  connection: string;
+  /**
+   * What it is for: an export writing, the editor reading (tree, grid), or a checkpoint's status
+   * (CodeLens, trees: answer from what is stored, never ask the person for it).
+   */
+  reason: 'export' | 'read' | 'status';
+}
+
+/**
+ * `url`: where to connect, without a password; `password` when one is needed. `refused`: one sentence
+ * why not (an unknown name, the person declined). null: the client has no answer.
+ */
+export type GetDatabaseConnectionResult = { url: string; password?: string } | { refused: string } | null;
+
+/**
+ * Server → client, when the server connects to a PostgreSQL database: the client resolves a name
+ * from its settings and gives the password from its secret storage (asking the person the first
+ * time), so a password never sits in settings, initializationOptions, argv, files or logs.
+ */
+export namespace GetDatabaseConnection {
+  export const method = 'zendesk/getDatabaseConnection';
+  export const type = new RequestType<GetDatabaseConnectionParams, GetDatabaseConnectionResult, void>(method);
 }
 
 // =============================================================================================
@@ -549,6 +668,21 @@ const VIEW: Shape = {
   expected: 'an object { sort?, filters?, search? }',
   ok: (v) => isPlainObject(v) && (v.sort === undefined || SORTS.ok(v.sort)) && (v.filters === undefined || TEXTS.ok(v.filters))
     && (v.search === undefined || typeof v.search === 'string'),
+};
+
+const DATABASE: Shape = {
+  expected: '{ kind: "duckdb" | "parquet", path } or { kind: "postgres", connection, schema }',
+  ok: (v) => isPlainObject(v) && (((v.kind === 'duckdb' || v.kind === 'parquet') && NAME.ok(v.path)) || (v.kind === 'postgres' && NAME.ok(v.connection) && NAME.ok(v.schema))),
+};
+const SORT_KEYS: Shape = {
+  expected: 'an array of { column, descending? }',
+  ok: (v) => Array.isArray(v) && v.every((s) => isPlainObject(s) && typeof s.column === 'string' && (s.descending === undefined || typeof s.descending === 'boolean')),
+};
+const FILTER_OPS: readonly FilterOp[] = ['equals', 'notEquals', 'contains', 'startsWith', 'greaterThan', 'lessThan', 'isNull', 'isNotNull'];
+const COLUMN_FILTERS: Shape = {
+  expected: `an array of { column, op: ${FILTER_OPS.map((o) => `"${o}"`).join(' | ')}, value? }`,
+  ok: (v) => Array.isArray(v) && v.every((f) => isPlainObject(f) && typeof f.column === 'string' && FILTER_OPS.includes(f.op as FilterOp)
+    && (f.value === undefined || typeof f.value === 'string' || typeof f.value === 'boolean' || (typeof f.value === 'number' && Number.isFinite(f.value)))),
 };
 
 /** How a value that failed its check reads in the sentence. */
@@ -603,4 +737,11 @@ export const PARAMS_CHECKS: Readonly<Record<string, ParamsCheck>> = {
   [GetRowRecords.method]: paramsOf(GetRowRecords.method, { path: req(STRING), ids: req(INDEXES) }),
   [ExportRows.method]: paramsOf(ExportRows.method, { path: req(STRING), view: req(VIEW), target: req(STRING), format: req(FORMAT), columns: req(STRINGS) }),
   [CloseRows.method]: paramsOf(CloseRows.method, { path: req(STRING) }),
+  [ListTables.method]: paramsOf(ListTables.method, { ...QUERY_FIELDS, database: opt(DATABASE) }),
+  [GetTableWindow.method]: paramsOf(GetTableWindow.method, {
+    database: req(DATABASE), table: req(NAME), offset: req(INDEX), limit: req(INDEX), sort: opt(SORT_KEYS), filters: opt(COLUMN_FILTERS), search: opt(STRING), columns: opt(STRINGS),
+    count: opt(BOOLEAN),
+  }),
+  [RunSql.method]: paramsOf(RunSql.method, { database: req(DATABASE), sql: req(NAME), offset: req(INDEX), limit: req(INDEX) }),
+  [CloseDatabase.method]: paramsOf(CloseDatabase.method, { database: req(DATABASE) }),
 };

@@ -5,9 +5,9 @@
 // narrows a received message to its params. The webview is untrusted input to the host: every
 // webview → host descriptor carries a check of its params' shape, which `is()` runs. No vscode,
 // no Node, no dependencies: safe in the browser bundle.
-import type { GetRowsResult, RowColumnsResult, RowSort, RowView, SessionCounts } from './customMessages';
+import type { DatabaseRef, GetRowsResult, RowColumnsResult, RowSort, RowView, SessionCounts } from './customMessages';
 
-export type { GetRowsResult, RowColumnsResult, RowView };
+export type { DatabaseRef, GetRowsResult, RowColumnsResult, RowView };
 
 export type IpcScope = 'grid';
 
@@ -112,13 +112,28 @@ export function isRowView(v: unknown): v is RowView {
   return isObject(v) && optional(arrayOf(isRowSort))(v.sort) && optional(isTextRecord)(v.filters) && optional(isString)(v.search);
 }
 
+function isDatabaseRef(v: unknown): v is DatabaseRef {
+  return isObject(v) && (((v.kind === 'duckdb' || v.kind === 'parquet') && isString(v.path)) || (v.kind === 'postgres' && isString(v.connection) && isString(v.schema)));
+}
+
+export function isGridSource(v: unknown): v is GridSource {
+  if (!isObject(v)) return false;
+  switch (v.kind) {
+    case 'file': return isString(v.path);
+    case 'table': return isDatabaseRef(v.database) && isString(v.table);
+    case 'sql': return isDatabaseRef(v.database) && isString(v.sql);
+    default: return false;
+  }
+}
+
 function isPersistedColumn(v: unknown): v is PersistedColumn {
   return isObject(v) && isString(v.id) && optional(isFiniteNumber)(v.width) && (v.pinned === undefined || v.pinned === null || v.pinned === 'left' || v.pinned === 'right');
 }
 
 /** The grid's saved state, as the webview keeps it and the panel serializer hands it back. */
 export function isGridPersistedState(v: unknown): v is GridPersistedState {
-  return isObject(v) && isString(v.path) && optional(arrayOf(isPersistedColumn))(v.columns) && optional(isRowView)(v.view) && optional(isBoolean)(v.detailOpen);
+  return isObject(v) && isString(v.path) && optional(isGridSource)(v.source) && optional(arrayOf(isPersistedColumn))(v.columns) && optional(isRowView)(v.view)
+    && optional(isBoolean)(v.detailOpen);
 }
 
 /** The envelope of every grid message, whichever side sent it. */
@@ -157,9 +172,22 @@ export interface PersistedColumn {
   pinned?: 'left' | 'right' | null;
 }
 
+/**
+ * What a grid shows: a file of records (the engine's row index), a table of a database (windows
+ * read by the database), or the rows of one read-only SQL statement (in its own order: no sort,
+ * filter or search in the grid).
+ */
+export type GridSource =
+  | { kind: 'file'; path: string }
+  | { kind: 'table'; database: DatabaseRef; table: string }
+  | { kind: 'sql'; database: DatabaseRef; sql: string };
+
 /** What the webview keeps across reloads (vscode.setState) and the serializer hands back. */
 export interface GridPersistedState {
+  /** The file shown, or the key of a table / SQL source. */
   path: string;
+  /** Absent: the file at `path`. */
+  source?: GridSource;
   /** Visible columns in order, with widths and pinning. */
   columns?: PersistedColumn[];
   view?: RowView;
@@ -168,6 +196,8 @@ export interface GridPersistedState {
 
 export interface GridInit {
   path: string;
+  /** Absent: the file at `path`. */
+  source?: GridSource;
   /** Workspace-relative (or base) name for the title and header. */
   label: string;
   info: RowColumnsResult | null;

@@ -15,6 +15,9 @@ export class ServerFailure extends Error {
 
 /** Anything else is a bug: say what failed, with the code 'internal'. */
 export function toWireError(err: unknown): WireError {
+  // The engine says 'auth' for a refused login to Zendesk and to PostgreSQL alike; the editor's
+  // fixes differ (a Zendesk token, a database password), so the database's gets its own code.
+  if (err instanceof ExportError && err.code === 'auth' && /^PostgreSQL\b/.test(err.message)) return { code: 'database', message: err.message };
   if (err instanceof ExportError || err instanceof ServerFailure) return { code: err.code, message: err.message };
   return { code: 'internal', message: `Internal error: ${err instanceof Error ? err.message : String(err)}` };
 }

@@ -23,6 +23,7 @@ import {
   ExportFinished,
   ExportProgress,
   GetCredentials,
+  GetDatabaseConnection,
   ListSessions,
   PageArrived,
   PARAMS_CHECKS,
@@ -30,15 +31,18 @@ import {
   StartExport,
   TestConnection,
   type ConnectionRef,
+  type GetDatabaseConnectionParams,
   type InitializationOptions,
   type ResponseErrorData,
 } from '../protocol/customMessages';
 import { parseConnections } from './connections';
+import { databaseResolver } from './databases';
 import { registerRowHandlers } from './rows';
 import { codeLensesFor, computeCompletion, computeDiagnostics, computeHover, isSavedQueryUri, type QueryContext } from './queryLanguage';
 import { toResponseError } from './failures';
 import { SessionManager } from './sessions';
 import { FrameResync } from './stdioFrames';
+import { engineTableReading, registerTableHandlers, TableService } from './tables';
 
 // The name other processes see, e.g. in an output's lock when a second export is refused.
 process.title = 'zdx-engine';
@@ -71,6 +75,7 @@ let workspaceFolders: string[] = [];
 let codeLensRefresh = false;
 let configurationRegistration = false;
 let sessions: SessionManager | undefined;
+let tables: TableService | undefined;
 
 const log = {
   info: (m: string) => connection.console.info(m),
@@ -146,8 +151,18 @@ connection.onInitialize((params): InitializeResult => {
   codeLensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
   configurationRegistration = params.capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;
 
+  const askDatabase = (p: GetDatabaseConnectionParams) => connection.sendRequest(GetDatabaseConnection.type, p);
+  const documentText = (uri: string): string | undefined => {
+    const open = documents.get(uri);
+    if (open) return open.getText();
+    // Clients percent-encode file URIs differently (c%3A vs c:); compare paths instead.
+    const wanted = uriToPath(uri);
+    return wanted ? documents.all().find((d) => uriToPath(d.uri) === wanted)?.getText() : undefined;
+  };
   sessions = new SessionManager({
     getCredentials: (p) => connection.sendRequest(GetCredentials.type, p),
+    databaseConnection: databaseResolver(askDatabase, 'export'),
+    databaseStatus: databaseResolver(askDatabase, 'status'),
     progress: (p) => void connection.sendNotification(ExportProgress.type, p),
     page: (p) => void connection.sendNotification(PageArrived.type, p),
     finished: (p) => {
@@ -158,14 +173,16 @@ connection.onInitialize((params): InitializeResult => {
     log,
     connections: () => connections,
     workspaceFolders: () => workspaceFolders,
-    documentText: (uri) => {
-      const open = documents.get(uri);
-      if (open) return open.getText();
-      // Clients percent-encode file URIs differently (c%3A vs c:); compare paths instead.
-      const wanted = uriToPath(uri);
-      return wanted ? documents.all().find((d) => uriToPath(d.uri) === wanted)?.getText() : undefined;
-    },
+    documentText,
   }, options.storagePath);
+  const manager = sessions;
+  tables = new TableService({
+    reading: engineTableReading(),
+    postgres: databaseResolver(askDatabase, 'read'),
+    isWriting: (outputPath) => manager.isWriting(outputPath),
+    documentText,
+    workspaceFolders: () => workspaceFolders,
+  });
 
   return {
     capabilities: {
@@ -243,6 +260,11 @@ connection.onRequest(CheckpointInfo.type, (params) => served(CheckpointInfo.meth
 
 // The grid's zendesk/rows/* requests (grid area, src/server/rows.ts).
 registerRowHandlers(connection, served);
+// Table outputs' zendesk/tables/* requests (src/server/tables.ts).
+registerTableHandlers(connection, served, () => {
+  if (!tables) throw new ResponseError(ErrorCodes.ServerNotInitialized, 'The engine server is not initialized yet.');
+  return tables;
+});
 
 // Running sessions are cancelled on shutdown so their checkpoints end on a complete page.
 connection.onShutdown(async () => {

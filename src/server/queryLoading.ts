@@ -49,6 +49,8 @@ export async function loadRequestQuery(params: CheckpointInfoParams, sources: Qu
 
 /** The query, once its output folder is known not to lead out of `root` through a symbolic link (refused up front, so no Run CodeLens either). */
 function staysInside(resolved: ResolvedQuery, root: string): ResolvedQuery {
+  // A PostgreSQL output is no place on disk (its path is a label).
+  if (resolved.output.tables?.database) return resolved;
   const link = outputLeavesThrough(resolved.output.path, root);
   if (link) {
     throw new ServerFailure('invalidQuery', `The output folder ${path.dirname(resolved.output.path)} leads outside the workspace folder ${root} (through a symbolic link, to ${link}); outputs and their checkpoints stay in the workspace.`);

@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { cancelledError, ExportError } from '../engine/errors';
 import { checkpointPathFor, prepareExport, readCheckpoint, runExport, type PreparedExport } from '../engine/export';
-import { targetFor, type PostgresResolver } from '../engine/tables';
+import { tableCheckpointInfo, targetFor, zendeskFieldSource, type PostgresResolver } from '../engine/tables';
 import type { ResolvedQuery } from '../engine/query';
-import { checkConnection, connectionFromUrl } from '../engine/zendesk';
+import { checkConnection, connectionFromUrl, type Connection } from '../engine/zendesk';
 import {
   emptySessionCounts,
   type CheckpointInfoParams,
@@ -31,6 +31,7 @@ import { ServerFailure, toWireError } from './failures';
 import { SessionHistory } from './history';
 import { loadRequestQuery } from './queryLoading';
 import { countEvent } from './sessionCounts';
+import { databaseOfQuery } from './tables';
 
 /** What the session manager needs from the connection it serves. */
 export interface SessionHost {
@@ -45,6 +46,8 @@ export interface SessionHost {
   documentText(uri: string): string | undefined;
   /** A PostgreSQL output's connection: a name from settings → URL, the password asked of the client; absent: only URLs (with PGPASSWORD or ~/.pgpass) work. */
   databaseConnection?: PostgresResolver;
+  /** The same for reading a checkpoint (CodeLens, trees): answered from what the client has stored, never by asking the person. */
+  databaseStatus?: PostgresResolver;
   /** Absolute paths of the workspace folders. */
   workspaceFolders(): string[];
 }
@@ -91,6 +94,11 @@ export class SessionManager {
     await this.history.flushed();
   }
 
+  /** An export of this server writes this output (file, .duckdb file, or a PostgreSQL output's label) now. */
+  isWriting(outputPath: string): boolean {
+    return this.running.has(outputPath);
+  }
+
   cancel(sessionId: string): boolean {
     const s = this.sessions.get(sessionId);
     if (!s) {
@@ -117,7 +125,11 @@ export class SessionManager {
     }
     // Another writer (a session here, zdx from cron, another window) refuses the start at once; a
     // damaged or foreign checkpoint fails the session instead (its ExportFinished says why).
-    const target = targetFor(resolved, { checkpointPath, postgres: this.host.databaseConnection });
+    // Custom fields are named after the account's field lists, fetched when the output opens (after
+    // the first page): by then the session has asked for its credentials.
+    const zendesk = deferred<Connection>();
+    const fields = zendeskFieldSource(() => zendesk.promise, { maxWaitMs: params.maxWaitMs, requestTimeoutMs: params.requestTimeoutMs });
+    const target = targetFor(resolved, { checkpointPath, postgres: this.host.databaseConnection, fields });
     const prepared = await prepareExport(resolved, target, { fresh: params.fresh }).then(
       (p) => ({ ok: true as const, p }),
       (error: unknown) => {
@@ -126,6 +138,7 @@ export class SessionManager {
       },
     );
     const base = prepared.ok ? prepared.p.previous : null;
+    const database = databaseOfQuery(resolved);
     const info: SessionInfo = {
       sessionId,
       status: 'running',
@@ -141,10 +154,11 @@ export class SessionManager {
       outputPath,
       files: [],
       checkpointPath,
+      ...(database ? { database } : {}),
     };
     const abort = new AbortController();
     this.running.add(outputPath);
-    const session: Session = { info, abort, done: prepared.ok ? this.run(info, abort, prepared.p, ref, params) : this.fail(info, prepared.error) };
+    const session: Session = { info, abort, done: prepared.ok ? this.run(info, abort, prepared.p, ref, params, zendesk) : this.fail(info, prepared.error) };
     this.sessions.set(sessionId, session);
     this.host.log.info(`[${sessionId}] started ${resolved.name} (${resolved.endpointId}) -> ${outputPath}${session.info.resumed ? ', resuming' : ''}`);
     this.host.sessionsChanged(this.list());
@@ -159,13 +173,15 @@ export class SessionManager {
     return { ...result, finished };
   }
 
-  private async run(info: SessionInfo, abort: AbortController, prepared: PreparedExport, ref: ConnectionRef, params: StartExportParams): Promise<ExportFinishedParams> {
+  private async run(
+    info: SessionInfo, abort: AbortController, prepared: PreparedExport, ref: ConnectionRef, params: StartExportParams, zendesk: Deferred<Connection>,
+  ): Promise<ExportFinishedParams> {
     const counts = info.counts;
     const pageLimit = params.pageRecordsLimit ?? 0;
     try {
       const credentials = await raceAbort(credentialsFor(ref, 'export', (p) => this.host.getCredentials(p)), abort.signal);
       const result = await runExport({
-        connection: connectionFromUrl({ url: ref.baseUrl, credentials }),
+        connection: zendesk.resolve(connectionFromUrl({ url: ref.baseUrl, credentials })),
         query: prepared.query,
         prepared,
         signal: abort.signal,
@@ -186,6 +202,7 @@ export class SessionManager {
       info.files = result.files;
       return this.end(info, 'done', result.caughtUp);
     } catch (err) {
+      zendesk.reject(err);
       // Once aborted, whatever the abort surfaced as (AbortError, a network error) is a cancellation.
       const cancelled = err instanceof ExportError && err.code === 'cancelled' ? err : abort.signal.aborted ? cancelledError() : undefined;
       const error = toWireError(cancelled ?? err);
@@ -271,6 +288,7 @@ export class SessionManager {
       return result;
     }
     result.queryValid = true;
+    if (resolved.output.tables) return this.tableCheckpointInfo(resolved, result);
     result.outputPath = resolved.output.path;
     result.checkpointPath = checkpointPathFor(resolved.output.path);
     result.outputExists = await exists(resolved.output.path);
@@ -294,6 +312,24 @@ export class SessionManager {
     }
     return result;
   }
+
+  /** A table output's checkpoint lives with its rows (a table of the database, or a file in the Parquet folder). */
+  private async tableCheckpointInfo(resolved: ResolvedQuery, result: CheckpointInfoResult): Promise<CheckpointInfoResult> {
+    result.outputPath = resolved.output.path;
+    result.running = this.running.has(resolved.output.path);
+    try {
+      const info = await tableCheckpointInfo(resolved, { postgres: this.host.databaseStatus });
+      Object.assign(result, {
+        checkpointPath: info.checkpointLocation, outputExists: info.outputExists, exists: info.exists, matchesQuery: info.matchesQuery,
+        records: info.records, pages: info.pages, lastRecordTime: info.lastRecordTime, caughtUp: info.caughtUp, updatedAt: info.updatedAt, files: info.files,
+      });
+      // Another process holds the DuckDB file: what it holds can't be read now, which is no error of the query.
+      if (info.busy) result.error = { code: 'locked', message: info.busy };
+    } catch (err) {
+      result.error = toWireError(err);
+    }
+    return result;
+  }
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -303,6 +339,25 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  /** Settles the promise and hands the value on. */
+  resolve(value: T): T;
+  reject(err: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Nobody may be waiting (a file output asks for no field lists).
+  promise.catch(() => undefined);
+  return { promise, resolve: (v) => (resolve(v), v), reject };
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

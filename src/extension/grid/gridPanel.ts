@@ -1,10 +1,10 @@
-// Hosts the results grid: one webview panel per output file, restored after a reload by a
-// WebviewPanelSerializer. The host holds no rows: it relays the webview's typed requests to the
-// engine's row index through EngineClient, pushes "rows changed" when pages arrive, and shows the
-// state of the export writing the file as SessionStore knows it.
+// Hosts the results grid: one webview panel per output file, database table or SQL statement
+// (sources.ts), restored after a reload by a WebviewPanelSerializer. The host holds no rows: it
+// relays the webview's typed requests to the engine through EngineClient, pushes "rows changed"
+// when pages arrive, and shows the state of the export writing the source as SessionStore knows it.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RowColumnsResult, SessionInfo } from '../../protocol/customMessages';
+import type { DatabaseRef, RowColumnsResult, SessionInfo, TableInfo } from '../../protocol/customMessages';
 import {
   ActionNotification,
   CopyCommand,
@@ -17,10 +17,12 @@ import {
   RowsChangedNotification,
   StateChangedCommand,
   isGridPersistedState,
+  isGridSource,
   isIpcMessage,
   type CopyParams,
   type ExportViewParams,
   type GridPersistedState,
+  type GridSource,
   type IpcMessage,
   type IpcNotification,
   type IpcRequest,
@@ -29,41 +31,51 @@ import {
   type ParamsOf,
   type ReadyParams,
 } from '../../protocol/webviewMessages';
-import type { EngineClient } from '../engineClient';
 import type { SessionStore } from '../sessionStore';
 import { gridHtml } from './gridHtml';
+import { createSource, databaseKey, fileKey, sourceKey, type GridEngine, type RowSource } from './sources';
+
+export type { GridEngine };
 
 export const GRID_VIEW_TYPE = 'zendesk.grid';
 const GRID_FILE = /\.(jsonl|ndjson|json|csv)$/i;
 /** JSON files of this tool that hold no records: a saved query and a checkpoint end in .json too. */
 const SAVED_QUERY = /\.zdquery\.json$/i;
 const CHECKPOINT = /\.checkpoint\.json$/i;
+const DUCKDB_FILE = /\.duckdb$/i;
+
+const ROLE_TEXT: Record<NonNullable<TableInfo['role']>, string> = {
+  current: 'current state: the newest version of each record',
+  changes: 'change log: every exported version',
+  deleted: 'deleted records',
+  fields: 'custom fields and their columns',
+  sideload: 'sideloaded records',
+  checkpoint: 'the export\'s checkpoint',
+};
 
 /** A file of records the grid can show (not a saved query or a checkpoint, whose names also end in .json). */
 export function isRecordFile(file: string): boolean {
   return GRID_FILE.test(file) && !SAVED_QUERY.test(file) && !CHECKPOINT.test(file);
 }
 
-/** What the grid uses of the engine: the rows of output files, and the pages appended to them. */
-export type GridEngine = Pick<EngineClient, 'onPage' | 'getRows' | 'rowColumns' | 'rowRecords' | 'exportRows' | 'closeRows'>;
-
-/** What the grid reads of the export sessions: which one writes a shown file, and when they change. */
-export type GridSessions = Pick<SessionStore, 'list' | 'onDidChange'>;
+/** What the grid reads of the export sessions: which one writes a shown source, and when they change. */
+export type GridSessions = Pick<SessionStore, 'list' | 'get' | 'onDidChange'>;
 
 /** The webview's requests, to answer one whose params are malformed. */
 const REQUESTS: IpcRequest<unknown, unknown>[] = [GetRowsRequest, GetColumnsRequest, GetRecordsRequest, ExportViewRequest];
-
-function fileKey(p: string): string {
-  const r = path.resolve(p);
-  return process.platform === 'win32' ? r.toLowerCase() : r;
-}
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** A target as commands receive it: explorer Uri, path, a Runs tree item, a session, or { outputPath }. */
-type GridTarget = vscode.Uri | string | { outputPath?: string; file?: string; session?: SessionInfo; uri?: vscode.Uri } | undefined;
+/**
+ * A target as commands receive it: explorer Uri, path, a Runs tree item, a session, { outputPath },
+ * a grid source, or a Results tree item ({ database, table }).
+ */
+type GridTarget =
+  | vscode.Uri | string | GridSource
+  | { outputPath?: string; file?: string; session?: SessionInfo; uri?: vscode.Uri; database?: DatabaseRef; table?: string }
+  | undefined;
 
 class GridPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -78,11 +90,11 @@ class GridPanel implements vscode.Disposable {
 
   constructor(
     readonly panel: vscode.WebviewPanel,
-    readonly file: string,
+    readonly source: RowSource,
     private readonly manager: GridManager,
     state: GridPersistedState | undefined,
   ) {
-    this.state = { ...state, path: file };
+    this.state = { ...state, ...this.identity() };
     this.onDispose = this.disposeEmitter.event;
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(manager.context.extensionUri, 'dist')] };
     panel.webview.html = gridHtml(panel.webview, manager.context.extensionUri, panel.title);
@@ -95,12 +107,14 @@ class GridPanel implements vscode.Disposable {
     );
   }
 
-  get persisted(): GridPersistedState {
-    return this.state;
+  /** What the saved state says the grid shows: a file by its path (as before sources), anything else by its source too. */
+  private identity(): Pick<GridPersistedState, 'path' | 'source'> {
+    const ref = this.source.ref;
+    return ref.kind === 'file' ? { path: ref.path, source: undefined } : { path: this.source.key, source: ref };
   }
 
-  private get engine(): GridEngine {
-    return this.manager.engine;
+  get persisted(): GridPersistedState {
+    return this.state;
   }
 
   setLive(live: LiveState | undefined): void {
@@ -109,6 +123,7 @@ class GridPanel implements vscode.Disposable {
   }
 
   pageArrived(fileRows: number): void {
+    this.source.changed?.();
     this.queue({ fileRows });
   }
 
@@ -151,16 +166,13 @@ class GridPanel implements vscode.Disposable {
   private async onMessage(msg: unknown): Promise<void> {
     if (!isIpcMessage(msg)) return;
     if (ReadyCommand.is(msg)) return this.init(msg.params);
-    if (GetRowsRequest.is(msg)) {
-      return this.handle(GetRowsRequest, msg, ({ start, count, columns, sort, filters, search }) =>
-        this.engine.getRows({ path: this.file, start, count, columns, sort, filters, search }));
-    }
-    if (GetColumnsRequest.is(msg)) return this.handle(GetColumnsRequest, msg, () => this.engine.rowColumns(this.file));
-    if (GetRecordsRequest.is(msg)) return this.handle(GetRecordsRequest, msg, async ({ ids }) => ({ records: await this.engine.rowRecords(this.file, ids) }));
+    if (GetRowsRequest.is(msg)) return this.handle(GetRowsRequest, msg, (p) => this.source.rows(p));
+    if (GetColumnsRequest.is(msg)) return this.handle(GetColumnsRequest, msg, () => this.source.columns());
+    if (GetRecordsRequest.is(msg)) return this.handle(GetRecordsRequest, msg, async ({ ids }) => ({ records: await this.source.records(ids) }));
     if (ExportViewRequest.is(msg)) return this.handle(ExportViewRequest, msg, (p) => this.exportView(p));
     if (CopyCommand.is(msg)) return this.copy(msg.params);
     if (StateChangedCommand.is(msg)) {
-      this.state = { ...msg.params, path: this.file };
+      this.state = { ...msg.params, ...this.identity() };
       return;
     }
     // A request with malformed params changes nothing, but gets its answer so the webview does not wait.
@@ -169,16 +181,23 @@ class GridPanel implements vscode.Disposable {
   }
 
   private async init({ state }: ReadyParams): Promise<void> {
-    if (state && fileKey(state.path) === fileKey(this.file)) this.state = { ...state, path: this.file };
+    // The webview's own saved state wins when it is of this source (a reload restores it).
+    if (state && (state.source ? sourceKey(state.source) : fileKey(state.path)) === this.source.key) this.state = { ...state, ...this.identity() };
+    await this.sendInit();
+  }
+
+  /** Tells the webview what it shows (again: a SQL statement run anew starts from its first row). */
+  async sendInit(): Promise<void> {
     let info: RowColumnsResult | null = null;
     let error: string | undefined;
     try {
-      info = await this.engine.rowColumns(this.file);
+      info = await this.source.columns();
     } catch (err) {
       error = message(err);
     }
     this.ready = true;
-    this.notify(InitNotification, { path: this.file, label: vscode.workspace.asRelativePath(this.file), info, error, state: this.state, live: this.live });
+    const { path: shown, source } = this.identity();
+    this.notify(InitNotification, { path: shown, source, label: this.source.label, info, error, state: this.state, live: this.live });
   }
 
   private async copy({ text, what }: CopyParams): Promise<void> {
@@ -189,10 +208,11 @@ class GridPanel implements vscode.Disposable {
 
   private async exportView({ format, view, columns, target }: ExportViewParams): Promise<{ rows: number; target: string } | null> {
     if (!target) {
-      const base = path.basename(this.file).replace(GRID_FILE, '');
+      const { folder, name } = this.source.exportBase();
       const labels = { csv: 'CSV', jsonl: 'JSON Lines', json: 'JSON' } as const;
+      const base = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
       const picked = await vscode.window.showSaveDialog({
-        defaultUri: vscode.Uri.file(path.join(path.dirname(this.file), `${base}-view.${format}`)),
+        defaultUri: base ? vscode.Uri.file(path.join(base, `${name}-view.${format}`)) : undefined,
         filters: { [labels[format]]: [format] },
         title: `Export the current view as ${labels[format]}`,
       });
@@ -202,7 +222,7 @@ class GridPanel implements vscode.Disposable {
     const to = target;
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Exporting the view to ${path.basename(to)}…` },
-      () => this.engine.exportRows({ path: this.file, view, target: to, format, columns }),
+      () => this.source.exportView({ view, target: to, format, columns }),
     );
     void vscode.window.showInformationMessage(`Exported ${result.rows.toLocaleString('en-US')} rows to ${vscode.workspace.asRelativePath(result.target)}.`);
     return result;
@@ -210,7 +230,7 @@ class GridPanel implements vscode.Disposable {
 
   dispose(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    void this.engine.closeRows(this.file).catch(() => undefined);
+    this.source.close();
     this.disposeEmitter.fire();
     this.disposeEmitter.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
@@ -237,7 +257,7 @@ class GridManager implements vscode.Disposable {
             panel.dispose();
             return;
           }
-          this.adopt(panel, state.path, state);
+          this.adopt(panel, state.source ?? { kind: 'file', path: state.path }, state);
         },
       }),
       vscode.commands.registerCommand('zendesk.openInGrid', (target?: GridTarget, more?: unknown) => this.openCommand(target, more)),
@@ -246,8 +266,15 @@ class GridManager implements vscode.Disposable {
         this.active?.action({ action: 'export', format: format === 'json' || format === 'jsonl' ? format : 'csv', target: typeof target === 'string' ? target : undefined })),
       vscode.commands.registerCommand('zendesk.grid.toggleDetail', () => this.active?.action({ action: 'toggleDetail' })),
       // For tests and automation: what the active grid shows and what it last copied.
-      vscode.commands.registerCommand('zendesk.grid.state', () => ({ state: this.active?.persisted, lastCopied: this.lastCopied, open: [...this.panels.values()].map((p) => p.file) })),
-      this.engine.onPage((p) => this.panels.get(fileKey(p.outputPath))?.pageArrived(p.firstRow + p.count)),
+      vscode.commands.registerCommand('zendesk.grid.state', () => ({
+        state: this.active?.persisted, lastCopied: this.lastCopied, open: [...this.panels.values()].map((p) => p.persisted.path),
+      })),
+      this.engine.onPage((p) => {
+        const session = this.sessions.get(p.sessionId);
+        for (const grid of this.panels.values()) {
+          if (session ? grid.source.writtenBy(session) : grid.source.key === fileKey(p.outputPath)) grid.pageArrived(p.firstRow + p.count);
+        }
+      }),
       this.sessions.onDidChange((s) => this.sessionChanged(s)),
     ];
   }
@@ -259,8 +286,18 @@ class GridManager implements vscode.Disposable {
   private async openCommand(target: GridTarget, more: unknown): Promise<void> {
     // Explorer multi-select passes (clicked, all selected).
     if (Array.isArray(more) && more.length > 1 && more.every((u): u is vscode.Uri => u instanceof vscode.Uri)) {
-      for (const u of more) await this.open(u.fsPath);
+      for (const u of more) await this.openFile(u.fsPath);
       return;
+    }
+    // A grid source as it is, a Results tree item's table, or a run that wrote tables (its resource's current state).
+    if (isGridSource(target)) return this.open(target);
+    if (target && typeof target === 'object' && !(target instanceof vscode.Uri)) {
+      const database = target.database ?? target.session?.database;
+      if (database) {
+        const table = target.table ?? target.session?.resource;
+        if (table) return this.open({ kind: 'table', database, table });
+        return this.pickTable(database);
+      }
     }
     let file = await this.resolveTarget(target);
     if (!file) {
@@ -269,10 +306,16 @@ class GridManager implements vscode.Disposable {
       if (active?.scheme === 'file' && GRID_FILE.test(active.fsPath)) file = active.fsPath;
     }
     if (!file) {
-      const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Export output': ['jsonl', 'ndjson', 'json', 'csv'] }, title: 'Open an output file in the grid' });
+      const picked = await vscode.window.showOpenDialog({
+        canSelectMany: false, filters: { 'Export output': ['jsonl', 'ndjson', 'json', 'csv', 'duckdb'] }, title: 'Open an output file or a DuckDB file in the grid',
+      });
       file = picked?.[0]?.fsPath;
     }
     if (!file) return;
+    await this.openFile(file);
+  }
+
+  private async openFile(file: string): Promise<void> {
     // A saved query's records are its output (where the engine says it goes), never the query itself.
     if (SAVED_QUERY.test(file)) {
       await vscode.commands.executeCommand('zendesk.openResults', vscode.Uri.file(file));
@@ -280,21 +323,35 @@ class GridManager implements vscode.Disposable {
     }
     if (CHECKPOINT.test(file)) {
       const output = await outputBeside(file);
-      if (output) await this.open(output);
+      if (output) await this.open({ kind: 'file', path: output });
       else void vscode.window.showWarningMessage(`${path.basename(file)} is a checkpoint, not records, and no output of its name lies beside it.`);
       return;
     }
+    if (DUCKDB_FILE.test(file)) return this.pickTable({ kind: 'duckdb', path: file });
     if (!isRecordFile(file)) {
-      void vscode.window.showWarningMessage(`The grid opens .jsonl, .json and .csv files; ${path.basename(file)} is none of them.`);
+      void vscode.window.showWarningMessage(`The grid opens .jsonl, .json, .csv and .duckdb files; ${path.basename(file)} is none of them.`);
       return;
     }
-    await this.open(file);
+    await this.open({ kind: 'file', path: file });
+  }
+
+  /** A database's tables with their counts, to pick the one to show. */
+  private async pickTable(database: DatabaseRef): Promise<void> {
+    const listed = await this.engine.listTables({ database });
+    if (!listed.tables.length) {
+      void vscode.window.showInformationMessage(listed.exists ? `${listed.label} has no tables yet.` : `${listed.label} does not exist yet: run the export that writes it.`);
+      return;
+    }
+    const items = listed.tables.map((t) => ({ label: t.name, description: `${t.rows.toLocaleString('en-US')} rows`, detail: t.role ? ROLE_TEXT[t.role] : undefined }));
+    const picked = await vscode.window.showQuickPick(items, { placeHolder: `Open which table of ${listed.label}?` });
+    if (picked) await this.open({ kind: 'table', database, table: picked.label });
   }
 
   private async resolveTarget(target: GridTarget): Promise<string | undefined> {
     if (!target) return undefined;
     if (target instanceof vscode.Uri) return target.scheme === 'file' ? target.fsPath : undefined;
     if (typeof target === 'string') return target.startsWith('file:') ? vscode.Uri.parse(target).fsPath : target;
+    if ('kind' in target) return undefined;
     if (typeof target.file === 'string') return target.file;
     if (typeof target.outputPath === 'string' && target.outputPath) return target.outputPath;
     if (target.session?.outputPath) return target.session.outputPath;
@@ -302,56 +359,66 @@ class GridManager implements vscode.Disposable {
     return undefined;
   }
 
-  /** Reveals the file's grid, or opens a new one. */
-  async open(file: string): Promise<void> {
-    const existing = this.panels.get(fileKey(file));
+  /** Reveals the source's grid, or opens a new one; `rerun`: a SQL statement's grid shows its rows anew. */
+  async open(ref: GridSource, opts: { rerun?: boolean } = {}): Promise<void> {
+    const existing = this.panels.get(sourceKey(ref));
     if (existing) {
       existing.panel.reveal();
+      if (opts.rerun) await existing.sendInit();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(GRID_VIEW_TYPE, path.basename(file), vscode.ViewColumn.Active, {
+    const source = createSource(ref, this.engine);
+    const panel = vscode.window.createWebviewPanel(GRID_VIEW_TYPE, source.title, ref.kind === 'sql' ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist')],
     });
-    this.adopt(panel, file, undefined);
+    this.adopt(panel, ref, undefined, source);
   }
 
-  private adopt(panel: vscode.WebviewPanel, file: string, state: GridPersistedState | undefined): GridPanel {
-    panel.title = path.basename(file);
-    const grid = new GridPanel(panel, path.resolve(file), this, state);
-    const key = fileKey(file);
+  private adopt(panel: vscode.WebviewPanel, ref: GridSource, state: GridPersistedState | undefined, made?: RowSource): GridPanel {
+    const source = made ?? createSource(ref, this.engine);
+    panel.title = source.title;
+    const grid = new GridPanel(panel, source, this, state);
+    const key = source.key;
     this.panels.set(key, grid);
     this.active = grid;
     grid.onDispose(() => {
       if (this.panels.get(key) === grid) this.panels.delete(key);
       if (this.active === grid) this.active = undefined;
+      this.letGo(ref);
     });
-    // A run already writing this file (opened from the explorer or the Runs view while it runs).
-    const current = this.sessionOf(key);
+    // A run already writing what it shows (opened from the explorer, the Runs or Results view while it runs).
+    const current = this.sessionOf(grid);
     if (current?.status === 'running') grid.setLive(liveOf(current));
     return grid;
   }
 
-  /** The session a file's grid follows: the file's newest, running ones first (SessionStore's order). */
-  private sessionOf(key: string): SessionInfo | undefined {
-    return this.sessions.list().find((s) => fileKey(s.outputPath) === key);
+  /** The engine keeps a database open while a grid shows it; the last grid to close lets go of it. */
+  private letGo(ref: GridSource): void {
+    if (ref.kind === 'file') return;
+    const key = databaseKey(ref.database);
+    const stillShown = [...this.panels.values()].some((p) => p.source.ref.kind !== 'file' && databaseKey(p.source.ref.database) === key);
+    if (!stillShown) void this.engine.closeDatabase(ref.database).catch(() => undefined);
+  }
+
+  /** The session a grid follows: the newest that writes what it shows, running ones first (SessionStore's order). */
+  private sessionOf(grid: GridPanel): SessionInfo | undefined {
+    return this.sessions.list().find((s) => grid.source.writtenBy(s));
   }
 
   private sessionChanged(changed: SessionInfo | undefined): void {
-    if (!changed) {
-      // The list changed (the engine's list, a reload): each grid follows its file's newest session.
-      for (const [key, grid] of this.panels) {
-        const s = this.sessionOf(key);
+    for (const grid of this.panels.values()) {
+      const s = this.sessionOf(grid);
+      // The list changed (the engine's list, a reload): each grid follows its newest session.
+      if (!changed) {
         if (s) grid.setLive(liveOf(s));
+        continue;
       }
-      return;
+      if (s?.sessionId !== changed.sessionId) continue;
+      grid.setLive(liveOf(changed));
+      // It ended: read the last rows.
+      if (changed.status !== 'running') grid.pageArrived(changed.counts.records);
     }
-    const key = fileKey(changed.outputPath);
-    const grid = this.panels.get(key);
-    if (!grid || this.sessionOf(key)?.sessionId !== changed.sessionId) return;
-    grid.setLive(liveOf(changed));
-    // It ended: read the file's last rows.
-    if (changed.status !== 'running') grid.pageArrived(changed.counts.records);
   }
 
   dispose(): void {
@@ -390,7 +457,10 @@ function liveOf(s: SessionInfo): LiveState {
  * Registers the results grid: `zendesk.openInGrid` (explorer, Runs, command palette), the panel
  * serializer that restores grids after a reload, and the grid's helper commands.
  */
-export function registerGrid(context: vscode.ExtensionContext, engine: GridEngine, sessions: GridSessions): vscode.Disposable {
+export function registerGrid(context: vscode.ExtensionContext, engine: GridEngine, sessions: GridSessions): { grids: GridOpener; disposable: vscode.Disposable } {
   const manager = new GridManager(context, engine, sessions);
-  return vscode.Disposable.from(manager, ...manager.register());
+  return { grids: manager, disposable: vscode.Disposable.from(manager, ...manager.register()) };
 }
+
+/** What other parts of the extension (Results tree, SQL CodeLens) use to show rows. */
+export type GridOpener = Pick<GridManager, 'open'>;

@@ -38,7 +38,10 @@ export class RunFileItem extends vscode.TreeItem {
     this.id = `run:${session.sessionId}:${file}`;
     this.description = vscode.workspace.asRelativePath(path.dirname(file));
     this.contextValue = 'runFile';
-    this.command = { title: 'Open', command: 'vscode.open', arguments: [vscode.Uri.file(file)] };
+    // A database file is no text to open: its tables open in the grid, the run's current state first.
+    this.command = session.database?.kind === 'duckdb' && path.resolve(file) === path.resolve(session.database.path)
+      ? { title: 'Open in Grid', command: 'zendesk.openInGrid', arguments: [{ database: session.database }] }
+      : { title: 'Open', command: 'vscode.open', arguments: [vscode.Uri.file(file)] };
   }
 }
 
