@@ -14,7 +14,8 @@ import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
 import { duckRows } from '../support/tables';
 import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, waitForWorkbench, webviewFrame, withWorkbench } from '../support/vscode';
-import { openZendeskSidebar, until, viewRows } from '../support/workbenchUi';
+import { until } from '../support/until';
+import { openZendeskSidebar, viewRows } from '../support/workbenchUi';
 
 const num = (text: string) => Number(text.replace(/,/g, ''));
 
