@@ -23,6 +23,18 @@ const ENGINE_LEAVES_ENGINE = {
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', 'src/engine/zendesk/generated/**', '.test-output/**'] },
   ...tseslint.configs.recommended,
+  // Type-aware rules for the product's code, each file checked with its own area's tsconfig (src/, webview/).
+  ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: ['src/**/*.ts', 'webview/**/*.ts'] })),
+  {
+    files: ['src/**/*.ts', 'webview/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // An async method may implement a Promise-returning interface without awaiting anything.
+      '@typescript-eslint/require-await': 'off',
+      // Passing on what a callback rejected with (unknown) is fine; making up a non-Error is not.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+    },
+  },
   {
     files: ['**/*.ts'],
     rules: {

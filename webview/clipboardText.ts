@@ -3,7 +3,7 @@
 /** One TSV cell: quoted (Excel style, quotes doubled) only when it holds a tab, newline or quote. */
 export function tsvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : JSON.stringify(value) ?? '';
   return /[\t\r\n"]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -30,7 +30,7 @@ export const gridEl = el('div', { id: 'grid', class: 'grid' });
 const datasource: IDatasource = {
   getRows(params: IGetRowsParams) {
     const columns = [...state.visible];
-    const view = viewOf(params.sortModel, params.filterModel);
+    const view = viewOf(params.sortModel, params.filterModel as FilterModel);
     const asked = performance.now();
     ipc.request(GetRowsRequest, { start: params.startRow, count: params.endRow - params.startRow, columns, ...view }).then(
       (r) => {

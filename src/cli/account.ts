@@ -7,13 +7,8 @@ import { ExportError } from '../engine/errors';
 import { KeychainUnavailableError, readStored, toCredentials } from './keychain';
 import { UsageError } from './exitCodes';
 import { envClientCredentials, storedOAuthCredentials } from './oauth';
-
-export interface AccountFlags {
-  url?: string;
-  subdomain?: string;
-}
-
-export type Env = Record<string, string | undefined>;
+import { nonEmpty, type Env } from './io';
+import { resolveBaseUrl, type AccountFlags } from './baseUrl';
 
 export type CredentialSource =
   | { kind: 'envOauth' }
@@ -29,26 +24,6 @@ Credentials, first found wins (never pass a token as an argument):
   2. env ZENDESK_EMAIL + ZENDESK_API_TOKEN   API token (Basic email/token; API tokens stop working on 2027-04-30)
   3. env ZENDESK_OAUTH_CLIENT_ID + ZENDESK_OAUTH_CLIENT_SECRET   OAuth client credentials (unattended runs)
   4. the OS keychain entry for the account   stored by \`zdx auth login\` (OAuth tokens are refreshed automatically)`;
-
-function nonEmpty(v: string | undefined): string | undefined {
-  return v !== undefined && v.trim() !== '' ? v.trim() : undefined;
-}
-
-/** The normalised base URL, validated by the engine (https, loopback-only http, subdomain syntax). */
-export function resolveBaseUrl(flags: AccountFlags, env: Env): string {
-  if (flags.url && flags.subdomain) throw new UsageError('Pass either --url or --subdomain, not both.');
-  let url = nonEmpty(flags.url);
-  let subdomain = nonEmpty(flags.subdomain);
-  if (!url && !subdomain) {
-    url = nonEmpty(env.ZENDESK_URL);
-    subdomain = url ? undefined : nonEmpty(env.ZENDESK_SUBDOMAIN);
-  }
-  if (!url && !subdomain) {
-    throw new UsageError('No Zendesk account given: pass --subdomain NAME or --url BASE_URL, or set ZENDESK_SUBDOMAIN or ZENDESK_URL.');
-  }
-  // Only the URL is wanted here; the placeholder credentials are never used.
-  return connectionFromUrl({ url, subdomain, credentials: { kind: 'oauth', accessToken: '' } }).baseUrl;
-}
 
 export function resolveCredentials(baseUrl: string, env: Env): { credentials: Credentials | null; source: CredentialSource } {
   const oauth = nonEmpty(env.ZENDESK_OAUTH_TOKEN);

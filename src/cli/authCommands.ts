@@ -3,8 +3,9 @@
 // echoed, logged or accepted as an argument.
 import { checkConnection, connectionFromUrl, type Credentials, API_TOKEN_RETIREMENT_DATE } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
-import { describeSource, resolveBaseUrl, resolveCredentials, type AccountFlags } from './account';
-import type { IO } from './exportCommands';
+import { describeSource, resolveCredentials } from './account';
+import { resolveBaseUrl, type AccountFlags } from './baseUrl';
+import type { IO } from './io';
 import { EXIT_CODES, EXIT_OK, UsageError } from './exitCodes';
 import { KeychainUnavailableError, readStored, remove, store, type StoredCredentials } from './keychain';
 import { oauthLoginCommand, prepareCredentials, revokeStored, type OAuthLoginFlags } from './oauth';

@@ -3,7 +3,7 @@
 // password never comes from argv: PGPASSWORD, else ~/.pgpass (read by the driver).
 import { isPostgresUrl, postgresUrlProblem } from '../engine/query';
 import type { PostgresResolver } from '../engine/tables';
-import type { Env } from './account';
+import type { Env } from './io';
 import { UsageError } from './exitCodes';
 
 /** `warehouse-eu` → ZDX_DATABASE_URL_WAREHOUSE_EU */

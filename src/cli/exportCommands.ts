@@ -7,19 +7,13 @@ import { loadQuery, loadQueryFile, type ResolvedQuery } from '../engine/query';
 import { targetFor, zendeskFieldSource } from '../engine/tables';
 import { cliPostgresResolver } from './databases';
 import { resolveConnection } from './account';
-import type { AccountFlags, Env } from './account';
+import type { AccountFlags } from './baseUrl';
+import type { IO } from './io';
 import { EXIT_NOT_CAUGHT_UP, EXIT_OK, UsageError } from './exitCodes';
 import { prepareCredentials } from './oauth';
 import { savedQueryFromFlags } from './queryOptions';
 import type { ExportFlags } from './queryOptions';
 import { runSession, summaryJson, summaryText } from './session';
-
-export interface IO {
-  cwd: string;
-  env: Env;
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
 
 /** Flags every export-running command takes. */
 export interface RunFlags extends AccountFlags {

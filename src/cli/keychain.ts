@@ -30,8 +30,8 @@ export interface StoredOAuth {
 }
 
 function oauthEntry(v: Record<string, unknown>): StoredOAuth {
-  const str = (k: string): string | undefined => (typeof v[k] === 'string' && v[k] !== '' ? v[k] as string : undefined);
-  const num = (k: string): number | undefined => (typeof v[k] === 'number' && Number.isFinite(v[k]) ? v[k] as number : undefined);
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' && v[k] !== '' ? v[k] : undefined);
+  const num = (k: string): number | undefined => (typeof v[k] === 'number' && Number.isFinite(v[k]) ? v[k] : undefined);
   const grant = v.grant === 'authorization_code' || v.grant === 'client_credentials' ? v.grant : undefined;
   const out: StoredOAuth = { kind: 'oauth', accessToken: v.accessToken as string };
   const extra = {

@@ -7,9 +7,15 @@ import { DELETIONS_MODES, SUPPORT_TYPE_SCOPES } from '../engine/query';
 import { ACCOUNT_HELP } from './account';
 import { EXIT_CODES, EXIT_INTERNAL, EXIT_USAGE, UsageError, exitCodeHelp } from './exitCodes';
 import { LOGIN_REDIRECT_HELP } from './oauth';
-import { exportCommand, runCommand, type IO } from './exportCommands';
+import { exportCommand, runCommand } from './exportCommands';
+import type { IO } from './io';
+import type * as AuthCommands from './authCommands';
+import type * as SimulatorCommands from './simulatorCommands';
 import { INTO_HELP, PATH_FORMATS, parseList } from './queryOptions';
 import { version } from '../../package.json';
+
+/** The flags a command takes (commander hands them over untyped). */
+type Flags<C extends (flags: never, io: IO) => unknown> = Parameters<C>[0];
 
 // Option parsers throw commander's own error so the message names the option.
 function intOption(value: string): number {
@@ -74,7 +80,7 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable progress: one JSON object per line on stdout')
     .option('--max-wait <minutes>', `the longest single wait for a rate limit or Retry-After; longer stops with exit code ${EXIT_CODES.rateLimited} and the time Zendesk named (default ${DEFAULT_MAX_WAIT_MS / 60_000})`, positiveNumber)
     .addHelpText('after', `\nTables (current state + change log, checkpoint kept in the database):\n  zdx export tickets --into duckdb:zendesk.duckdb\n  PGPASSWORD=… zdx export tickets --into postgres:postgresql://me@db.example.com/analytics --schema zendesk\n  zdx export tickets --into parquet:lake/ --snapshot\n  A postgres connection name (from a saved query) is read from env ZDX_DATABASE_URL_<NAME>; the password from\n  PGPASSWORD or ~/.pgpass, never from an argument.\n\n${ACCOUNT_HELP}`)
-    .action(async (resource: string, opts) => setExit(await exportCommand(resource, opts, io)));
+    .action(async (resource: string, opts: Parameters<typeof exportCommand>[1]) => setExit(await exportCommand(resource, opts, io)));
 
   accountOptions(program.command('run'))
     .description('Run a saved query file (*.zdquery.json), continuing from its checkpoint.')
@@ -83,7 +89,7 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable progress: one JSON object per line on stdout')
     .option('--max-wait <minutes>', `the longest single wait for a rate limit or Retry-After (default ${DEFAULT_MAX_WAIT_MS / 60_000})`, positiveNumber)
     .addHelpText('after', `\n${ACCOUNT_HELP}`)
-    .action(async (file: string, opts) => setExit(await runCommand(file, opts, io)));
+    .action(async (file: string, opts: Parameters<typeof runCommand>[1]) => setExit(await runCommand(file, opts, io)));
 
   const auth = program.command('auth').description('Manage the token stored in the OS keychain.');
   accountOptions(auth.command('login'))
@@ -96,15 +102,15 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--port <n>', `with --oauth: loopback port of the redirect http://127.0.0.1:N/callback (default ${DEFAULT_LOOPBACK_REDIRECT_PORT}; 0 = any free port, only for servers that accept any)`, nonNegativeInt)
     .option('--no-verify', 'store without checking the token against the account first')
     .addHelpText('after', `\nExamples:\n  zdx auth login --email me@acme.com --subdomain acme          (prompts)\n  pass show zendesk | zdx auth login --email me@acme.com --subdomain acme\n  zdx auth login --oauth --client-id zdx-export --subdomain acme     (browser sign-in; API tokens stop working on 2027-04-30)\n  ZENDESK_OAUTH_CLIENT_SECRET=… zdx auth login --client-credentials --client-id zdx-ci --subdomain acme\n\n${LOGIN_REDIRECT_HELP}`)
-    .action(async (opts) => setExit(await (await import('./authCommands.js')).loginCommand(opts, io)));
+    .action(async (opts: Flags<typeof AuthCommands.loginCommand>) => setExit(await (await import('./authCommands.js')).loginCommand(opts, io)));
   accountOptions(auth.command('logout'))
     .description('Remove the stored token for an account.')
-    .action(async (opts) => setExit(await (await import('./authCommands.js')).logoutCommand(opts, io)));
+    .action(async (opts: Flags<typeof AuthCommands.logoutCommand>) => setExit(await (await import('./authCommands.js')).logoutCommand(opts, io)));
   accountOptions(auth.command('status'))
     .description('Show which credentials would be used for an account (never the secret).')
     .option('--verify', 'also check them against the account (GET /api/v2/users/me)')
     .option('--json', 'print one JSON object')
-    .action(async (opts) => setExit(await (await import('./authCommands.js')).statusCommand(opts, io)));
+    .action(async (opts: Flags<typeof AuthCommands.statusCommand>) => setExit(await (await import('./authCommands.js')).statusCommand(opts, io)));
 
   program.command('simulate')
     .description('Start the Zendesk simulator and print its URL and demo credentials; runs until Ctrl-C.')
@@ -117,7 +123,7 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--no-rate-limits', 'turn rate limiting off')
     .option('--live <n>', 'about N changes a minute to tickets, users and organizations while it runs (default 4; 0 turns it off)', nonNegativeInt)
     .option('--whole-second-resets', 'rate-limit resets and Retry-After in whole seconds, rounded up, as Zendesk sends them, even with --time-scale')
-    .action(async (opts) => setExit(await (await import('./simulatorCommands.js')).simulateCommand(opts, io)));
+    .action(async (opts: Flags<typeof SimulatorCommands.simulateCommand>) => setExit(await (await import('./simulatorCommands.js')).simulateCommand(opts, io)));
 
   program.command('demo')
     .description('Export tickets from an in-process simulator to ./demo-output/ with the progress display, then rerun after some changes.')
@@ -125,7 +131,7 @@ export function buildProgram(io: IO, setExit: (code: number) => void): Command {
     .option('--time-scale <n>', 'rate-limit time scale (default 30: the 10/min budget refills every 2 s)', positiveNumber)
     .option('--per-page <n>', 'records per request (default 500)', intOption)
     .option('--json', 'machine-readable progress on stdout')
-    .action(async (opts) => setExit(await (await import('./simulatorCommands.js')).demoCommand(opts, io)));
+    .action(async (opts: Flags<typeof SimulatorCommands.demoCommand>) => setExit(await (await import('./simulatorCommands.js')).demoCommand(opts, io)));
 
   return program;
 }

@@ -6,9 +6,9 @@
 // the rotated pair before relying on it.
 import { checkConnection, connectionFromUrl, type Credentials, authorizeUrl, clientCredentialsToken, createPkce, createState, DEFAULT_LOOPBACK_REDIRECT_PORT, EXPORT_SCOPES, exchangeCode, loopbackRedirectUri, missingScopeError, missingScopes, needsRefresh, OAuthTokenKeeper, readAuthorizationResponse, redirectRegistrationHint, refreshAccessToken, revokeAccessToken, type OAuthTokens, startLoopbackReceiver } from '../engine/zendesk';
 import { ExportError } from '../engine/errors';
-import { type AccountFlags, type Env, resolveBaseUrl } from './account';
+import { type AccountFlags, resolveBaseUrl } from './baseUrl';
 import { EXIT_OK, UsageError } from './exitCodes';
-import type { IO } from './exportCommands';
+import type { Env, IO } from './io';
 import { KeychainUnavailableError, store, type StoredOAuth } from './keychain';
 import { readSecret } from './secretInput';
 
@@ -277,7 +277,7 @@ export function openBrowser(url: string): Promise<boolean> {
   // child_process is loaded only here: every other zdx run would pay for it at start-up.
   return import('node:child_process').then(({ spawn }) => new Promise((resolve) => {
     try {
-      const child = spawn(cmd, args as string[], { stdio: 'ignore', detached: true });
+      const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
       child.once('error', () => resolve(false));
       child.once('spawn', () => {
         child.unref();

@@ -6,7 +6,7 @@ import { connectionFromUrl } from '../engine/zendesk';
 import { checkpointPathFor } from '../engine/export';
 import { loadQuery } from '../engine/query';
 import { DEFAULT_CHANGES_PER_MINUTE, startSimulator } from '../simulator/index';
-import type { IO } from './exportCommands';
+import type { IO } from './io';
 import { EXIT_NOT_CAUGHT_UP, EXIT_OK, UsageError } from './exitCodes';
 import { fmtDuration, fmtInt } from './progress';
 import { runSession } from './session';

@@ -2,7 +2,7 @@
 // input as an argument (tree item, name, or a full description) so tests and other commands
 // can call it without prompts.
 import * as vscode from 'vscode';
-import { baseUrlOf, toConnectionRef, type AuthKind, type ConnectionSetting, type ConnectionStore } from './connectionStore';
+import { baseUrlOf, toConnectionRef, type ConnectionSetting, type ConnectionStore } from './connectionStore';
 import type { EngineClient } from './engineClient';
 import { presentError, presentMissingSecret } from './errorPresentation';
 
@@ -199,8 +199,8 @@ export class ConnectionCommands {
     if (name === undefined) return undefined;
     const auth = await vscode.window.showQuickPick(
       [
-        { label: 'API token', description: 'email + API token', auth: 'apiToken' as AuthKind, picked: seed.authKind !== 'oauth' },
-        { label: 'OAuth access token', description: 'Bearer token', auth: 'oauth' as AuthKind, picked: seed.authKind === 'oauth' },
+        { label: 'API token', description: 'email + API token', auth: 'apiToken' as const, picked: seed.authKind !== 'oauth' },
+        { label: 'OAuth access token', description: 'Bearer token', auth: 'oauth' as const, picked: seed.authKind === 'oauth' },
       ],
       { title: `${title} (3/4)`, placeHolder: 'How do you authenticate?', ignoreFocusOut: true },
     );

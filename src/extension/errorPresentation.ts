@@ -15,7 +15,7 @@ export interface ErrorContext {
 export function toWireError(err: unknown): WireError {
   if (err instanceof ResponseError) {
     const data = err.data as Partial<WireError> | undefined;
-    if (data && typeof data.code === 'string') return { code: data.code as ServerErrorCode, message: data.message ?? err.message };
+    if (data && typeof data.code === 'string') return { code: data.code, message: data.message ?? err.message };
     return { code: 'internal', message: err.message };
   }
   if (err && typeof err === 'object' && 'code' in err && 'message' in err && typeof (err as WireError).message === 'string') {

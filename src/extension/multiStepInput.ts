@@ -2,9 +2,10 @@
 // microsoft/vscode-extension-samples: each step is a function that returns the next one.
 import * as vscode from 'vscode';
 
-class InputFlowAction {
-  static readonly back = new InputFlowAction();
-  static readonly cancel = new InputFlowAction();
+// An Error, so that a rejected step is an Error like any other rejection.
+class InputFlowAction extends Error {
+  static readonly back = new InputFlowAction('back');
+  static readonly cancel = new InputFlowAction('cancel');
 }
 
 export type InputStep = (input: MultiStepInput) => Promise<InputStep | void>;
@@ -112,7 +113,9 @@ export class MultiStepInput {
       this.current?.dispose();
       this.current = input;
       input.show();
-    }).finally(() => disposables.forEach((d) => d.dispose()));
+    }).finally(() => {
+      for (const d of disposables) d.dispose();
+    });
   }
 
   async showInputBox(p: InputBoxParams): Promise<string> {
@@ -143,6 +146,8 @@ export class MultiStepInput {
       this.current?.dispose();
       this.current = input;
       input.show();
-    }).finally(() => disposables.forEach((d) => d.dispose()));
+    }).finally(() => {
+      for (const d of disposables) d.dispose();
+    });
   }
 }

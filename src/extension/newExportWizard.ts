@@ -129,7 +129,7 @@ export class NewExportWizard {
       const items = RESOURCES.map((r) => ({ label: r, description: RESOURCE_INFO[r] }));
       const pick = await input.showQuickPick({ title, step: stepNo('resource'), totalSteps: total(), placeholder: 'Which resource?', items, activeItem: items.find((i) => i.label === state.resource) });
       if (pick.label !== state.resource) state.params = {};
-      state.resource = pick.label as ResourceName;
+      state.resource = pick.label;
       state.pagination = undefined;
       return paginationChoices(state.resource).length > 1 ? pickPagination : ignoresStartTime(state.resource) ? pickOptions : pickStart;
     };
@@ -142,7 +142,7 @@ export class NewExportWizard {
         return { label: p, description: `${i === 0 ? 'recommended: ' : ''}up to ${form.recordsPerRequest.toLocaleString('en-US')} records a request, ${what}${cost >= 2 ? ` (≈${Math.round(cost)}× the requests)` : ''}` };
       });
       const pick = await input.showQuickPick({ title, step: stepNo('pagination'), totalSteps: total(), placeholder: 'Which pagination?', items });
-      state.pagination = pick.label as PaginationChoice;
+      state.pagination = pick.label;
       return pickStart;
     };
     const pickStart: InputStep = async (input) => {

@@ -23,7 +23,7 @@ export function isQueryUri(uri: vscode.Uri | undefined): uri is vscode.Uri {
 function summarize(uri: vscode.Uri, text: string): QuerySummary {
   try {
     const { value } = parseQueryText(text, vscode.workspace.asRelativePath(uri));
-    if (value && typeof value === 'object' && !Array.isArray(value)) return { uri, query: value as Partial<SavedQuery> };
+    if (value && typeof value === 'object' && !Array.isArray(value)) return { uri, query: value };
     return { uri, parseError: 'it is not a JSON object' };
   } catch (err) {
     return { uri, parseError: err instanceof Error ? err.message : String(err) };

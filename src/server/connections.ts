@@ -49,7 +49,7 @@ export function findConnection(spec: ConnectionSpec | undefined, known: Connecti
 }
 
 function findList(settings: unknown): unknown[] | Record<string, unknown> | undefined {
-  if (Array.isArray(settings)) return settings;
+  if (Array.isArray(settings)) return settings as unknown[];
   if (!isObject(settings)) return undefined;
   if (isObject(settings.zendesk)) return findList(settings.zendesk);
   const c = settings.connections;

@@ -256,7 +256,7 @@ function hoverText(p: JSONPath, q: Record<string, unknown>, doc: TextDocument, c
   if (first === 'resource') return resource ? resourceHover(resource) : FIELD_TEXT.resource;
   if (first === 'params' && typeof second === 'string') {
     if (second === 'include' && typeof third === 'number' && resource && Array.isArray(params.include)) {
-      const inc = params.include[third];
+      const inc = (params.include as unknown[])[third];
       if (typeof inc === 'string') return sideloadHover(resource, inc);
     }
     return paramHover(second);

@@ -504,7 +504,7 @@ export class Dataset {
 
   identity(user: Rec, origin: string): Rec {
     const id = (user.id as number) + 1;
-    return { url: `${origin}/api/v2/users/${user.id}/identities/${id}.json`, id, user_id: user.id, type: 'email', value: user.email, verified: user.verified, primary: true, created_at: user.created_at, updated_at: user.updated_at };
+    return { url: `${origin}/api/v2/users/${user.id as number}/identities/${id}.json`, id, user_id: user.id, type: 'email', value: user.email, verified: user.verified, primary: true, created_at: user.created_at, updated_at: user.updated_at };
   }
 }
 

@@ -49,7 +49,7 @@ export function makeSources(d: Dataset): Record<Resource, Source> {
     if (inc.has('groups')) out.groups = [...new Set(records.map((u) => u.default_group_id).filter((v): v is number => typeof v === 'number'))].map((id) => d.group(id, origin));
     if (inc.has('organizations')) out.organizations = [...new Set(records.map((u) => u.organization_id).filter((v): v is number => typeof v === 'number'))].map((id) => d.organizationById(id, origin)).filter(Boolean);
     if (inc.has('roles')) out.roles = [];
-    if (inc.has('abilities')) out.abilities = records.map((u) => ({ url: `${origin}/api/v2/users/${u.id}.json`, user_id: u.id, can_edit: true, can_edit_password: u.role === 'end-user', can_manage_identities_of: true, can_verify_identities: true }));
+    if (inc.has('abilities')) out.abilities = records.map((u) => ({ url: `${origin}/api/v2/users/${u.id as number}.json`, user_id: u.id, can_edit: true, can_edit_password: u.role === 'end-user', can_manage_identities_of: true, can_verify_identities: true }));
     // Zendesk returns this one as an object keyed by user id, not as an array.
     if (inc.has('open_ticket_count')) out.open_ticket_count = Object.fromEntries(records.map((u) => [String(u.id), hash32(d.seed, u.id as number, 0x07) % 5]));
     return out;
@@ -63,7 +63,7 @@ export function makeSources(d: Dataset): Record<Resource, Source> {
     users: { stream: d.users, wrapperKey: 'users', build: (e, o) => d.user(e, o), keep: () => true, deleted: (e) => d.userIsDeleted(e.index), sideload: userSideloads },
     organizations: {
       stream: d.organizations, wrapperKey: 'organizations', build: (e, o) => d.organization(e, o), keep: () => true, deleted: (e) => d.organizationIsDeleted(e.index),
-      sideload: (records, inc, origin) => (inc.has('abilities') ? { abilities: records.map((r) => ({ url: `${origin}/api/v2/organizations/${r.id}.json`, organization_id: r.id, can_edit: true })) } : {}),
+      sideload: (records, inc, origin) => (inc.has('abilities') ? { abilities: records.map((r) => ({ url: `${origin}/api/v2/organizations/${r.id as number}.json`, organization_id: r.id, can_edit: true })) } : {}),
     },
     ticket_events: { stream: d.ticketEvents, wrapperKey: 'ticket_events', build: (e, _o, inc) => d.ticketEvent(e, inc.has('comment_events')), keep: (e, f) => d.keepTicketEvent(e, f), deleted: () => false },
     ticket_metric_events: { stream: d.metricEvents, wrapperKey: 'ticket_metric_events', build: (e) => d.metricEvent(e), keep: (e, f) => d.keepMetricEvent(e, f), deleted: (e) => d.metricEventDeleted(e.index) },

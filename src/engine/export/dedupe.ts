@@ -2,6 +2,7 @@
 // same record version can arrive twice. We remember the versions of the newest second seen and drop
 // repeats; the keys live in the checkpoint so a resumed run drops them too.
 import type { EndpointForm } from '../zendesk';
+import { textOf } from '../text';
 
 /**
  * A record's timestamp in Unix seconds (numbers as-is, ISO strings parsed), or null — also for a
@@ -26,8 +27,8 @@ export function recordTimestamp(record: Record<string, unknown>, field: string |
 export function dedupeKey(record: Record<string, unknown>, form: Pick<EndpointForm, 'timestampField' | 'dedupeOnIdOnly'>): string | null {
   const id = record.id;
   if (id === undefined || id === null) return null;
-  if (form.dedupeOnIdOnly || !form.timestampField) return String(id);
-  return `${String(id)}@${String(record[form.timestampField])}`;
+  if (form.dedupeOnIdOnly || !form.timestampField) return textOf(id);
+  return `${textOf(id)}@${textOf(record[form.timestampField])}`;
 }
 
 export class BoundaryDedupe {

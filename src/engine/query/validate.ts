@@ -87,7 +87,7 @@ export function validateSavedQuery(raw: unknown, opts: ValidateOptions = {}): { 
   if (raw.resource === undefined) add([], `The query needs a "resource": one of ${RESOURCES.join(', ')}.`);
   else if (typeof raw.resource !== 'string' || !RESOURCES.includes(raw.resource as ResourceName)) {
     const near = typeof raw.resource === 'string' ? closest(raw.resource, RESOURCES) : undefined;
-    add(['resource'], `"${String(raw.resource)}" is not a resource Zendesk exports incrementally${near ? ` (did you mean "${near}"?)` : ''}; use one of ${RESOURCES.join(', ')}.`);
+    add(['resource'], `${JSON.stringify(raw.resource)} is not a resource Zendesk exports incrementally${near ? ` (did you mean "${near}"?)` : ''}; use one of ${RESOURCES.join(', ')}.`);
   } else {
     resource = raw.resource as ResourceName;
   }

@@ -119,7 +119,7 @@ export class KeyColumn {
 }
 
 function grow<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(from: Uint8Array | Uint16Array | Uint32Array | Float64Array, to: T): T {
-  to.set(from as never);
+  to.set(from);
   return to;
 }
 

@@ -2,6 +2,7 @@
 // by id (`custom_fields.<id>`), and cells as plain text-safe primitives.
 import { flattenRecord } from '../export';
 import type { ResourceName } from '../zendesk';
+import { textOf } from '../text';
 
 export type Cell = string | number | boolean | null;
 
@@ -15,14 +16,15 @@ export function columnValue(record: Record<string, unknown>, column: string): un
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i];
     if (Array.isArray(current)) {
+      const list = current as unknown[];
       // custom_fields: [{id, value}] is addressed by id, like the CSV writer's columns.
-      const byId = current.find((f) => isIdValue(f) && String(f.id) === part);
+      const byId = list.filter(isIdValue).find((f) => textOf(f.id) === part);
       if (byId) {
         current = byId.value;
         continue;
       }
       const at = /^\d+$/.test(part) ? Number(part) : -1;
-      current = at >= 0 ? current[at] : undefined;
+      current = at >= 0 ? list[at] : undefined;
     } else if (current && typeof current === 'object') {
       const obj = current as Record<string, unknown>;
       // A key that itself contains dots ('a.b' inside a nested object) is matched greedily.

@@ -249,13 +249,13 @@ export class DuckDbDriver implements SqlDriver {
   }
 
   async query(sql: string, params?: SqlValue[]): Promise<Record<string, unknown>[]> {
-    const reader = await this.connection.runAndReadAll(sql, params?.map(toDuck) as never);
+    const reader = await this.connection.runAndReadAll(sql, params?.map(toDuck));
     const names = reader.columnNames();
     return reader.getRowsJS().map((row) => Object.fromEntries(row.map((v, i) => [names[i], toCell(v)])));
   }
 
   async exec(sql: string, params?: SqlValue[]): Promise<void> {
-    await this.connection.run(sql, params?.map(toDuck) as never);
+    await this.connection.run(sql, params?.map(toDuck));
   }
 
   async append(table: string, columns: ColumnSpec[], values: SqlValue[][]): Promise<void> {
@@ -269,7 +269,7 @@ export class DuckDbDriver implements SqlDriver {
       for (let start = 0; start < rows; start += 2048) {
         const count = Math.min(2048, rows - start);
         const chunk = d.DuckDBDataChunk.create(types, count);
-        chunk.setColumnsConverted(values.map((col) => (start === 0 && count === rows ? col : col.slice(start, start + count))) as never, d.JSToDuckDBValueConverter);
+        chunk.setColumnsConverted(values.map((col) => (start === 0 && count === rows ? col : col.slice(start, start + count))), d.JSToDuckDBValueConverter);
         appender.appendDataChunk(chunk);
       }
       appender.flushSync();

@@ -74,7 +74,7 @@ function clientConfig(pg: PgModule, urls: UrlModule, conn: PostgresConnection, p
         if (oid === INT8 || oid === NUMERIC) return (v: string) => (Number.isSafeInteger(Number(v)) ? Number(v) : v);
         if (oid === JSON_OID || oid === JSONB || oid === DATE) return (v: string) => v;
         if (oid === TIMESTAMPTZ || oid === TIMESTAMP) return (v: string) => new Date(oid === TIMESTAMP ? `${v}Z` : v).toISOString();
-        return pg.types.getTypeParser(oid, format as 'text');
+        return pg.types.getTypeParser(oid, format as 'text') as (v: string) => unknown;
       }) as never,
     },
   };

@@ -5,6 +5,7 @@ import { recordTimestamp } from '../export';
 import { columnTypeOfValue, fieldValues } from './customFields';
 import type { ColumnSpec, ColumnType, FieldColumn } from './model';
 import { RECORD_COLUMN, SYSTEM_COLUMNS, type ResourceLayout } from './resources';
+import { textOf } from '../text';
 
 /** A value ready for a driver: Date for timestamps and dates, JSON text for json. */
 export type SqlValue = string | number | boolean | Date | null;
@@ -127,7 +128,7 @@ export const SIDELOAD_SYSTEM: ColumnSpec[] = [
 export function sideloadColumns(records: Record<string, unknown>[], columns: ColumnSpec[], meta: PageMeta): SqlValue[][] {
   return columns.map((col) => records.map((r) => {
     switch (col.name) {
-      case 'id': return r.id === undefined || r.id === null ? null : String(r.id);
+      case 'id': return r.id === undefined || r.id === null ? null : textOf(r.id);
       case '_page': return meta.page;
       case '_exported_at': return meta.exportedAt;
       case RECORD_COLUMN.name: return JSON.stringify(r);

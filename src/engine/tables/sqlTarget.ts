@@ -14,6 +14,7 @@ import { quote, type SqlDriver } from './driver';
 import type { ColumnSpec, FieldColumn, FieldDefinition, FieldSource } from './model';
 import { CHECKPOINT_TABLE, LAYOUTS, RECORD_COLUMN, sideloadTable, tableNames, type ResourceLayout } from './resources';
 import { initialColumns, newTopLevelColumns, pageColumns, seenFieldRefs, SIDELOAD_SYSTEM, sideloadColumns } from './rows';
+import { textOf } from '../text';
 
 export interface SqlTargetOptions {
   query: ResolvedQuery;
@@ -202,8 +203,8 @@ class SqlWriter implements TargetWriter {
     if (!(await db.columns(names.fields))) return [];
     const rows = await db.query(`SELECT field_ref, field_id, field_key, column_name, title, column_type, present FROM ${this.t(names.fields)} ORDER BY column_name`);
     return rows.map((r) => ({
-      ref: String(r.field_ref), fieldId: r.field_id === null ? null : Number(r.field_id), key: r.field_key === null ? null : String(r.field_key),
-      column: String(r.column_name), title: r.title === null ? null : String(r.title), type: String(r.column_type) as FieldColumn['type'], present: r.present === true,
+      ref: String(r.field_ref), fieldId: r.field_id === null ? null : Number(r.field_id), key: r.field_key === null ? null : textOf(r.field_key),
+      column: String(r.column_name), title: r.title === null ? null : textOf(r.title), type: String(r.column_type) as FieldColumn['type'], present: r.present === true,
     }));
   }
 
@@ -368,9 +369,9 @@ class SqlWriter implements TargetWriter {
     }
     // The last copy of an id in the page is the one kept.
     const last = new Map<string, Record<string, unknown>>();
-    records.forEach((r, i) => last.set(r.id === undefined || r.id === null ? `#${i}` : String(r.id), r));
+    records.forEach((r, i) => last.set(r.id === undefined || r.id === null ? `#${i}` : textOf(r.id), r));
     const rows = [...last.values()];
-    const ids = rows.map((r) => (r.id === undefined || r.id === null ? null : String(r.id))).filter((id): id is string => id !== null);
+    const ids = rows.map((r) => (r.id === undefined || r.id === null ? null : textOf(r.id))).filter((id): id is string => id !== null);
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       await this.db.exec(`DELETE FROM ${this.t(table)} WHERE id IN (${chunk.map((_, k) => `$${k + 1}`).join(', ')})`, chunk);

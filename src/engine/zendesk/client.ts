@@ -85,7 +85,7 @@ export function describeErrorBody(body: unknown): { code: string | null; text: s
     const first = b.errors[0] as Record<string, unknown> | string;
     if (typeof first === 'string') return { code: null, text: first };
     const code = typeof first.code === 'string' ? first.code : null;
-    const text = [first.title, first.detail, first.description].find((v) => typeof v === 'string') as string | undefined;
+    const text = [first.title, first.detail, first.description].find((v): v is string => typeof v === 'string');
     return { code, text: text ?? code };
   }
   const code = typeof b.error === 'string' ? b.error : typeof b.code === 'string' ? b.code : null;
@@ -149,7 +149,7 @@ export class ZendeskClient {
 
   /** Full URL of a request, for progress events (never contains a secret). */
   urlFor(path: string, query: ApiQuery): string {
-    const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
+    const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
     return `${this.origin}${path}${qs ? `?${qs}` : ''}`;
   }
 

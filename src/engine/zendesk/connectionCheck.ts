@@ -4,6 +4,7 @@ import { ExportError } from '../errors';
 import { rejectedCredentialsMessage } from './auth';
 import { ZendeskClient } from './client';
 import type { Connection } from './model';
+import { textOf } from '../text';
 
 export interface ConnectionCheckResult {
   user: { id: number; name: string; email: string; role: string };
@@ -18,9 +19,9 @@ export async function checkConnection(connection: Connection, signal?: AbortSign
   }
   const result = {
     id: typeof user.id === 'number' ? user.id : Number(user.id),
-    name: String(user.name ?? ''),
-    email: String(user.email ?? ''),
-    role: String(user.role ?? ''),
+    name: textOf(user.name ?? ''),
+    email: textOf(user.email ?? ''),
+    role: textOf(user.role ?? ''),
   };
   // An anonymous answer (id null) means the credentials were not accepted.
   if (user.id === null || user.id === undefined) {
