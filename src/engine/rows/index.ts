@@ -2,3 +2,4 @@
 // ranges and answers windows, sorts, filters and searches next to the data.
 export { RowIndex, type SortSpec, type ViewSpec, type GetRowsParams, type IndexedRow, type RowsResult, type ColumnsInfo, type ExportFormat, type Cell, type RowFormat, type RowIndexOptions } from './rowIndex';
 export { formatOfPath } from './scanners';
+export { usualColumns } from './values';

@@ -108,10 +108,15 @@ export function guessResource(fileName: string): ResourceName | null {
   return RESOURCE_BY_LENGTH.find((r) => base.startsWith(r) || base.startsWith(r.replace(/_/g, '-'))) ?? null;
 }
 
+/** The columns a grid shows first for a resource (files and tables alike); none for an unknown one. */
+export function usualColumns(resource: string | null | undefined): readonly string[] {
+  return resource && Object.prototype.hasOwnProperty.call(DEFAULT_COLUMNS, resource) ? DEFAULT_COLUMNS[resource as ResourceName] : [];
+}
+
 /** The resource's usual columns that the data has; otherwise the first few columns. */
 export function defaultColumns(resource: ResourceName | null, available: string[]): string[] {
   const have = new Set(available);
-  const preferred = resource ? DEFAULT_COLUMNS[resource].filter((c) => have.has(c)) : [];
+  const preferred = usualColumns(resource).filter((c) => have.has(c));
   if (preferred.length >= 3) return preferred;
   return available.filter((c) => !c.startsWith('custom_fields.') && c !== '_extra').slice(0, 8);
 }

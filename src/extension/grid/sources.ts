@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ColumnFilter, DatabaseRef, GetRowsResult, RowCell, RowColumnsResult, RowView, SessionInfo, SqlPage, TableInfo } from '../../protocol/customMessages';
 import type { ExportFormat, GridSource, RowsWindowParams } from '../../protocol/webviewMessages';
+import { usualColumns } from '../../engine/rows';
 import type { EngineClient } from '../engineClient';
 
 /** What the grid uses of the engine. */
@@ -161,19 +162,10 @@ function filtersOf(view: RowView): ColumnFilter[] {
   return Object.entries(view.filters ?? {}).filter(([, text]) => text.trim() !== '').map(([column, value]) => ({ column, op: 'contains', value }));
 }
 
-/** The columns a resource's tables show first, as the file grid does (the chooser adds the others). */
-const RESOURCE_COLUMNS: Record<string, string[]> = {
-  tickets: ['id', 'subject', 'status', 'priority', 'type', 'requester_id', 'assignee_id', 'created_at', 'updated_at'],
-  users: ['id', 'name', 'email', 'role', 'active', 'organization_id', 'created_at', 'updated_at'],
-  organizations: ['id', 'name', 'domain_names', 'created_at', 'updated_at'],
-  ticket_events: ['id', 'ticket_id', 'event_type', 'updater_id', 'created_at', 'timestamp'],
-  ticket_metric_events: ['id', 'ticket_id', 'metric', 'type', 'instance_id', 'time'],
-};
-
 /** The columns a table shows first: its resource's usual ones, else its first few (never the long `_record`). */
 function defaultColumns(table: TableInfo): string[] {
   const names = table.columns.map((c) => c.name);
-  const preferred = (RESOURCE_COLUMNS[table.resource ?? ''] ?? []).filter((c) => names.includes(c));
+  const preferred = usualColumns(table.resource).filter((c) => names.includes(c));
   if (preferred.length >= 3) return preferred;
   return names.filter((c) => c !== '_record').slice(0, 10);
 }
