@@ -218,7 +218,9 @@ export class NewExportWizard {
       const url = (await input.showInputBox({
         title, step: stepNo('database'), totalSteps: total(), value: '', prompt: 'PostgreSQL URL without the password (it is asked when first needed)',
         placeholder: 'postgresql://zdx@db.example.com:5432/analytics?sslmode=require',
-        validate: (v) => (!isPostgresUrl(v) ? 'Enter a postgresql:// URL.' : postgresUrlProblem(v) ? `The URL ${postgresUrlProblem(v)}.` : undefined),
+        // The message shows until the URL is valid, in place of the prompt: it says what to enter.
+        validate: (v) => (!v.trim() ? 'Enter the PostgreSQL URL, without the password (it is asked when first needed).'
+          : !isPostgresUrl(v) ? 'Enter a postgresql:// URL.' : postgresUrlProblem(v) ? `The URL ${postgresUrlProblem(v)}.` : undefined),
       })).trim();
       if (newDatabaseName && this.databases) {
         await this.databases.add({ name: newDatabaseName, url });

@@ -6,12 +6,13 @@
 // .test-output/screenshots/tables-*.png.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
+import { startTestPostgres } from '../support/postgres';
 import { duckRows } from '../support/tables';
 import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, waitForWorkbench, webviewFrame, withWorkbench } from '../support/vscode';
 import { until } from '../support/until';
@@ -67,6 +68,35 @@ function readDuck(file: string, sql: string): Promise<Record<string, unknown>[]>
   }, 30_000);
 }
 
+/** Picks an item in the open quick input once its placeholder, prompt or title shows `waitFor` (after test/e2e/ui.test.ts). */
+async function quickInput(page: Page, waitFor: string, type?: string): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  await until(`quick input "${waitFor}"`, async () => {
+    if (!(await widget.isVisible())) return false;
+    const placeholder = await widget.locator('input').getAttribute('placeholder');
+    const message = await widget.locator('.quick-input-message').innerText().catch(() => '');
+    const title = await widget.locator('.quick-input-title').innerText().catch(() => '');
+    return [placeholder ?? '', message, title].some((t) => t.includes(waitFor));
+  }, 30_000);
+  const input = widget.locator('input');
+  if (type !== undefined) await input.fill(type);
+  // Accept only once the widget shows the state Enter is meant to act on: a pick's list has filtered
+  // to a focused row showing what was typed; an input box holds the value and the extension's
+  // validation (a round trip to the extension host) no longer marks it as an error.
+  await until(`"${type ?? ''}" ready to accept in the quick input "${waitFor}"`, async () => {
+    if (await widget.locator('.quick-input-list').isVisible()) {
+      // A multi-select pick accepts its checked rows as they are; a single pick needs a focused row.
+      const multi = (await widget.locator('.quick-input-count').isVisible()) || (await widget.locator('.quick-input-list .monaco-list-row').first().locator('input[type="checkbox"], .monaco-checkbox').count()) > 0;
+      if (type === undefined && multi) return (await widget.locator('.quick-input-list .monaco-list-row').count()) > 0;
+      const focused = await widget.locator('.quick-input-list .monaco-list-row.focused').first().innerText({ timeout: 1000 }).catch(() => undefined);
+      return focused !== undefined && focused.toLowerCase().includes((type ?? '').toLowerCase());
+    }
+    const box = await widget.locator('.monaco-inputbox').first().getAttribute('class');
+    return (type === undefined || (await input.inputValue()) === type) && !(box ?? '').split(/\s+/).includes('error');
+  }, { timeoutMs: 30_000, intervalMs: 100, found: async () => `message "${await widget.locator('.quick-input-message').innerText().catch(() => '')}"` });
+  await page.keyboard.press('Enter');
+}
+
 /** Shows the Results view's pane (expanded) in the Zendesk side bar. */
 async function showResults(page: Page): Promise<void> {
   await openZendeskSidebar(page);
@@ -83,6 +113,9 @@ describe('Table outputs in the real workbench', function () {
     execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
     sim = await startSimulator({ port: 0, seed: 47, counts: { tickets: 1500, users: 150, organizations: 20 }, rateLimits: false, latencyMs: 20 });
   });
+
+  // A test that fails while the simulator holds a page must not leave the next test's export waiting.
+  afterEach(() => sim?.release());
 
   after(async () => {
     sim?.release();
@@ -113,7 +146,7 @@ describe('Table outputs in the real workbench', function () {
         await sim.waitForHeld(120_000);
         const live = await until('200 versions in tickets_changes while the export waits', async () => ((await rowsOf(page, 'tickets_changes')) === 200 ? true : undefined), 60_000);
         assert.equal(live, true);
-        assert.match((await viewRows(page, 'Results').allInnerTexts()).join('\n'), /writing/);
+        await until('the "writing" mark on the query while the export waits', async () => /writing/.test((await viewRows(page, 'Results').allInnerTexts()).join('\n')), 30_000);
         await screenshot(page, 'tables-results-live');
         sim.release();
 
@@ -194,6 +227,54 @@ describe('Table outputs in the real workbench', function () {
         await screenshot(page, 'tables-sql-results');
       });
     } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+
+  it('New Export into PostgreSQL: a database connection added in the wizard, its password asked once and kept out of settings, the tables in Results', async () => {
+    const pg = await startTestPostgres();
+    const workspace = makeWorkspace({ 'README.md': 'An empty workspace for New Export.\n' }, 'zdx-tables-pg-');
+    try {
+      await withWorkbench({ name: 'tables-postgres', workspace, extensionPath: REPO_ROOT, env: { ZDX_DEMO_SIMULATOR_URL: sim.url } }, async ({ page, server }) => {
+        await showResults(page);
+        await until('the demo connection', async () => (await viewRows(page, 'Connections').allInnerTexts()).some((t) => t.includes('Demo (simulator)')), 90_000);
+        await runCommand(page, 'Zendesk: New Export…');
+        await quickInput(page, 'Export from which connection?', 'Demo');
+        await quickInput(page, 'Which resource?', 'tickets');
+        await quickInput(page, 'Which pagination?');
+        await quickInput(page, 'Export records changed since', 'Everything');
+        await quickInput(page, 'Options');
+        await quickInput(page, 'Output format', 'postgres');
+        await quickInput(page, 'Which PostgreSQL database?', 'Add a database connection');
+        await quickInput(page, 'Name of the database connection', 'warehouse');
+        await quickInput(page, 'Enter the PostgreSQL URL, without the password', pg.url);
+        await quickInput(page, 'Schema the tables go to', 'zd_ui');
+        await quickInput(page, 'Deleted records');
+        await quickInput(page, 'Name of the export');
+        await screenshot(page, 'tables-new-export-postgres');
+        await quickInput(page, 'What now?', 'Save as query file and run');
+        // The engine connects: the password is asked now, once.
+        await quickInput(page, 'Password for the database connection "warehouse"', pg.password);
+        const name = 'tickets from the beginning';
+        await waitForNotification(page, new RegExp(`Exported [\\d,]+ new records from "${name}"`), 180_000);
+
+        const query = JSON.parse(readFileSync(join(workspace, 'tickets-from-the-beginning.zdquery.json'), 'utf8')) as { output: unknown };
+        assert.deepEqual(query.output, { format: 'postgres', connection: 'warehouse', schema: 'zd_ui' });
+        const settings = readFileSync(join(server.userDataDir, 'User', 'settings.json'), 'utf8');
+        assert.deepEqual((JSON.parse(settings) as Record<string, unknown>)['zendesk.databases'], [{ name: 'warehouse', url: pg.url }]);
+        assert.ok(!settings.includes(pg.password) && !readFileSync(join(workspace, 'tickets-from-the-beginning.zdquery.json'), 'utf8').includes(pg.password), 'the password is in no settings or query file');
+
+        // The PostgreSQL root opens on demand; reading it uses the stored password (no prompt).
+        const root = viewRows(page, 'Results').filter({ hasText: name }).first();
+        await root.waitFor({ state: 'visible', timeout: 30_000 });
+        await root.locator('.monaco-tl-twistie').click();
+        const kept = sim.current('tickets').filter((r) => !r.deleted).length;
+        await until('the tickets table in Results', async () => ((await rowsOf(page, 'tickets')) === kept ? true : undefined), 60_000);
+        assert.equal(await page.locator('.quick-input-widget input[type="password"]').isVisible(), false, 'no password prompt for reading');
+        await screenshot(page, 'tables-results-postgres');
+      });
+    } finally {
+      pg.stop();
       rmSync(workspace, { recursive: true, force: true });
     }
   });

@@ -36,6 +36,8 @@ export interface DatabaseNode {
   error?: string;
   /** PostgreSQL roots start collapsed: listing them may ask for a password. */
   format?: string;
+  /** Whether its line, as last drawn, says "writing" (a listing may tell otherwise: drawn again). */
+  drawnWriting?: boolean;
 }
 
 export interface TableNode {
@@ -139,6 +141,7 @@ export class ResultsTreeProvider implements vscode.TreeDataProvider<ResultsNode>
     const item = new vscode.TreeItem(node.label, collapsed);
     item.id = `results:${node.key}`;
     const writing = node.listed?.writing ?? this.writing(node);
+    node.drawnWriting = writing;
     const kind = KIND_NAME[node.database?.kind ?? node.format ?? 'duckdb'] ?? 'DuckDB';
     const where = node.database ? databaseLabel(node.database) : kind;
     item.description = [node.database ? `${kind} · ${where}` : where, writing ? 'writing' : ''].filter(Boolean).join(' · ');
@@ -203,8 +206,9 @@ export class ResultsTreeProvider implements vscode.TreeDataProvider<ResultsNode>
     try {
       node.listed = await this.engine.listTables(node.queryUri ? { queryUri: node.queryUri.toString() } : { database: node.database });
       node.error = undefined;
-      // The root's own line names the database once it is known: drawn again, once.
-      if (node.listed.database && !node.database) setTimeout(() => this.changed.fire(node), 0);
+      // The root's line is drawn before its children are listed, so what it shows from the listing
+      // (the database's name once known, the "writing" mark) lags one listing: drawn again when it changed.
+      if ((node.listed.database && !node.database) || node.listed.writing !== node.drawnWriting) setTimeout(() => this.changed.fire(node), 0);
       if (node.listed.database) node.database = node.listed.database;
     } catch (err) {
       node.error = err instanceof Error ? err.message : String(err);
