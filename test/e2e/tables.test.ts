@@ -189,9 +189,10 @@ describe('Table outputs in the real workbench', function () {
         await screenshot(page, 'tables-grid-sorted-filtered');
 
         // Reload the window: the grid comes back over the same table with its sort and filter.
-        await page.waitForTimeout(800);
+        // Reload through the workbench (its shutdown saves the editors' state, as a person's reload does).
+        const reloaded = page.waitForEvent('load', { timeout: 60_000 });
         await runCommand(page, 'Developer: Reload Window');
-        await page.waitForTimeout(2000);
+        await reloaded;
         await waitForWorkbench(page);
         const restored = await gridTitled(page, /^tickets — out\/tickets\.duckdb$/);
         await until('the restored table grid', async () => {
