@@ -90,7 +90,7 @@ export async function readWindow(source: TableSource, req: WindowRequest, opts: 
       const columns = req.columns?.length ? req.columns.map((n) => column(n, 'asked for')) : all;
       const params: Param[] = [];
       const where = whereClause(reader, req, column, all, params);
-      const order = orderClause(reader, req.sort ?? [], column, byName);
+      const order = orderClause(reader, req.sort ?? [], column, byName, await reader.primaryKey(req.table));
       const list = columns.map((c) => quoteName(c.name)).join(', ');
       const rows = await reader.rows(`SELECT ${list} FROM ${reader.table(req.table)}${where}${order} LIMIT ${limit} OFFSET ${offset}`, params, columns.map((c) => c.type));
       let total: number | null = null;
@@ -209,10 +209,11 @@ function typedValue(reader: Reader, col: TableColumn, raw: string, op: ColumnFil
   }
 }
 
-function orderClause(reader: Reader, sort: SortKey[], column: (name: string, what: string) => TableColumn, byName: Map<string, TableColumn>): string {
+function orderClause(reader: Reader, sort: SortKey[], column: (name: string, what: string) => TableColumn, byName: Map<string, TableColumn>, primaryKey: string[]): string {
   const keys = sort.map((k) => `${quoteName(column(k.column, 'sorted on').name)} ${k.descending ? 'DESC' : 'ASC'} NULLS LAST`);
-  // Ties are broken by the row's identity, so consecutive windows neither overlap nor skip.
-  const identity = byName.has('_position') ? '"_position"' : byName.has('id') ? '"id"' : reader.rowIdentity;
+  // Ties are broken by the row's identity, so consecutive windows neither overlap nor skip: the
+  // primary key where there is one (an index walk in PostgreSQL, not a sort of the whole table).
+  const identity = primaryKey.length ? primaryKey.map(quoteName).join(', ') : byName.has('_position') ? '"_position"' : byName.has('id') ? '"id"' : reader.rowIdentity;
   const tie = identity ? [identity] : [];
   // Unsorted PostgreSQL windows follow the key (an index walk), not the heap, which updates reorder;
   // DuckDB keeps insertion order without ORDER BY, and a sort there costs a pass over the column.

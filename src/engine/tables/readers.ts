@@ -21,6 +21,8 @@ export interface Reader {
   readonly rowIdentity: string | null;
   /** Every table (and view) with its columns in order, from the database's own catalogue; `table`: that one only. */
   catalogue(table?: string): Promise<Map<string, TableColumn[]>>;
+  /** The table's primary key columns ([] where the database keeps none, as DuckDB tables here). */
+  primaryKey(table: string): Promise<string[]>;
   /** A table name quoted (and qualified where the database has schemas). */
   table(name: string): string;
   /** Rows as arrays of JSON-safe cells; `types` are the columns' catalogue types (DuckDB dates read as text). */
@@ -68,6 +70,10 @@ export class DuckReader implements Reader {
       table === undefined ? [] : [table],
     );
     return group(rows);
+  }
+
+  async primaryKey(): Promise<string[]> {
+    return [];
   }
 
   table(name: string): string {
@@ -147,6 +153,15 @@ class PgReader implements Reader {
 
   table(name: string): string {
     return `${quote(this.schema)}.${quote(name)}`;
+  }
+
+  async primaryKey(table: string): Promise<string[]> {
+    const rows = await this.rows(
+      `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+       WHERE i.indrelid = to_regclass($1) AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`,
+      [this.table(table)],
+    );
+    return rows.map(([name]) => String(name));
   }
 
   async rows(sql: string, params: Param[]): Promise<Cell[][]> {
