@@ -10,6 +10,7 @@
 //               a clean run of the whole export.
 // PostgreSQL is a throwaway cluster (test/support/postgres.ts). Times are wall clock on this machine.
 //   node --expose-gc --import tsx bench/tables.ts [throughput|current|windows|resume ...] [--tickets N] [--million N] [--rounds N] [--targets duckdb,postgres,parquet]
+//   (in `npm run bench`, ZDX_BENCH_TABLES_CURRENT=N sets the current-state size; 1,000,000 by default)
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { prepareExport, runExport, type Checkpoint, type CommitPage, type StoredState } from '../src/engine/export';
@@ -206,7 +207,7 @@ export async function currentBench(env: Env, targets: TableTarget[], opts: { tic
 
 // ---------------------------------------------------------------------------------------------
 
-export async function windowsBench(sources: Partial<Record<'duckdb' | 'postgres', TableSource>>, opts: { repeat: number; log: (l: string) => void }): Promise<NonNullable<TablesResult['windows']>> {
+export async function windowsBench(sources: Partial<Record<'duckdb' | 'postgres', TableSource>>, opts: { rows: number; repeat: number; log: (l: string) => void }): Promise<NonNullable<TablesResult['windows']>> {
   const out: NonNullable<TablesResult['windows']> = {};
   const grid = ['id', 'subject', 'status', 'priority', 'requester_id', 'assignee_id', 'created_at', 'updated_at', 'tags', 'cf_support_tier', 'cf_order', 'cf_escalated'];
   const cases: [string, Omit<WindowRequest, 'table' | 'offset' | 'limit'>][] = [
@@ -217,7 +218,7 @@ export async function windowsBench(sources: Partial<Record<'duckdb' | 'postgres'
     ['sorted by subject (grid columns)', { columns: grid, sort: [{ column: 'subject' }] }],
     ['sorted by status (grid columns)', { columns: grid, sort: [{ column: 'status' }] }],
     ['sorted by updated_at desc (all columns)', { sort: [{ column: 'updated_at', descending: true }] }],
-    ['window at 500,000 sorted by updated_at (grid columns)', { columns: grid, sort: [{ column: 'updated_at' }] }],
+    ['window half-way down sorted by updated_at (grid columns)', { columns: grid, sort: [{ column: 'updated_at' }] }],
     ['filter status = open (grid columns)', { columns: grid, filters: [{ column: 'status', op: 'equals', value: 'open' }] }],
     ['search "refund" (grid columns)', { columns: grid, search: 'refund' }],
   ];
@@ -227,7 +228,7 @@ export async function windowsBench(sources: Partial<Record<'duckdb' | 'postgres'
       const times: number[] = [];
       for (let i = 0; i < opts.repeat; i++) {
         const started = performance.now();
-        const w = await readWindow(source, { table: 'tickets', offset: name.includes('500,000') ? 500_000 : 0, limit: 100, ...req });
+        const w = await readWindow(source, { table: 'tickets', offset: name.includes('half-way') ? Math.floor(opts.rows / 2) : 0, limit: 100, ...req });
         times.push(performance.now() - started);
         if (!w.rows.length) throw new Error(`${kind} ${name}: no rows`);
       }
@@ -305,6 +306,8 @@ export async function tablesBench(opts: { parts?: string[]; tickets?: number; mi
   const log = opts.log ?? console.log;
   const parts = opts.parts?.length ? opts.parts : ['throughput', 'current', 'windows', 'resume'];
   const targets = opts.targets ?? ['duckdb', 'postgres', 'parquet'];
+  // The current-state size: 1M by default; ZDX_BENCH_TABLES_CURRENT (or --million) for a smaller machine.
+  const million = opts.million ?? (Number(process.env.ZDX_BENCH_TABLES_CURRENT) || 1_000_000);
   const tmp = tempDir('tables');
   const pg = targets.includes('postgres') ? await startTestPostgres() : null;
   const env: Env = { dir: tmp.dir, pg, resolver: async () => ({ url: pg!.url, password: pg!.password }) };
@@ -315,15 +318,15 @@ export async function tablesBench(opts: { parts?: string[]; tickets?: number; mi
       result.throughput = await throughputBench(env, targets, { tickets: opts.tickets ?? 20_000, rounds: opts.rounds ?? 3, log });
     }
     if (parts.includes('current') || parts.includes('windows')) {
-      log(`-- current state: ${int(opts.million ?? 1_000_000)} tickets x 3 versions --`);
-      const { figures, sources } = await currentBench(env, parts.includes('current') ? targets : targets.filter((t) => t !== 'parquet'), { tickets: opts.million ?? 1_000_000, log });
+      log(`-- current state: ${int(million)} tickets x 3 versions --`);
+      const { figures, sources } = await currentBench(env, parts.includes('current') ? targets : targets.filter((t) => t !== 'parquet'), { tickets: million, log });
       result.current = figures;
       if (parts.includes('windows')) {
         log('-- windows of the current-state table (readWindow, 100 rows) --');
         const readable: Partial<Record<'duckdb' | 'postgres', TableSource>> = {};
         if (sources.duckdb) readable.duckdb = sources.duckdb;
         if (sources.postgres) readable.postgres = sources.postgres;
-        result.windows = await windowsBench(readable, { repeat: 5, log });
+        result.windows = await windowsBench(readable, { rows: million, repeat: 5, log });
       }
     }
     if (parts.includes('resume')) {
