@@ -4,6 +4,7 @@ import { gridBench } from './grid';
 import { memoryBench } from './memory';
 import { outputFormatsBench } from './outputFormats';
 import { rateBudgetBench, ROUNDED_RESETS } from './rateBudget';
+import { tablesBench } from './tables';
 import { throughputBench } from './throughput';
 
 async function main(): Promise<void> {
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   const o = await outputFormatsBench();
   console.log('\n== grid (engine; the webview half: node --expose-gc --import tsx bench/grid.ts) ==');
   const g = (await gridBench({ engineOnly: true })).engine.at(-1)!;
+  console.log('\n== tables (DuckDB, PostgreSQL, Parquet) ==');
+  const tb = await tablesBench();
   console.log('\n== summary ==');
   console.log(`throughput ratio engine/bare: ${t.ratio.toFixed(2)} best vs best, ${t.medianRoundRatio.toFixed(2)} median of rounds (aim >= 0.80)`);
   const peaks = ['10%', '50%', '100%'].map((l) => m.marks.find((x) => x.label === l)?.peakRssMB ?? NaN);
@@ -30,6 +33,20 @@ async function main(): Promise<void> {
     `grid at ${g.records.toLocaleString('en-US')} records: first window ${g.firstWindowMs.toFixed(1)} ms (x${(g.firstWindowMs / 50).toFixed(2)} of 50 ms), sorted first window ${Math.round(g.sortedFirstMs)} ms (x${(g.sortedFirstMs / 500).toFixed(2)} of 500 ms), ` +
       `full sort x${g.fullSortVsDuck.toFixed(2)} of DuckDB (aim <= x1.5), filter + sort x${g.filteredVsDuck.toFixed(2)} of DuckDB, index ${Math.round((g.indexMB * 1e6) / g.records)} bytes/record`,
   );
+  const tp = tb.throughput;
+  if (tp) console.log(`tables, records/s as a ratio of JSON Lines (${Math.round(tp.recordsPerSecond.jsonl)}/s): ${(['duckdb', 'postgres', 'parquet'] as const).map((t) => `${t} x${tp.ratio[t].toFixed(2)}`).join(', ')} (aim >= 0.7)`);
+  for (const [t, c] of Object.entries(tb.current ?? {})) {
+    console.log(`tables, current state of ${c.tickets.toLocaleString('en-US')} tickets x ${c.versions / c.tickets} versions into ${t}: ${c.seconds.toFixed(0)} s, ${c.rows.toLocaleString('en-US')} rows, exact: ${c.exact}`);
+  }
+  for (const [t, w] of Object.entries(tb.windows ?? {})) {
+    const first = w['first window (grid columns)'];
+    const sorted = w['sorted by updated_at desc (grid columns)'];
+    const rows = tb.current?.[t as 'duckdb' | 'postgres']?.tickets ?? 0;
+    console.log(`tables, ${t} windows at ${rows.toLocaleString('en-US')} rows: first ${first.toFixed(0)} ms, sorted by updated_at ${sorted.toFixed(0)} ms, by subject ${w['sorted by subject (grid columns)'].toFixed(0)} ms (aim < 300 ms)`);
+  }
+  for (const [t, r] of Object.entries(tb.resume ?? {})) {
+    console.log(`tables, ${t} resume after SIGKILL half-way: ${r.resumeSeconds.toFixed(1)} s vs a clean run ${r.cleanSeconds.toFixed(1)} s (x${r.overhead.toFixed(2)} of the clean run's time for the rest)`);
+  }
 }
 
 void main().catch((err) => {

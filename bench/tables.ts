@@ -9,7 +9,8 @@
 //   resume      an export killed (SIGKILL) half-way, then resumed: the resumed run's time against
 //               a clean run of the whole export.
 // PostgreSQL is a throwaway cluster (test/support/postgres.ts). Times are wall clock on this machine.
-//   node --expose-gc --import tsx bench/tables.ts [throughput|current|windows|resume ...] [--tickets N] [--million N] [--rounds N] [--targets duckdb,postgres,parquet]
+//   node --expose-gc --import tsx bench/tables.ts [throughput|current|windows|resume ...] [--tickets N] [--million N] [--versions N] [--rounds N] [--targets duckdb,postgres,parquet]
+//   (in `npm run bench`, ZDX_BENCH_TABLES_CURRENT=N sets the current-state size; 1,000,000 by default)
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { prepareExport, runExport, type Checkpoint, type CommitPage, type StoredState } from '../src/engine/export';
@@ -140,8 +141,8 @@ function ticketVersion(n: number, version: number, tickets: number): Record<stri
   };
 }
 
-/** 3 versions of each of `tickets` tickets through the target's writer, page by page as an export commits them. */
-async function buildCurrent(target: TableTarget, env: Env, tickets: number, log: (l: string) => void): Promise<{ query: ResolvedQuery; seconds: number; versions: number }> {
+/** `each` versions (3 in the figures) of each of `tickets` tickets through the target's writer, page by page as an export commits them. */
+async function buildCurrent(target: TableTarget, env: Env, tickets: number, each: number, log: (l: string) => void): Promise<{ query: ResolvedQuery; seconds: number; versions: number }> {
   const query = queryFor(target, env, 'million');
   const fields: FieldSource = { definitions: async (kind) => (kind === 'ticket' ? FIELDS : null) };
   const t = targetFor(query, { postgres: env.resolver, fields });
@@ -152,7 +153,7 @@ async function buildCurrent(target: TableTarget, env: Env, tickets: number, log:
     const writer = await t.open(null);
     try {
       const PAGE = 1000;
-      const total = tickets * 3;
+      const total = tickets * each;
       for (let at = 0, page = 0; at < total; at += PAGE, page++) {
         const records: Record<string, unknown>[] = [];
         for (let k = at; k < Math.min(total, at + PAGE); k++) records.push(ticketVersion(k % tickets, Math.floor(k / tickets), tickets));
@@ -175,11 +176,11 @@ async function buildCurrent(target: TableTarget, env: Env, tickets: number, log:
   return { query, seconds: (performance.now() - started) / 1000, versions };
 }
 
-export async function currentBench(env: Env, targets: TableTarget[], opts: { tickets: number; log: (l: string) => void }): Promise<{ figures: NonNullable<TablesResult['current']>; sources: Partial<Record<TableTarget, TableSource>> }> {
+export async function currentBench(env: Env, targets: TableTarget[], opts: { tickets: number; each: number; log: (l: string) => void }): Promise<{ figures: NonNullable<TablesResult['current']>; sources: Partial<Record<TableTarget, TableSource>> }> {
   const figures: NonNullable<TablesResult['current']> = {};
   const sources: Partial<Record<TableTarget, TableSource>> = {};
   for (const target of targets) {
-    const { query, seconds, versions } = await buildCurrent(target, env, opts.tickets, opts.log);
+    const { query, seconds, versions } = await buildCurrent(target, env, opts.tickets, opts.each, opts.log);
     const source: TableSource = target === 'duckdb' ? { kind: 'duckdb', path: query.output.path }
       : target === 'parquet' ? { kind: 'parquet', path: query.output.path }
         : { kind: 'postgres', connection: await env.resolver('bench'), schema: query.output.tables!.database!.schema };
@@ -190,7 +191,7 @@ export async function currentBench(env: Env, targets: TableTarget[], opts: { tic
     let exact = false;
     if (table) {
       const all = await readWindow(source, { table, offset: 0, limit: 1, columns: ['id'], count: true });
-      const stale = await readWindow(source, { table, offset: 0, limit: 1, columns: ['id'], filters: [{ column: 'generated_timestamp', op: 'lessThan', value: BASE_TS + 2 * opts.tickets }] });
+      const stale = await readWindow(source, { table, offset: 0, limit: 1, columns: ['id'], filters: [{ column: 'generated_timestamp', op: 'lessThan', value: BASE_TS + (opts.each - 1) * opts.tickets }] });
       const ids = await readWindow(source, { table, offset: 0, limit: 1, columns: ['id'], sort: [{ column: 'id', descending: true }], count: false });
       rows = all.total!;
       exact = rows === opts.tickets && stale.total === 0 && ids.rows[0][0] === 5_000_000_000 + opts.tickets;
@@ -206,7 +207,7 @@ export async function currentBench(env: Env, targets: TableTarget[], opts: { tic
 
 // ---------------------------------------------------------------------------------------------
 
-export async function windowsBench(sources: Partial<Record<'duckdb' | 'postgres', TableSource>>, opts: { repeat: number; log: (l: string) => void }): Promise<NonNullable<TablesResult['windows']>> {
+export async function windowsBench(sources: Partial<Record<'duckdb' | 'postgres', TableSource>>, opts: { rows: number; repeat: number; log: (l: string) => void }): Promise<NonNullable<TablesResult['windows']>> {
   const out: NonNullable<TablesResult['windows']> = {};
   const grid = ['id', 'subject', 'status', 'priority', 'requester_id', 'assignee_id', 'created_at', 'updated_at', 'tags', 'cf_support_tier', 'cf_order', 'cf_escalated'];
   const cases: [string, Omit<WindowRequest, 'table' | 'offset' | 'limit'>][] = [
@@ -217,7 +218,7 @@ export async function windowsBench(sources: Partial<Record<'duckdb' | 'postgres'
     ['sorted by subject (grid columns)', { columns: grid, sort: [{ column: 'subject' }] }],
     ['sorted by status (grid columns)', { columns: grid, sort: [{ column: 'status' }] }],
     ['sorted by updated_at desc (all columns)', { sort: [{ column: 'updated_at', descending: true }] }],
-    ['window at 500,000 sorted by updated_at (grid columns)', { columns: grid, sort: [{ column: 'updated_at' }] }],
+    ['window half-way down sorted by updated_at (grid columns)', { columns: grid, sort: [{ column: 'updated_at' }] }],
     ['filter status = open (grid columns)', { columns: grid, filters: [{ column: 'status', op: 'equals', value: 'open' }] }],
     ['search "refund" (grid columns)', { columns: grid, search: 'refund' }],
   ];
@@ -227,7 +228,7 @@ export async function windowsBench(sources: Partial<Record<'duckdb' | 'postgres'
       const times: number[] = [];
       for (let i = 0; i < opts.repeat; i++) {
         const started = performance.now();
-        const w = await readWindow(source, { table: 'tickets', offset: name.includes('500,000') ? 500_000 : 0, limit: 100, ...req });
+        const w = await readWindow(source, { table: 'tickets', offset: name.includes('half-way') ? Math.floor(opts.rows / 2) : 0, limit: 100, ...req });
         times.push(performance.now() - started);
         if (!w.rows.length) throw new Error(`${kind} ${name}: no rows`);
       }
@@ -301,10 +302,13 @@ export async function resumeBench(env: Env, targets: TableTarget[], opts: { tick
 
 // ---------------------------------------------------------------------------------------------
 
-export async function tablesBench(opts: { parts?: string[]; tickets?: number; million?: number; rounds?: number; targets?: TableTarget[]; log?: (l: string) => void } = {}): Promise<TablesResult> {
+export async function tablesBench(opts: { parts?: string[]; tickets?: number; million?: number; versions?: number; rounds?: number; targets?: TableTarget[]; log?: (l: string) => void } = {}): Promise<TablesResult> {
   const log = opts.log ?? console.log;
   const parts = opts.parts?.length ? opts.parts : ['throughput', 'current', 'windows', 'resume'];
   const targets = opts.targets ?? ['duckdb', 'postgres', 'parquet'];
+  // The current-state size: 1M by default; ZDX_BENCH_TABLES_CURRENT (or --million) for a smaller machine.
+  const million = opts.million ?? (Number(process.env.ZDX_BENCH_TABLES_CURRENT) || 1_000_000);
+  const each = opts.versions ?? 3;
   const tmp = tempDir('tables');
   const pg = targets.includes('postgres') ? await startTestPostgres() : null;
   const env: Env = { dir: tmp.dir, pg, resolver: async () => ({ url: pg!.url, password: pg!.password }) };
@@ -315,15 +319,15 @@ export async function tablesBench(opts: { parts?: string[]; tickets?: number; mi
       result.throughput = await throughputBench(env, targets, { tickets: opts.tickets ?? 20_000, rounds: opts.rounds ?? 3, log });
     }
     if (parts.includes('current') || parts.includes('windows')) {
-      log(`-- current state: ${int(opts.million ?? 1_000_000)} tickets x 3 versions --`);
-      const { figures, sources } = await currentBench(env, parts.includes('current') ? targets : targets.filter((t) => t !== 'parquet'), { tickets: opts.million ?? 1_000_000, log });
+      log(`-- current state: ${int(million)} tickets x ${each} versions --`);
+      const { figures, sources } = await currentBench(env, parts.includes('current') ? targets : targets.filter((t) => t !== 'parquet'), { tickets: million, each, log });
       result.current = figures;
       if (parts.includes('windows')) {
         log('-- windows of the current-state table (readWindow, 100 rows) --');
         const readable: Partial<Record<'duckdb' | 'postgres', TableSource>> = {};
         if (sources.duckdb) readable.duckdb = sources.duckdb;
         if (sources.postgres) readable.postgres = sources.postgres;
-        result.windows = await windowsBench(readable, { repeat: 5, log });
+        result.windows = await windowsBench(readable, { rows: million, repeat: 5, log });
       }
     }
     if (parts.includes('resume')) {
@@ -348,6 +352,7 @@ if (isMain(module)) {
     parts,
     tickets: arg('--tickets') ? Number(arg('--tickets')) : undefined,
     million: arg('--million') ? Number(arg('--million')) : undefined,
+    versions: arg('--versions') ? Number(arg('--versions')) : undefined,
     rounds: arg('--rounds') ? Number(arg('--rounds')) : undefined,
     targets: arg('--targets')?.split(',') as TableTarget[] | undefined,
   }).catch((err) => {
