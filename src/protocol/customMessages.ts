@@ -9,7 +9,7 @@ import type { ResourceName } from '../engine/zendesk';
 import type { ErrorCode } from '../engine/errors';
 import type { ProgressEvent } from '../engine/export';
 import type { SavedQuery } from '../engine/query';
-import type { Cell, ColumnFilter, FilterOp, SortKey, SqlPage, TableColumn, TableInfo, WindowResult } from '../engine/tables';
+import type { Cell, ColumnFilter, FilterOp, SortKey, SqlPage, TableColumn, TableInfo, WindowRequest, WindowResult } from '../engine/tables';
 
 export type { ProgressEvent, SavedQuery };
 
@@ -553,20 +553,9 @@ export namespace ListTables {
   export const type = new RequestType<ListTablesParams, ListTablesResult, ResponseErrorData>(method);
 }
 
-export interface TableWindowParams {
+/** A window of a table (the engine's WindowRequest; the server answers at most 1,000 rows). */
+export interface TableWindowParams extends WindowRequest {
   database: DatabaseRef;
-  table: string;
-  offset: number;
-  /** At most 1,000 rows are answered. */
-  limit: number;
-  sort?: SortKey[];
-  filters?: ColumnFilter[];
-  /** Case-insensitive text anywhere in the row. */
-  search?: string;
-  /** Only these columns, in this order (default all). */
-  columns?: string[];
-  /** Count the matching rows (default true); false: `total` is null (rows wanted by position need no count). */
-  count?: boolean;
 }
 
 /** A window of a table: sort, filters and search done by the database. */
