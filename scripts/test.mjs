@@ -10,8 +10,8 @@
 // First, in seconds, what the steps need from the machine (scripts/prerequisites.mjs): installed
 // as root, else the run stops at once with the command to type.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensurePrerequisites, forTestSteps, PrerequisiteError, TEST_STEPS } from './prerequisites.mjs';
@@ -49,15 +49,19 @@ function banner(text) {
   console.log(`\n=== ${text} ${'='.repeat(Math.max(3, 76 - text.length))}`);
 }
 
-/** Runs a command with inherited stderr; stdout is streamed and also returned for counting. */
+/**
+ * Runs a command with inherited stderr; stdout is streamed (or, with `quiet`, only kept) and
+ * returned for counting.
+ */
 function run(cmd, args, opts = {}) {
   return new Promise((res) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env } });
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', opts.quiet ? 'pipe' : 'inherit'], env: { ...process.env, ...opts.env } });
     let out = '';
     child.stdout.on('data', (chunk) => {
-      process.stdout.write(chunk);
+      if (!opts.quiet) process.stdout.write(chunk);
       out += chunk.toString();
     });
+    child.stderr?.on('data', (chunk) => { out += chunk.toString(); });
     child.on('error', (err) => { console.error(`${cmd}: ${err.message}`); res({ code: 127, out }); });
     child.on('close', (code, signal) => res({ code: code ?? (signal ? 128 : 1), out }));
   });
@@ -106,6 +110,44 @@ async function mochaStep(cmd, args, env) {
   return { ok: code === 0, note: `${c.passing ?? 0} passing, ${failed} failing${c.pending ? `, ${c.pending} pending` : ''}` };
 }
 
+/**
+ * Test files in parallel mocha processes, one per core (at most 4), dealt out largest first so the
+ * shards take about as long. Each test file is independent of the others (its own temp folders,
+ * simulators and code-servers on port 0, throwaway PostgreSQL clusters), which is what lets them
+ * share a loaded machine. Each shard's report is printed whole when it ends.
+ */
+async function shardedMochaStep(name, files, timeoutMs, env = {}) {
+  const jobs = Math.max(1, Math.min(4, availableParallelism(), files.length));
+  const shards = Array.from({ length: jobs }, () => ({ files: [], bytes: 0 }));
+  for (const f of [...files].sort((a, b) => statSync(join(root, b)).size - statSync(join(root, a)).size)) {
+    const lightest = shards.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+    lightest.files.push(f);
+    lightest.bytes += statSync(join(root, f)).size;
+  }
+  const outcomes = await Promise.all(shards.map(async (shard, i) => {
+    const r = await run(node, [...mochaArgs(timeoutMs), ...shard.files.sort()], { quiet: jobs > 1, env });
+    if (jobs > 1) {
+      console.log(`\n--- ${name} shard ${i + 1} of ${jobs}: ${shard.files.join(' ')}`);
+      process.stdout.write(r.out);
+    }
+    return r;
+  }));
+  let passing = 0;
+  let failed = 0;
+  let pending = 0;
+  for (const { code, out } of outcomes) {
+    const c = mochaCounts(out);
+    passing += c.passing ?? 0;
+    pending += c.pending ?? 0;
+    // A crash before mocha's summary (or a failing hook with nothing counted) still counts as a failure.
+    failed += code !== 0 && !c.failing ? 1 : c.failing ?? 0;
+  }
+  totals.passed += passing;
+  totals.pending += pending;
+  totals.failed += failed;
+  return { ok: outcomes.every((o) => o.code === 0), note: `${passing} passing, ${failed} failing${pending ? `, ${pending} pending` : ''}${jobs > 1 ? ` (${jobs} processes)` : ''}` };
+}
+
 const simple = (cmd, args) => async () => {
   const { code } = await run(cmd, args);
   return { ok: code === 0, note: code === 0 ? '' : `exit ${code}` };
@@ -129,11 +171,11 @@ const KEYCHAIN = /keychain/i;
 const definitions = {
   // Each area is checked against its own platform: src/ (Node, no DOM), webview/ (DOM, no Node), the rest.
   typecheck: async () => {
-    for (const project of ['src', 'webview', '.']) {
-      const r = await simple(bin('tsc'), ['-p', project])();
-      if (!r.ok) return { ok: false, note: `${project === '.' ? 'tests, bench, scripts' : project}: ${r.note}` };
-    }
-    return { ok: true, note: '' };
+    const projects = ['src', 'webview', '.'];
+    const outcomes = await Promise.all(projects.map((project) => run(bin('tsc'), ['-p', project], { quiet: true })));
+    for (const o of outcomes) process.stdout.write(o.out);
+    const failed = projects.filter((_, i) => outcomes[i].code !== 0).map((p) => (p === '.' ? 'tests, bench, scripts' : p));
+    return { ok: !failed.length, note: failed.length ? `type errors in ${failed.join(', ')}` : '' };
   },
   lint: async () => {
     const dirs = ['src', 'test', 'bench', 'webview', 'scripts'].filter((d) => existsSync(join(root, d)));
@@ -143,7 +185,7 @@ const definitions = {
   unit: async () => {
     const files = testFiles('test/unit').filter((f) => !KEYCHAIN.test(f));
     if (!files.length) return { ok: true, note: 'no unit tests' };
-    return mochaStep(node, [...mochaArgs(60_000), ...files]);
+    return shardedMochaStep('unit', files, 60_000);
   },
   keychain: async () => {
     const files = testFiles('test/unit').filter((f) => KEYCHAIN.test(f));
@@ -168,7 +210,7 @@ const definitions = {
     const dir = mkdtempSync(join(tmpdir(), 'zdx-test-results-'));
     const hostResults = join(dir, 'host-results.jsonl');
     try {
-      const r = await mochaStep(node, [...mochaArgs(300_000), ...files], { ZDX_HOST_RESULTS_FILE: hostResults });
+      const r = await shardedMochaStep('vscode', files, 300_000, { ZDX_HOST_RESULTS_FILE: hostResults });
       let host = { passes: 0, failures: 0 };
       if (existsSync(hostResults)) {
         for (const line of readFileSync(hostResults, 'utf8').split('\n').filter(Boolean)) {
