@@ -50,8 +50,8 @@ function banner(text) {
 }
 
 /**
- * Runs a command with inherited stderr; stdout is streamed (or, with `quiet`, only kept) and
- * returned for counting.
+ * Runs a command: stdout streamed and returned for counting, stderr inherited; with `quiet`, both
+ * are only returned (for output printed whole later).
  */
 function run(cmd, args, opts = {}) {
   return new Promise((res) => {
