@@ -111,41 +111,35 @@ async function mochaStep(cmd, args, env) {
 }
 
 /**
- * Test files in parallel mocha processes, one per core (at most 4), dealt out largest first so the
- * shards take about as long. Each test file is independent of the others (its own temp folders,
- * simulators and code-servers on port 0, throwaway PostgreSQL clusters), which is what lets them
- * share a loaded machine. Each shard's report is printed whole when it ends.
+ * Test files in parallel, one mocha process per file and as many at once as there are cores (at
+ * most 4), the largest files first so that no core is left with a long one at the end. Each test
+ * file stands on its own (its own temp folders, simulators and code-servers on port 0, throwaway
+ * PostgreSQL clusters), which is what lets them share a loaded machine. A file's report is printed
+ * whole when it ends.
  */
-async function shardedMochaStep(name, files, timeoutMs, env = {}) {
+async function parallelMochaStep(name, files, timeoutMs, env = {}) {
+  const queue = [...files].sort((a, b) => statSync(join(root, b)).size - statSync(join(root, a)).size);
   const jobs = Math.max(1, Math.min(4, availableParallelism(), files.length));
-  const shards = Array.from({ length: jobs }, () => ({ files: [], bytes: 0 }));
-  for (const f of [...files].sort((a, b) => statSync(join(root, b)).size - statSync(join(root, a)).size)) {
-    const lightest = shards.reduce((a, b) => (b.bytes < a.bytes ? b : a));
-    lightest.files.push(f);
-    lightest.bytes += statSync(join(root, f)).size;
-  }
-  const outcomes = await Promise.all(shards.map(async (shard, i) => {
-    const r = await run(node, [...mochaArgs(timeoutMs), ...shard.files.sort()], { quiet: jobs > 1, env });
-    if (jobs > 1) {
-      console.log(`\n--- ${name} shard ${i + 1} of ${jobs}: ${shard.files.join(' ')}`);
-      process.stdout.write(r.out);
+  const counts = { passing: 0, failed: 0, pending: 0, crashed: [] };
+  const worker = async () => {
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      const { code, out } = await run(node, [...mochaArgs(timeoutMs), file], { quiet: true, env });
+      console.log(`\n--- ${name}: ${file}`);
+      process.stdout.write(out);
+      const c = mochaCounts(out);
+      counts.passing += c.passing ?? 0;
+      counts.pending += c.pending ?? 0;
+      // A crash before mocha's summary (or a failing hook with nothing counted) still counts as a failure.
+      counts.failed += code !== 0 && !c.failing ? 1 : c.failing ?? 0;
+      if (code !== 0) counts.crashed.push(file);
     }
-    return r;
-  }));
-  let passing = 0;
-  let failed = 0;
-  let pending = 0;
-  for (const { code, out } of outcomes) {
-    const c = mochaCounts(out);
-    passing += c.passing ?? 0;
-    pending += c.pending ?? 0;
-    // A crash before mocha's summary (or a failing hook with nothing counted) still counts as a failure.
-    failed += code !== 0 && !c.failing ? 1 : c.failing ?? 0;
-  }
-  totals.passed += passing;
-  totals.pending += pending;
-  totals.failed += failed;
-  return { ok: outcomes.every((o) => o.code === 0), note: `${passing} passing, ${failed} failing${pending ? `, ${pending} pending` : ''}${jobs > 1 ? ` (${jobs} processes)` : ''}` };
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  totals.passed += counts.passing;
+  totals.pending += counts.pending;
+  totals.failed += counts.failed;
+  const failedFiles = counts.crashed.length ? `; failed: ${counts.crashed.join(' ')}` : '';
+  return { ok: !counts.crashed.length, note: `${counts.passing} passing, ${counts.failed} failing${counts.pending ? `, ${counts.pending} pending` : ''} (${jobs} at once)${failedFiles}` };
 }
 
 const simple = (cmd, args) => async () => {
@@ -185,7 +179,7 @@ const definitions = {
   unit: async () => {
     const files = testFiles('test/unit').filter((f) => !KEYCHAIN.test(f));
     if (!files.length) return { ok: true, note: 'no unit tests' };
-    return shardedMochaStep('unit', files, 60_000);
+    return parallelMochaStep('unit', files, 60_000);
   },
   keychain: async () => {
     const files = testFiles('test/unit').filter((f) => KEYCHAIN.test(f));
@@ -210,7 +204,7 @@ const definitions = {
     const dir = mkdtempSync(join(tmpdir(), 'zdx-test-results-'));
     const hostResults = join(dir, 'host-results.jsonl');
     try {
-      const r = await shardedMochaStep('vscode', files, 300_000, { ZDX_HOST_RESULTS_FILE: hostResults });
+      const r = await parallelMochaStep('vscode', files, 300_000, { ZDX_HOST_RESULTS_FILE: hostResults });
       let host = { passes: 0, failures: 0 };
       if (existsSync(hostResults)) {
         for (const line of readFileSync(hostResults, 'utf8').split('\n').filter(Boolean)) {

@@ -363,7 +363,9 @@ describe('Results grid in the real workbench', function () {
         await until('the restored grid', async () => {
           const c = await rowCount(restored);
           return c.file === 3 && c.shown === 1 ? true : undefined;
-        }, 60_000);
+          // After a reload the extension host starts again and activates before the grid can restore:
+          // on a loaded machine that alone took a minute.
+        }, 180_000);
         await columnShows(restored, 'subject', ['plain subject']);
         await columnShows(restored, 'via.channel', ['email']);
         // Still frozen (pinned) after the reload.
