@@ -84,8 +84,8 @@ function mochaCounts(out) {
   };
 }
 
-async function step(name, fn) {
-  banner(name);
+async function step(name, fn, { quiet = false } = {}) {
+  if (!quiet) banner(name);
   const started = Date.now();
   let outcome;
   try {
@@ -98,48 +98,69 @@ async function step(name, fn) {
   results.push({ step: name, seconds, ...outcome });
 }
 
-async function mochaStep(cmd, args, env) {
-  const { code, out } = await run(cmd, args, { env });
-  const c = mochaCounts(out);
-  totals.passed += c.passing ?? 0;
-  totals.pending += c.pending ?? 0;
-  let failed = c.failing ?? 0;
-  // A crash before mocha's summary (or a failing hook with nothing counted) still counts as a failure.
-  if (code !== 0 && failed === 0) failed = 1;
-  totals.failed += failed;
-  return { ok: code === 0, note: `${c.passing ?? 0} passing, ${failed} failing${c.pending ? `, ${c.pending} pending` : ''}` };
+/**
+ * The test files of the unit, keychain and VS Code steps share one pool of mocha processes, one
+ * process per file (the keychain files together, inside their keyring), as many at once as there
+ * are cores plus one (at most 4), with no more VS Code files at once than cores (each is a
+ * code-server and a Chromium, busy all the time): while a unit file waits on a child process or a
+ * socket, another runs. The longest run first (the VS Code files, then by size) so that no core is
+ * left with a long one at the end. Each test file stands on its own (its own temp folders, simulators and
+ * code-servers on port 0, throwaway PostgreSQL clusters), which is what lets them share a loaded
+ * machine. A file's report is printed whole when it ends.
+ */
+const SLOTS = Math.max(1, Math.min(4, availableParallelism() + 1));
+const pool = { queue: [], running: 0, byStep: new Map() };
+
+/** Queues a command's run in the pool; resolves with its outcome when it has run. */
+function pooled(job, cmd, args, env) {
+  return new Promise((resolveJob) => {
+    pool.queue.push({ ...job, start: () => run(cmd, args, { quiet: true, env }).then(resolveJob) });
+    pool.queue.sort((a, b) => b.rank - a.rank);
+    drainPool();
+  });
 }
 
-/**
- * Test files in parallel, one mocha process per file and as many at once as there are cores (at
- * most 4), the largest files first so that no core is left with a long one at the end. Each test
- * file stands on its own (its own temp folders, simulators and code-servers on port 0, throwaway
- * PostgreSQL clusters), which is what lets them share a loaded machine. A file's report is printed
- * whole when it ends.
- */
-async function parallelMochaStep(name, files, timeoutMs, env = {}) {
-  const queue = [...files].sort((a, b) => statSync(join(root, b)).size - statSync(join(root, a)).size);
-  const jobs = Math.max(1, Math.min(4, availableParallelism(), files.length));
-  const counts = { passing: 0, failed: 0, pending: 0, crashed: [] };
-  const worker = async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) {
-      const { code, out } = await run(node, [...mochaArgs(timeoutMs), file], { quiet: true, env });
-      console.log(`\n--- ${name}: ${file}`);
-      process.stdout.write(out);
-      const c = mochaCounts(out);
-      counts.passing += c.passing ?? 0;
-      counts.pending += c.pending ?? 0;
-      // A crash before mocha's summary (or a failing hook with nothing counted) still counts as a failure.
-      counts.failed += code !== 0 && !c.failing ? 1 : c.failing ?? 0;
-      if (code !== 0) counts.crashed.push(file);
+function drainPool() {
+  for (let i = 0; pool.running < SLOTS && i < pool.queue.length;) {
+    const job = pool.queue[i];
+    const busy = pool.byStep.get(job.step) ?? 0;
+    if (busy >= job.maxAtOnce) {
+      i += 1;
+      continue;
     }
-  };
-  await Promise.all(Array.from({ length: jobs }, worker));
+    pool.queue.splice(i, 1);
+    pool.running += 1;
+    pool.byStep.set(job.step, busy + 1);
+    void job.start().finally(() => {
+      pool.running -= 1;
+      pool.byStep.set(job.step, pool.byStep.get(job.step) - 1);
+      drainPool();
+    });
+  }
+}
+
+/** Runs each file in its own pooled mocha process; counts as one step. */
+async function pooledMochaStep(name, files, timeoutMs, { env = {}, rank = 0, wrap = [], maxAtOnce = SLOTS } = {}) {
+  const counts = { passing: 0, failed: 0, pending: 0, crashed: [] };
+  await Promise.all(files.map(async (group) => {
+    const list = Array.isArray(group) ? group : [group];
+    const bytes = list.reduce((n, f) => n + statSync(join(root, f)).size, 0);
+    const [cmd, ...pre] = wrap.length ? wrap : [node];
+    const { code, out } = await pooled({ step: name, rank: rank + bytes, maxAtOnce }, cmd, [...pre, ...(wrap.length ? [node] : []), ...mochaArgs(timeoutMs), ...list], env);
+    console.log(`\n--- ${name}: ${list.join(' ')}`);
+    process.stdout.write(out);
+    const c = mochaCounts(out);
+    counts.passing += c.passing ?? 0;
+    counts.pending += c.pending ?? 0;
+    // A crash before mocha's summary (or a failing hook with nothing counted) still counts as a failure.
+    counts.failed += code !== 0 && !c.failing ? 1 : c.failing ?? 0;
+    if (code !== 0) counts.crashed.push(...list);
+  }));
   totals.passed += counts.passing;
   totals.pending += counts.pending;
   totals.failed += counts.failed;
   const failedFiles = counts.crashed.length ? `; failed: ${counts.crashed.join(' ')}` : '';
-  return { ok: !counts.crashed.length, note: `${counts.passing} passing, ${counts.failed} failing${counts.pending ? `, ${counts.pending} pending` : ''} (${jobs} at once)${failedFiles}` };
+  return { ok: !counts.crashed.length, note: `${counts.passing} passing, ${counts.failed} failing${counts.pending ? `, ${counts.pending} pending` : ''}${failedFiles}` };
 }
 
 const simple = (cmd, args) => async () => {
@@ -161,6 +182,8 @@ function testFiles(dir) {
 }
 
 const KEYCHAIN = /keychain/i;
+// Ranks that put a step's files ahead of any unit file (ranked by its size in bytes).
+const LONG = 1e9;
 
 const definitions = {
   // Each area is checked against its own platform: src/ (Node, no DOM), webview/ (DOM, no Node), the rest.
@@ -179,7 +202,7 @@ const definitions = {
   unit: async () => {
     const files = testFiles('test/unit').filter((f) => !KEYCHAIN.test(f));
     if (!files.length) return { ok: true, note: 'no unit tests' };
-    return parallelMochaStep('unit', files, 60_000);
+    return pooledMochaStep('unit', files, 60_000);
   },
   keychain: async () => {
     const files = testFiles('test/unit').filter((f) => KEYCHAIN.test(f));
@@ -190,7 +213,7 @@ const definitions = {
     }
     if (!files.length) return { ok: true, note: 'no keychain tests' };
     // The wrapper starts a private D-Bus session with an unlocked gnome-keyring around mocha.
-    return mochaStep('sh', [wrapper, node, ...mochaArgs(120_000), ...files]);
+    return pooledMochaStep('keychain', [files], 120_000, { wrap: ['sh', wrapper], rank: LONG });
   },
   vscode: async () => {
     const buildTests = await run(node, ['scripts/vscode/buildTests.mjs']);
@@ -204,7 +227,7 @@ const definitions = {
     const dir = mkdtempSync(join(tmpdir(), 'zdx-test-results-'));
     const hostResults = join(dir, 'host-results.jsonl');
     try {
-      const r = await parallelMochaStep('vscode', files, 300_000, { ZDX_HOST_RESULTS_FILE: hostResults });
+      const r = await pooledMochaStep('vscode', files, 300_000, { env: { ZDX_HOST_RESULTS_FILE: hostResults }, rank: 2 * LONG, maxAtOnce: availableParallelism() });
       let host = { passes: 0, failures: 0 };
       if (existsSync(hostResults)) {
         for (const line of readFileSync(hostResults, 'utf8').split('\n').filter(Boolean)) {
@@ -222,7 +245,13 @@ const definitions = {
 };
 
 const started = Date.now();
-for (const name of steps) await step(name, definitions[name]);
+// The checks and the build first, one after the other; then the test steps at once over the pool.
+const POOLED = ['unit', 'keychain', 'vscode'];
+for (const name of steps.filter((s) => !POOLED.includes(s))) await step(name, definitions[name]);
+const pooledSteps = steps.filter((s) => POOLED.includes(s));
+if (pooledSteps.length) banner(`${pooledSteps.join(', ')}: ${SLOTS} test files at once`);
+await Promise.all(pooledSteps.map((name) => step(name, definitions[name], { quiet: true })));
+results.sort((a, b) => steps.indexOf(a.step) - steps.indexOf(b.step));
 
 banner('summary');
 for (const r of results) {
