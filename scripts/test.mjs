@@ -104,9 +104,9 @@ async function step(name, fn, { quiet = false } = {}) {
  * are cores plus one (at most 4), with no more VS Code files at once than cores (each is a
  * code-server and a Chromium, busy all the time): while a unit file waits on a child process or a
  * socket, another runs. The longest run first (the VS Code files, then by size) so that no core is
- * left with a long one at the end. Each test file stands on its own (its own temp folders, simulators and
- * code-servers on port 0, throwaway PostgreSQL clusters), which is what lets them share a loaded
- * machine. A file's report is printed whole when it ends.
+ * left with a long one at the end. Each test file stands on its own (its own temp folders,
+ * simulators and code-servers on port 0, throwaway PostgreSQL clusters), which is what lets them
+ * share a loaded machine. A file's report is printed whole when it ends.
  */
 const SLOTS = Math.max(1, Math.min(4, availableParallelism() + 1));
 const pool = { queue: [], running: 0, byStep: new Map() };
@@ -145,8 +145,8 @@ async function pooledMochaStep(name, files, timeoutMs, { env = {}, rank = 0, wra
   await Promise.all(files.map(async (group) => {
     const list = Array.isArray(group) ? group : [group];
     const bytes = list.reduce((n, f) => n + statSync(join(root, f)).size, 0);
-    const [cmd, ...pre] = wrap.length ? wrap : [node];
-    const { code, out } = await pooled({ step: name, rank: rank + bytes, maxAtOnce }, cmd, [...pre, ...(wrap.length ? [node] : []), ...mochaArgs(timeoutMs), ...list], env);
+    const [cmd, ...args] = [...wrap, node, ...mochaArgs(timeoutMs), ...list];
+    const { code, out } = await pooled({ step: name, rank: rank + bytes, maxAtOnce }, cmd, args, env);
     console.log(`\n--- ${name}: ${list.join(' ')}`);
     process.stdout.write(out);
     const c = mochaCounts(out);
