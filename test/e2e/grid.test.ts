@@ -360,11 +360,11 @@ describe('Results grid in the real workbench', function () {
         await reloaded;
         await waitForWorkbench(page);
         const restored = grid(page);
+        // After a reload the extension host starts again and activates before the grid can restore:
+        // on a loaded machine that alone took a minute.
         await until('the restored grid', async () => {
           const c = await rowCount(restored);
           return c.file === 3 && c.shown === 1 ? true : undefined;
-          // After a reload the extension host starts again and activates before the grid can restore:
-          // on a loaded machine that alone took a minute.
         }, 180_000);
         await columnShows(restored, 'subject', ['plain subject']);
         await columnShows(restored, 'via.channel', ['email']);

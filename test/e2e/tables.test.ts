@@ -195,10 +195,10 @@ describe('Table outputs in the real workbench', function () {
         await reloaded;
         await waitForWorkbench(page);
         const restored = await gridTitled(page, /^tickets — out\/tickets\.duckdb$/);
+        // The extension host starts again and activates first (a minute alone on a loaded machine).
         await until('the restored table grid', async () => {
           const c = await counts(restored);
           return c.shown === solved.length && c.all === kept ? true : undefined;
-          // The extension host starts again and activates first (a minute alone on a loaded machine).
         }, 180_000);
         assert.deepEqual(await columnTexts(restored, 'subject', 3), solved.map((r) => String(r.subject)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, 3));
         await screenshot(page, 'tables-grid-restored');
