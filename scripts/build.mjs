@@ -1,10 +1,14 @@
 // Bundles every entry point with esbuild. Entries that don't exist yet are skipped so the
 // build works at every stage of the tree.
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 const production = process.argv.includes('--production');
-const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', legalComments: 'none' };
+// write: false, then each file replaced by a rename (below), so that a VS Code or a `zdx` that
+// loads dist/ while a build runs (a test file building beside another's workbench, `npm start`
+// beside a window) reads the old file or the new one, never a half-written one.
+const common = { write: false, bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', legalComments: 'none' };
 
 const node = [
   { in: 'src/cli/main.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
@@ -38,4 +42,11 @@ if (existsSync('webview/main.ts')) {
   jobs.push(build({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', target: 'es2022', format: 'iife' }));
   if (existsSync('webview/grid.css')) jobs.push(build({ ...common, entryPoints: ['webview/grid.css'], outfile: 'dist/webview.css' }));
 }
-await Promise.all(jobs);
+for (const { outputFiles } of await Promise.all(jobs)) {
+  for (const file of outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    const temp = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(temp, file.contents);
+    renameSync(temp, file.path);
+  }
+}

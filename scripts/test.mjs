@@ -44,6 +44,7 @@ try {
 
 const results = []; // { step, ok, seconds, note }
 const totals = { passed: 0, failed: 0, pending: 0 };
+const failures = []; // { file, why }: printed again just above the summary, where a CI log's tail shows it
 
 function banner(text) {
   console.log(`\n=== ${text} ${'='.repeat(Math.max(3, 76 - text.length))}`);
@@ -82,6 +83,14 @@ function mochaCounts(out) {
     failing: last(/^\s*(\d+) failing\b/gm),
     pending: last(/^\s*(\d+) pending\b/gm),
   };
+}
+
+/** Mocha's "N failing" section without its stack frames, at most 20 lines; or the output's end. */
+function failureExcerpt(out, code) {
+  const lines = out.replace(/\u001b\[[0-9;]*m/g, '').split('\n');
+  const at = lines.findLastIndex((l) => /^\s*\d+ failing\b/.test(l));
+  const part = at >= 0 ? lines.slice(at + 1) : [...lines.slice(-12), `(exit ${code} before mocha's summary)`];
+  return part.filter((l) => l.trim() && !/^\s+at /.test(l)).slice(0, 20).join('\n');
 }
 
 async function step(name, fn, { quiet = false } = {}) {
@@ -154,7 +163,10 @@ async function pooledMochaStep(name, files, timeoutMs, { env = {}, rank = 0, wra
     counts.pending += c.pending ?? 0;
     // A crash before mocha's summary (or a failing hook with nothing counted) still counts as a failure.
     counts.failed += code !== 0 && !c.failing ? 1 : c.failing ?? 0;
-    if (code !== 0) counts.crashed.push(...list);
+    if (code !== 0) {
+      counts.crashed.push(...list);
+      failures.push({ file: list.join(' '), why: failureExcerpt(out, code) });
+    }
   }));
   totals.passed += counts.passing;
   totals.pending += counts.pending;
@@ -253,6 +265,10 @@ if (pooledSteps.length) banner(`${pooledSteps.join(', ')}: ${SLOTS} test files a
 await Promise.all(pooledSteps.map((name) => step(name, definitions[name], { quiet: true })));
 results.sort((a, b) => steps.indexOf(a.step) - steps.indexOf(b.step));
 
+if (failures.length) {
+  banner('failures');
+  for (const f of failures) console.log(`--- ${f.file}\n${f.why}`);
+}
 banner('summary');
 for (const r of results) {
   console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.step.padEnd(10)} ${String(r.seconds).padStart(6)} s  ${r.note ?? ''}`);

@@ -3,14 +3,13 @@
 // .vscode/settings.json redefines that connection with another URL: the person is asked in a modal
 // naming both hosts, and declining sends nothing, not even a request without the token.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
 import { hostileZendesk, json, type HostileZendesk } from '../support/hostileZendesk';
-import { REPO_ROOT, makeWorkspace, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
+import { buildExtension, makeWorkspace, REPO_ROOT, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
 import { until } from '../support/until';
 import { openZendeskSidebar, viewRows } from '../support/workbenchUi';
 
@@ -37,7 +36,7 @@ describe('credentials stay with their host (real workbench)', function () {
   let elsewhere: HostileZendesk;
 
   before(async () => {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+    buildExtension();
     home = await startSimulator({ port: 0, seed: 4, counts: { organizations: 30 }, rateLimits: false });
     // Plays any Zendesk: every request it gets is recorded, whatever it answers.
     elsewhere = await hostileZendesk((_req, res) => json(res, 200, { organizations: [], end_time: 0, end_of_stream: true, count: 0 }));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, makeWorkspace, runExtensionTests } from '../support/vscode';
+import { buildExtension, makeWorkspace, REPO_ROOT, runExtensionTests } from '../support/vscode';
 
 describe('extension integration suite (inside the real extension host)', function () {
   this.timeout(1_200_000);
@@ -12,7 +12,7 @@ describe('extension integration suite (inside the real extension host)', functio
 
   before(() => {
     // The host loads dist/extension.js + dist/server.js + dist/cli.js: build them from this checkout.
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+    buildExtension();
     execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/vscode/buildTests.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
     entry = join(REPO_ROOT, 'out/test/integration/index.js');
   });

@@ -4,14 +4,13 @@
 // subject holding HTML shows as text and runs nothing, and the grid comes back after a reload.
 // Screenshots go to .test-output/screenshots/grid-*.png.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
 import { until } from '../support/until';
-import { REPO_ROOT, makeWorkspace, notificationTexts, runCommand, screenshot, waitForNotification, waitForWorkbench, webviewFrame, withWorkbench } from '../support/vscode';
+import { buildExtension, makeWorkspace, notificationTexts, REPO_ROOT, runCommand, screenshot, waitForNotification, waitForWorkbench, webviewFrame, withWorkbench } from '../support/vscode';
 
 type Rec = Record<string, unknown>;
 const XSS = '<img src=x onerror=alert(1)>';
@@ -109,7 +108,7 @@ describe('Results grid in the real workbench', function () {
   let sim: RunningSimulator;
 
   before(async () => {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+    buildExtension();
     // Real rate limits 30x faster; the test holds the export (sim.hold) where it must watch it run.
     sim = await startSimulator({ port: 0, seed: 23, counts: { tickets: 3000 }, rateLimits: { timeScale: 30 } });
   });

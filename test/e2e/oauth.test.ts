@@ -6,14 +6,13 @@
 // redirect (`zendesk.oauth.redirect: "loopback"`): the test plays the browser, from the authorization
 // URL to the extension host's listener on 127.0.0.1, then a denied sign-in and a busy port.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { EPOCH, startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
-import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
+import { buildExtension, makeWorkspace, REPO_ROOT, runCommand, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
 import { until } from '../support/until';
 
 /** The Accounts menu's entries (opens and closes the menu; with `shot`, a screenshot of it open). */
@@ -77,7 +76,7 @@ describe('OAuth sign-in in the real workbench', function () {
   let skewMs = 0;
 
   before(async () => {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+    buildExtension();
     // Tokens expire when the test moves the OAuth clock, while it holds the export: the export
     // outlives two tokens on any machine, so the extension must refresh when the server asks after a 401.
     sim = await startSimulator({ seed: 21, counts: { tickets: 300 }, rateLimits: false, oauth: { now: () => Date.now() + skewMs } });

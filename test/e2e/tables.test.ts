@@ -5,7 +5,6 @@
 // rows open in the grid; and the grid over a 1M-row DuckDB table, timed. Screenshots go to
 // .test-output/screenshots/tables-*.png.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -14,7 +13,7 @@ import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
 import { startTestPostgres } from '../support/postgres';
 import { duckRows } from '../support/tables';
-import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, waitForWorkbench, webviewFrame, withWorkbench } from '../support/vscode';
+import { buildExtension, makeWorkspace, REPO_ROOT, runCommand, screenshot, waitForNotification, waitForWorkbench, webviewFrame, withWorkbench } from '../support/vscode';
 import { until } from '../support/until';
 import { openZendeskSidebar, viewRows } from '../support/workbenchUi';
 
@@ -110,7 +109,7 @@ describe('Table outputs in the real workbench', function () {
   let sim: RunningSimulator;
 
   before(async () => {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+    buildExtension();
     sim = await startSimulator({ port: 0, seed: 47, counts: { tickets: 1500, users: 150, organizations: 20 }, rateLimits: false, latencyMs: 20 });
   });
 

@@ -2,13 +2,12 @@
 // workspace the workspace's `zendesk.connections` is ignored, and a saved query runs only after
 // the person confirms the modal — cancelling it sends nothing and writes nothing.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
-import { REPO_ROOT, makeWorkspace, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
+import { buildExtension, makeWorkspace, REPO_ROOT, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
 import { until } from '../support/until';
 import { viewRows, openZendeskSidebar } from '../support/workbenchUi';
 
@@ -36,7 +35,7 @@ describe('untrusted workspace (Restricted Mode) in the real workbench', function
   let userSim: RunningSimulator;
 
   before(async () => {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+    buildExtension();
     workspaceSim = await startSimulator({ port: 0, seed: 5, counts: { organizations: 40 }, rateLimits: false });
     userSim = await startSimulator({ port: 0, seed: 7, counts: { organizations: 60 }, rateLimits: false });
   });

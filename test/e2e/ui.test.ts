@@ -2,13 +2,12 @@
 // sidebar with connections, saved queries and a live run, and the command-palette New Export flow.
 // Screenshots go to .test-output/screenshots/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startSimulator } from '../../src/simulator/index';
 import type { RunningSimulator } from '../../src/simulator/types';
-import { REPO_ROOT, makeWorkspace, runCommand, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
+import { buildExtension, makeWorkspace, REPO_ROOT, runCommand, screenshot, waitForNotification, withWorkbench } from '../support/vscode';
 import { until } from '../support/until';
 import { viewRows, openZendeskSidebar } from '../support/workbenchUi';
 
@@ -47,7 +46,7 @@ describe('Zendesk sidebar and commands in the real workbench', function () {
   let sim: RunningSimulator;
 
   before(async () => {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+    buildExtension();
     // Real rate limits, 30x faster: 10 requests per 2 s. Where the test watches a run, the
     // simulator holds it (sim.hold) instead of hoping the machine is slow enough.
     sim = await startSimulator({ port: 0, seed: 11, counts: { tickets: 6000, users: 300, organizations: 150 }, rateLimits: { timeScale: 30 } });

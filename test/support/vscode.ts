@@ -2,7 +2,7 @@
 // extension host) driven by Debian's Chromium through playwright-core. Desktop VS Code can't be
 // downloaded on these machines; /work/shared/docs/real-vscode-testing.md explains the choices.
 // The binaries come from `node scripts/vscode/install.mjs`, which writes the manifest read here.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -11,6 +11,15 @@ import { chromium, type Browser, type FrameLocator, type Page } from 'playwright
 import { until } from './until';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
+
+/**
+ * Bundles dist/ from this checkout, as a test file's first step so that it runs on its own too.
+ * scripts/build.mjs replaces each file with a rename, so another test file's workbench that is
+ * loading dist/ meanwhile reads whole files.
+ */
+export function buildExtension(): void {
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+}
 export const SCREENSHOT_DIR = join(REPO_ROOT, '.test-output', 'screenshots');
 export const CHROMIUM_PATH = process.env.ZDX_CHROMIUM ?? '/usr/bin/chromium';
 
