@@ -20,6 +20,7 @@ export const REPO_ROOT = resolve(__dirname, '..', '..');
 export function buildExtension(): void {
   execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
 }
+
 export const SCREENSHOT_DIR = join(REPO_ROOT, '.test-output', 'screenshots');
 export const CHROMIUM_PATH = process.env.ZDX_CHROMIUM ?? '/usr/bin/chromium';
 
