@@ -50,21 +50,59 @@ function banner(text) {
   console.log(`\n=== ${text} ${'='.repeat(Math.max(3, 76 - text.length))}`);
 }
 
+// A test file's bounds in the pool: a file that runs longer, or doesn't exit once mocha has printed
+// its summary (a server, socket or timer left open), is stopped and counted as failed, so that one
+// file can't hold `npm test` (and CI) until an outer timeout says nothing.
+const FILE_DEADLINE_MS = 30 * 60_000;
+const EXIT_AFTER_SUMMARY_MS = 60_000;
+
+// Bounded runs are process groups of their own, which a Ctrl-C in the terminal doesn't reach: pass it on.
+const boundedGroups = new Set();
+function signalGroup(pid, signal) {
+  try { process.kill(-pid, signal); } catch { /* already gone */ }
+}
+process.on('SIGINT', () => {
+  for (const pid of boundedGroups) signalGroup(pid, 'SIGINT');
+  process.exit(130);
+});
+
 /**
  * Runs a command: stdout streamed and returned for counting, stderr inherited; with `quiet`, both
- * are only returned (for output printed whole later).
+ * are only returned (for output printed whole later); with `bounded`, a mocha run is held to the
+ * bounds above.
  */
 function run(cmd, args, opts = {}) {
   return new Promise((res) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', opts.quiet ? 'pipe' : 'inherit'], env: { ...process.env, ...opts.env } });
+    // A bounded run is its own process group, so that stopping it reaches a wrapper's children too.
+    const child = spawn(cmd, args, { cwd: root, detached: !!opts.bounded, stdio: ['ignore', 'pipe', opts.quiet ? 'pipe' : 'inherit'], env: { ...process.env, ...opts.env } });
     let out = '';
+    let overrun = '';
+    const timers = [];
+    if (opts.bounded) boundedGroups.add(child.pid);
+    // SIGINT lets mocha end the run (the test support then stops its code-servers); SIGKILL if not.
+    const stop = (why) => {
+      overrun = why;
+      signalGroup(child.pid, 'SIGINT');
+      timers.push(setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 10_000));
+    };
+    if (opts.bounded) timers.push(setTimeout(() => stop(`stopped: still running after ${FILE_DEADLINE_MS / 60_000} min`), FILE_DEADLINE_MS));
+    let summarySeen = false;
     child.stdout.on('data', (chunk) => {
       if (!opts.quiet) process.stdout.write(chunk);
       out += chunk.toString();
+      if (opts.bounded && !summarySeen && /^\s*\d+ passing\b/m.test(out)) {
+        summarySeen = true;
+        timers.push(setTimeout(() => stop(`stopped: did not exit within ${EXIT_AFTER_SUMMARY_MS / 1000} s of its summary (something left open: a server, socket or timer)`), EXIT_AFTER_SUMMARY_MS));
+      }
     });
     child.stderr?.on('data', (chunk) => { out += chunk.toString(); });
     child.on('error', (err) => { console.error(`${cmd}: ${err.message}`); res({ code: 127, out }); });
-    child.on('close', (code, signal) => res({ code: code ?? (signal ? 128 : 1), out }));
+    child.on('close', (code, signal) => {
+      for (const t of timers) clearTimeout(t);
+      boundedGroups.delete(child.pid);
+      if (overrun) res({ code: code || 1, out: `${out}\n(${overrun})\n` });
+      else res({ code: code ?? (signal ? 128 : 1), out });
+    });
   });
 }
 
@@ -90,7 +128,7 @@ function failureExcerpt(out, code) {
   const lines = out.replace(/\u001b\[[0-9;]*m/g, '').split('\n');
   const at = lines.findLastIndex((l) => /^\s*\d+ failing\b/.test(l));
   const part = at >= 0 ? lines.slice(at + 1) : [...lines.slice(-12), `(exit ${code} before mocha's summary)`];
-  return part.filter((l) => l.trim() && !/^\s+at /.test(l)).slice(0, 20).join('\n');
+  return part.filter((l) => l.trim() && !/^\s+at /.test(l)).slice(0, 30).join('\n');
 }
 
 async function step(name, fn, { quiet = false } = {}) {
@@ -123,7 +161,7 @@ const pool = { queue: [], running: 0, byStep: new Map() };
 /** Queues a command's run in the pool; resolves with its outcome when it has run. */
 function pooled(job, cmd, args, env) {
   return new Promise((resolveJob) => {
-    pool.queue.push({ ...job, start: () => run(cmd, args, { quiet: true, env }).then(resolveJob) });
+    pool.queue.push({ ...job, start: () => run(cmd, args, { quiet: true, bounded: true, env }).then(resolveJob) });
     pool.queue.sort((a, b) => b.rank - a.rank);
     drainPool();
   });

@@ -3,7 +3,7 @@
 // public demo token.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
-import type { ConnectionStore } from './connectionStore';
+import { baseUrlOf, originOf, type ConnectionSetting, type ConnectionStore } from './connectionStore';
 
 export const DEMO_CONNECTION = 'Demo (simulator)';
 /** The simulator's fixed demo account (src/simulator): fake credentials that only it accepts. */
@@ -108,9 +108,14 @@ export class DemoSimulator implements vscode.Disposable {
     });
   }
 
+  /**
+   * The token first (bound to this simulator's origin), then the connection: the connection shows
+   * in the views only once it can run, so a Run clicked at once never finds it without a token.
+   */
   private async configure(url: string): Promise<void> {
-    await this.connections.upsert({ name: DEMO_CONNECTION, url, authKind: 'apiToken', email: DEMO_EMAIL });
-    await this.connections.setToken(DEMO_CONNECTION, DEMO_TOKEN);
+    const connection: ConnectionSetting = { name: DEMO_CONNECTION, url, authKind: 'apiToken', email: DEMO_EMAIL };
+    await this.connections.setToken(DEMO_CONNECTION, DEMO_TOKEN, originOf(baseUrlOf(connection)));
+    await this.connections.upsert(connection);
   }
 
   async stop(): Promise<void> {

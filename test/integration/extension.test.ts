@@ -149,8 +149,17 @@ describe('Zendesk Export extension (in the real extension host)', () => {
   it('starts the demo simulator as a child process and configures the demo connection', async function () {
     this.timeout(120_000);
     const ext = await api();
+    // Whenever the demo connection shows, its token is already there: a Run clicked the moment the
+    // connection appears finds one (it was once stored after the connection).
+    const tokenWhenShown: Promise<boolean>[] = [];
+    const watching = ext.connections.onDidChange(() => {
+      if (ext.connections.get('Demo (simulator)')) tokenWhenShown.push(ext.connections.hasToken('Demo (simulator)'));
+    });
     const url = await vscode.commands.executeCommand<string | undefined>('zendesk.startSimulator');
+    watching.dispose();
     try {
+      assert.ok(tokenWhenShown.length > 0, 'the demo connection never appeared');
+      assert.deepEqual(await Promise.all(tokenWhenShown), tokenWhenShown.map(() => true), 'the demo connection showed without its token');
       assert.match(url ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.equal(ext.connections.get('Demo (simulator)')?.url, url);
       assert.equal(await ext.connections.hasToken('Demo (simulator)'), true);

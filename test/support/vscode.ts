@@ -3,7 +3,7 @@
 // downloaded on these machines; /work/shared/docs/real-vscode-testing.md explains the choices.
 // The binaries come from `node scripts/vscode/install.mjs`, which writes the manifest read here.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { format } from 'node:util';
@@ -124,13 +124,15 @@ export const WORKSPACE_TRUST_SETTINGS: Record<string, unknown> = {
   'security.workspace.trust.startupPrompt': 'never',
 };
 
-// Process groups still running; killed on exit so a crashed test run leaves no servers behind.
+// Process groups still running; killed on exit so a crashed or stopped test run leaves no servers
+// behind (SIGTERM, which mocha sends after SIGINT, would otherwise end the process without 'exit').
 const liveGroups = new Set<number>();
 process.on('exit', () => {
   for (const pid of liveGroups) {
     try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
   }
 });
+process.once('SIGTERM', () => process.exit(143));
 
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -550,8 +552,26 @@ export async function clearNotifications(page: Page): Promise<void> {
 }
 
 /**
+ * What a failed scenario's message needs for a CI log's tail to say why: the notifications shown
+ * and the last lines of the extension's own log ("Zendesk Export" in the run's user-data logs).
+ */
+async function failureContext(page: Page, server: CodeServer): Promise<string> {
+  const shown = await Promise.race([
+    notificationTexts(page).then((t) => JSON.stringify(t)),
+    delay(10_000, { unref: true }).then(() => '(not read within 10 s)'),
+  ]).catch((e: unknown) => `(not read: ${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+  const logsDir = join(server.userDataDir, 'logs');
+  const logs = existsSync(logsDir)
+    ? readdirSync(logsDir, { recursive: true }).map(String).filter((f) => /Zendesk Export\.log$/.test(f))
+    : [];
+  const tail = logs.flatMap((f) => readFileSync(join(logsDir, f), 'utf8').trimEnd().split('\n').slice(-8));
+  return `\nnotifications: ${shown}\nextension log (last lines):\n${tail.length ? tail.map((l) => `  ${l}`).join('\n') : '  (none found)'}`;
+}
+
+/**
  * Starts code-server, opens the workbench, runs fn, and cleans up; on failure a screenshot named
- * after the scenario is saved before the error propagates.
+ * after the scenario is saved, and the notifications and the extension log's last lines are added
+ * to the error's message, before the error propagates.
  */
 export async function withWorkbench<T>(
   opts: StartOptions & { name: string; open?: OpenOptions },
@@ -566,6 +586,7 @@ export async function withWorkbench<T>(
     if (wb) {
       const file = await screenshot(wb.page, `${opts.name}-failure`).catch(() => undefined);
       if (file && err instanceof Error) err.message += `\n(screenshot: ${file})`;
+      if (err instanceof Error) err.message += await failureContext(wb.page, server);
     }
     throw err;
   } finally {
@@ -589,6 +610,9 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+function delay(ms: number, { unref = false } = {}): Promise<void> {
+  return new Promise((r) => {
+    const timer = setTimeout(r, ms);
+    if (unref) timer.unref();
+  });
 }
