@@ -123,11 +123,11 @@ function mochaCounts(out) {
   };
 }
 
-/** Mocha's "N failing" section without its stack frames, at most 20 lines; or the output's end. */
+/** Mocha's "N failing" section without its stack frames, at most 30 lines; or the output's end. */
 function failureExcerpt(out, code) {
   const lines = out.replace(/\u001b\[[0-9;]*m/g, '').split('\n');
   const at = lines.findLastIndex((l) => /^\s*\d+ failing\b/.test(l));
-  const part = at >= 0 ? lines.slice(at + 1) : [...lines.slice(-12), `(exit ${code} before mocha's summary)`];
+  const part = at >= 0 ? lines.slice(at + 1) : [...lines.slice(-12), `(exit ${code} with no failing test listed)`];
   return part.filter((l) => l.trim() && !/^\s+at /.test(l)).slice(0, 30).join('\n');
 }
 
