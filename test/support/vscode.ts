@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { format } from 'node:util';
 import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
 import { until } from './until';
@@ -558,7 +559,7 @@ export async function clearNotifications(page: Page): Promise<void> {
 async function failureContext(page: Page, server: CodeServer): Promise<string> {
   const shown = await Promise.race([
     notificationTexts(page).then((t) => JSON.stringify(t)),
-    delay(10_000, { unref: true }).then(() => '(not read within 10 s)'),
+    sleep(10_000, '(not read within 10 s)', { ref: false }),
   ]).catch((e: unknown) => `(not read: ${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
   const logsDir = join(server.userDataDir, 'logs');
   const logs = existsSync(logsDir)
@@ -610,9 +611,6 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function delay(ms: number, { unref = false } = {}): Promise<void> {
-  return new Promise((r) => {
-    const timer = setTimeout(r, ms);
-    if (unref) timer.unref();
-  });
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
